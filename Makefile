@@ -1,0 +1,69 @@
+# mars: top-level build. See README for the targets.
+#
+#   make                 marsadm and mars.ko (for KDIR, default: the running kernel)
+#   make check           install deps, unit tests under ASan/UBSan, module audit
+#                        for both supported kernels, VM smoke tests
+#   make install         DESTDIR=... KDIR=...
+#   make clean           remove every build product
+
+SHELL := /bin/sh
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KERNELS ?= 6.1 6.12
+JOBS ?= 2
+DESTDIR ?=
+PREFIX ?= /usr
+
+CMAKE_USER := $(BUILD)/user
+CMAKE_CHECK := $(BUILD)/check
+MARSADM := $(CMAKE_USER)/userspace/marsadm/marsadm
+
+.PHONY: all marsadm module install clean deps check check-unit check-module \
+	check-source check-vm
+
+all: marsadm module
+
+$(CMAKE_USER)/CMakeCache.txt:
+	cmake -S $(TOP) -B $(CMAKE_USER) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+marsadm: $(CMAKE_USER)/CMakeCache.txt
+	cmake --build $(CMAKE_USER) -j$(JOBS) --target marsadm
+
+module:
+	$(MAKE) -C $(TOP)/kernel KDIR=$(KDIR)
+
+install: marsadm module
+	release=$$($(MAKE) -s -C $(TOP)/kernel KDIR=$(KDIR) release) && \
+	install -D -m 0755 $(MARSADM) $(DESTDIR)$(PREFIX)/sbin/marsadm && \
+	install -D -m 0644 $(BUILD)/kernel/$$release/mars.ko \
+		$(DESTDIR)/lib/modules/$$release/extra/mars.ko
+	@if [ -z "$(DESTDIR)" ]; then depmod -a "$$($(MAKE) -s -C $(TOP)/kernel KDIR=$(KDIR) release)"; fi
+
+clean:
+	rm -rf $(BUILD)
+
+deps:
+	$(TOP)/scripts/install-deps
+
+check: deps
+	$(MAKE) -C $(TOP) check-source check-unit check-module
+	$(MAKE) -C $(TOP) check-vm
+	@echo "make check: all checks passed"
+
+check-source:
+	$(TOP)/scripts/check-core-includes
+
+check-unit:
+	cmake -S $(TOP) -B $(CMAKE_CHECK) -DCMAKE_BUILD_TYPE=Debug -DMARS_SANITIZE=ON
+	cmake --build $(CMAKE_CHECK) -j$(JOBS)
+	cd $(CMAKE_CHECK) && ctest -j$(JOBS) --output-on-failure
+
+check-module:
+	@for k in $(KERNELS); do \
+		kdir=$$($(TOP)/scripts/kernel-headers $$k) && \
+		$(TOP)/scripts/check-module $$kdir || exit 1; \
+	done
+
+check-vm: marsadm
+	$(TOP)/testing/vm/run-tests --kernel all

@@ -1,0 +1,25 @@
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every
+// on-disk and on-wire format of mars (docu/log-format.md, docu/wire-protocol.md).
+#ifndef MARS_CORE_BASE_CRC32C_H_
+#define MARS_CORE_BASE_CRC32C_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mars {
+namespace crc32c {
+
+// Returns the CRC-32C of `data[0, size)` continued from `crc`, the CRC of the
+// bytes before it (0 for none). Extend(Extend(0, a), b) == Value(a ++ b).
+// Context: any, does not allocate.
+uint32_t Extend(uint32_t crc, const void* data, size_t size);
+
+// Returns the CRC-32C of `data[0, size)`. Value("123456789") == 0xE3069283.
+inline uint32_t Value(const void* data, size_t size) {
+  return Extend(0, data, size);
+}
+
+}  // namespace crc32c
+}  // namespace mars
+
+#endif  // MARS_CORE_BASE_CRC32C_H_

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The boundary between the C glue (the .c files in kernel/glue, the only code that includes
+ * kernel headers) and the C++ engine (kernel/core, kernel/platform).
+ *
+ * Rules (docu/kernel-cpp-rules.md): builtin types only, no kernel header, no
+ * noreturn function, errors as 0 / -errno, allocation context always explicit.
+ */
+#ifndef _MARS_GLUE_H
+#define _MARS_GLUE_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Allocation contexts; the glue maps them to GFP_KERNEL, GFP_NOIO, GFP_ATOMIC. */
+enum mars_gfp {
+	MARS_GFP_KERNEL = 0,
+	MARS_GFP_NOIO = 1,
+	MARS_GFP_ATOMIC = 2,
+};
+
+/* memory.c */
+void *mars_glue_alloc(__SIZE_TYPE__ size, int gfp);
+void mars_glue_free(const void *ptr);
+
+/* log.c: level is a printk level 0..7 (3 = error ... 7 = debug). */
+void mars_glue_vlog(int level, const char *fmt, __builtin_va_list ap);
+void mars_glue_report_bug(const char *file, int line);
+
+/* clock.c */
+unsigned long long mars_glue_real_time_ns(void);
+
+/* module.c: the C++ ABI hook that the compiler references from vtables. */
+void __cxa_pure_virtual(void);
+
+/*
+ * Implemented in C++ (kernel/platform/entry.cc), called by the glue.
+ * mars_core_init() returns a mars::StatusCode (0 = ok; see core/base/status.h);
+ * on error nothing is left to undo. The glue maps codes to errno values.
+ */
+int mars_core_init(void);
+void mars_core_exit(void);
+/* A fresh stamp of the module's Lamport clock, in ns since the epoch. */
+unsigned long long mars_core_lamport_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _MARS_GLUE_H */

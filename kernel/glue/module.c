@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Module entry and exit: brings up the C++ engine, then the control interface. */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/bug.h>
+
+#include "control.h"
+#include "errno_map.h"
+#include "mars_glue.h"
+
+/* Referenced from the vtable slot of a pure virtual function; never called. */
+void __cxa_pure_virtual(void)
+{
+	BUG();
+}
+
+static int __init mars_init(void)
+{
+	int ret;
+
+	ret = mars_status_to_errno(mars_core_init());
+	if (ret)
+		goto err_out;
+	ret = mars_control_init();
+	if (ret)
+		goto err_core;
+	pr_info("version %s loaded\n", MARS_VERSION);
+	return 0;
+
+err_core:
+	mars_core_exit();
+err_out:
+	return ret;
+}
+
+static void __exit mars_exit(void)
+{
+	mars_control_exit();
+	mars_core_exit();
+	pr_info("version %s unloaded\n", MARS_VERSION);
+}
+
+module_init(mars_init);
+module_exit(mars_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("MARS asynchronous block-level replication");
+MODULE_VERSION(MARS_VERSION);

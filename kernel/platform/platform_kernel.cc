@@ -1,0 +1,32 @@
+// core/platform.h implemented on top of the C glue (kernel/glue/mars_glue.h).
+#include <stdarg.h>
+
+#include "core/platform.h"
+#include "glue/mars_glue.h"
+
+namespace mars {
+namespace platform {
+
+static_assert(static_cast<int>(Gfp::kKernel) == MARS_GFP_KERNEL, "gfp map");
+static_assert(static_cast<int>(Gfp::kNoIo) == MARS_GFP_NOIO, "gfp map");
+static_assert(static_cast<int>(Gfp::kAtomic) == MARS_GFP_ATOMIC, "gfp map");
+
+void* Allocate(size_t size, Gfp gfp) {
+  return mars_glue_alloc(size, static_cast<int>(gfp));
+}
+
+void Free(void* ptr) { mars_glue_free(ptr); }
+
+void Log(LogLevel level, const char* format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  mars_glue_vlog(static_cast<int>(level), format, ap);
+  va_end(ap);
+}
+
+void ReportBug(const char* file, int line) { mars_glue_report_bug(file, line); }
+
+uint64_t RealTimeNs() { return mars_glue_real_time_ns(); }
+
+}  // namespace platform
+}  // namespace mars
