@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/status.h"
+
 namespace mars {
 namespace platform {
 
@@ -49,6 +51,25 @@ void ReportBug(const char* file, int line);
 
 // Wall-clock time in nanoseconds since the Unix epoch. Context: any.
 uint64_t RealTimeNs();
+
+// CRC-32C of `data[0, size)` continued from `crc` (same contract as
+// crc32c::Extend), computed with the fastest implementation the platform has
+// (the kernel's crc32c(), or SSE4.2 in userspace when the CPU has it).
+// Context: any, does not allocate.
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size);
+
+constexpr size_t kSha256Bytes = 32;
+
+// SHA-256 of `data[0, size)` into `out`. Never hand-written: the kernel's
+// sha256 library or OpenSSL's libcrypto. Context: any, does not allocate.
+void Sha256(const void* data, size_t size, uint8_t out[kSha256Bytes]);
+
+// HMAC-SHA256 (RFC 2104) of `data` under `key` into `out`, from the kernel
+// crypto API (hmac(sha256)) or libcrypto. Returns kNoMemory or kUnavailable
+// when the crypto backend cannot run; `out` is then unspecified.
+// Context: may sleep (the kernel allocates a transform).
+Status HmacSha256(const void* key, size_t key_size, const void* data,
+                  size_t size, uint8_t out[kSha256Bytes]);
 
 }  // namespace platform
 }  // namespace mars
