@@ -1,6 +1,7 @@
 // Known-answer tests that the module runs when it loads, before it touches any
-// data: a checksum implementation that disagrees with the standard vectors
-// must never be used to judge a logfile or a network frame.
+// data: CRC-32C (standard vectors, and the platform's fast path against the
+// portable one), SHA-256 and HMAC-SHA256. A checksum or MAC that disagrees
+// with the standard must never judge a logfile, a network frame or a peer.
 #ifndef MARS_CORE_STARTUP_CHECKS_H_
 #define MARS_CORE_STARTUP_CHECKS_H_
 
@@ -9,7 +10,7 @@
 namespace mars {
 
 // Returns Ok, or kInternal naming the first failed test (also logged).
-// Context: any, does not allocate.
+// Context: may sleep (the kernel allocates an HMAC transform).
 Status RunStartupChecks();
 
 }  // namespace mars

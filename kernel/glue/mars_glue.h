@@ -20,6 +20,13 @@ enum mars_gfp {
 	MARS_GFP_ATOMIC = 2,
 };
 
+/* Status codes that cross the boundary (values of mars::StatusCode). */
+enum mars_glue_status {
+	MARS_STATUS_OK = 0,
+	MARS_STATUS_NO_MEMORY = 4,
+	MARS_STATUS_UNAVAILABLE = 8,
+};
+
 /* memory.c */
 void *mars_glue_alloc(__SIZE_TYPE__ size, int gfp);
 void mars_glue_free(const void *ptr);
@@ -30,6 +37,15 @@ void mars_glue_report_bug(const char *file, int line);
 
 /* clock.c */
 unsigned long long mars_glue_real_time_ns(void);
+
+/* crypto.c: crc is the engine's convention (pre- and post-inverted). */
+unsigned int mars_glue_crc32c(unsigned int crc, const void *data,
+			      __SIZE_TYPE__ size);
+void mars_glue_sha256(const void *data, __SIZE_TYPE__ size, unsigned char *out);
+/* Returns a mars_glue_status. Context: may sleep. */
+int mars_glue_hmac_sha256(const void *key, __SIZE_TYPE__ key_size,
+			  const void *data, __SIZE_TYPE__ size,
+			  unsigned char *out);
 
 /* module.c: the C++ ABI hook that the compiler references from vtables. */
 void __cxa_pure_virtual(void);

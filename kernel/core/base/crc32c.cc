@@ -41,7 +41,7 @@ inline uint32_t LoadLe32(const uint8_t* p) {
 
 }  // namespace
 
-uint32_t Extend(uint32_t crc, const void* data, size_t size) {
+uint32_t ExtendPortable(uint32_t crc, const void* data, size_t size) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   const auto& t = kTables.entry;
   uint32_t c = ~crc;

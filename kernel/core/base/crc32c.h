@@ -6,13 +6,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/platform.h"
+
 namespace mars {
 namespace crc32c {
 
 // Returns the CRC-32C of `data[0, size)` continued from `crc`, the CRC of the
 // bytes before it (0 for none). Extend(Extend(0, a), b) == Value(a ++ b).
+// Uses the platform's fastest implementation (platform::Crc32cExtend).
 // Context: any, does not allocate.
-uint32_t Extend(uint32_t crc, const void* data, size_t size);
+inline uint32_t Extend(uint32_t crc, const void* data, size_t size) {
+  return platform::Crc32cExtend(crc, data, size);
+}
+
+// The same function in portable C++ (slicing-by-8). Platforms without a
+// faster implementation use it; tests hold the fast paths against it.
+uint32_t ExtendPortable(uint32_t crc, const void* data, size_t size);
 
 // Returns the CRC-32C of `data[0, size)`. Value("123456789") == 0xE3069283.
 inline uint32_t Value(const void* data, size_t size) {

@@ -1,4 +1,5 @@
 #include "core/base/crc32c.h"
+#include "platform_user.h"
 
 #include <gtest/gtest.h>
 
@@ -50,8 +51,10 @@ TEST(Crc32cTest, MatchesBitwiseReferenceAtEveryLengthAndAlignment) {
   for (auto& b : data) b = static_cast<uint8_t>(rng());
   for (size_t offset = 0; offset < 8; ++offset) {
     for (size_t len = 0; len + offset <= data.size(); ++len) {
-      ASSERT_EQ(crc32c::Value(data.data() + offset, len),
-                ReferenceCrc(data.data() + offset, len))
+      const uint32_t want = ReferenceCrc(data.data() + offset, len);
+      ASSERT_EQ(crc32c::Value(data.data() + offset, len), want)
+          << "offset " << offset << " len " << len;
+      ASSERT_EQ(crc32c::ExtendPortable(0, data.data() + offset, len), want)
           << "offset " << offset << " len " << len;
     }
   }
@@ -67,6 +70,20 @@ TEST(Crc32cTest, ExtendEqualsOneShotAtEverySplit) {
               whole)
         << "split " << split;
   }
+}
+
+TEST(Crc32cTest, AcceleratedAndPortablePathsAgreeWithSeeds) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> data(4096 + 9);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 64u, 511u, 4096u, 4105u}) {
+    const uint32_t seed = static_cast<uint32_t>(rng());
+    EXPECT_EQ(crc32c::Extend(seed, data.data() + 1, len - (len > 4104 ? 1 : 0)),
+              crc32c::ExtendPortable(seed, data.data() + 1,
+                                     len - (len > 4104 ? 1 : 0)))
+        << "len " << len;
+  }
+  RecordProperty("sse42", platform::Crc32cUsesSse42() ? "yes" : "no");
 }
 
 }  // namespace
