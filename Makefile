@@ -17,10 +17,13 @@ PREFIX ?= /usr
 
 CMAKE_USER := $(BUILD)/user
 CMAKE_CHECK := $(BUILD)/check
+CMAKE_FUZZ := $(BUILD)/fuzz
+CMAKE_BENCH := $(BUILD)/bench
+FUZZ_SECONDS ?= 60
 MARSADM := $(CMAKE_USER)/userspace/marsadm/marsadm
 
 .PHONY: all marsadm module install clean deps check check-unit check-module \
-	check-source check-vm
+	check-source check-vm fuzz bench-core
 
 all: marsadm module
 
@@ -67,3 +70,16 @@ check-module:
 
 check-vm: marsadm
 	$(TOP)/testing/vm/run-tests --kernel all
+
+# libFuzzer targets (clang), each run for FUZZ_SECONDS from the checked-in seeds.
+fuzz:
+	cmake -S $(TOP) -B $(CMAKE_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMARS_FUZZ=ON \
+		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(CMAKE_FUZZ) -j$(JOBS)
+	$(TOP)/testing/fuzz/run-fuzzers $(CMAKE_FUZZ) $(FUZZ_SECONDS)
+
+# Core throughput against memcpy, from an optimised build.
+bench-core:
+	cmake -S $(TOP) -B $(CMAKE_BENCH) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(CMAKE_BENCH) -j$(JOBS) --target core_bench
+	$(CMAKE_BENCH)/testing/bench/core_bench

@@ -86,5 +86,19 @@ TEST(Crc32cTest, AcceleratedAndPortablePathsAgreeWithSeeds) {
   RecordProperty("sse42", platform::Crc32cUsesSse42() ? "yes" : "no");
 }
 
+// Lengths around and beyond the three-stream threshold, at every alignment.
+TEST(Crc32cTest, InterleavedPathAgreesAtEveryAlignment) {
+  std::mt19937 rng(11);
+  std::vector<uint8_t> data(2500);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t len = 700; len + offset <= data.size(); len += 13) {
+      ASSERT_EQ(crc32c::Extend(0x12345678u, data.data() + offset, len),
+                crc32c::ExtendPortable(0x12345678u, data.data() + offset, len))
+          << "offset " << offset << " len " << len;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mars
