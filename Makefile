@@ -67,6 +67,7 @@ check-module:
 		kdir=$$($(TOP)/scripts/kernel-headers $$k) && \
 		$(TOP)/scripts/check-module $$kdir || exit 1; \
 	done
+	$(TOP)/scripts/check-module-mutations $$($(TOP)/scripts/kernel-headers 6.1)
 
 check-vm: marsadm
 	$(TOP)/testing/vm/run-tests --kernel all

@@ -9,9 +9,8 @@ namespace mars::cli {
 enum class ExitCode : int {
   // The command did what was asked (or, with --dry-run, would have).
   kOk = 0,
-  // A precondition did not hold, so the command refused and changed nothing
-  // it reports as done (e.g. resource not found, wrong role, unsafe without
-  // --force).
+  // A precondition did not hold, so the command refused to act (e.g.
+  // resource not found, wrong role, unsafe without --force).
   kPreconditionFailed = 1,
   // The command line was malformed: unknown command or option, missing or
   // bad option value, wrong number of arguments.

@@ -1,0 +1,17 @@
+// Exporters of the built-in command groups, one per commands_<noun>.cc file.
+// To add a group: create commands_<noun>.cc defining a static Command array
+// and `CommandGroup <Noun>Commands()`, declare it here, list it in
+// Registry::BuiltIn() (registry.cc) and add the file to marsadm_lib in
+// CMakeLists.txt.
+#ifndef MARS_USERSPACE_MARSADM_COMMAND_GROUPS_H_
+#define MARS_USERSPACE_MARSADM_COMMAND_GROUPS_H_
+
+#include "command.h"
+
+namespace mars::cli {
+
+CommandGroup HelpCommands();  // commands_help.cc
+
+}  // namespace mars::cli
+
+#endif  // MARS_USERSPACE_MARSADM_COMMAND_GROUPS_H_
