@@ -1,0 +1,124 @@
+#include "tree_dir.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace mars::cli {
+namespace {
+
+class TreeDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/mars-tree-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override {
+    ASSERT_EQ(std::system(("rm -rf " + root_).c_str()), 0);
+  }
+  std::string root_;
+};
+
+TEST_F(TreeDirTest, CommitCreatesLinksWithIncreasingStamps) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet changes;
+  changes.SetLink("resource-r0/size", "1048576");
+  changes.SetLink("resource-r0/primary", "hostA");
+  ASSERT_EQ(Commit(tree, changes, stamper), std::nullopt);
+  EXPECT_EQ(tree.ReadLink("resource-r0/size"), "1048576");
+  EXPECT_EQ(tree.ReadLink("resource-r0/primary"), "hostA");
+  const auto size = tree.Stat("resource-r0/size");
+  const auto primary = tree.Stat("resource-r0/primary");
+  ASSERT_TRUE(size && primary);
+  EXPECT_LT(size->stamp_ns, primary->stamp_ns);
+  EXPECT_EQ(tree.ListNames("resource-r0"),
+            (std::vector<std::string>{"primary", "size"}));
+}
+
+TEST_F(TreeDirTest, DeleteLeavesTombstoneThatReadsAsAbsent) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet set;
+  set.SetLink("ips/ip-hostA", "10.0.0.1");
+  set.SetLink("ips/ip-hostB", "10.0.0.2");
+  ASSERT_EQ(Commit(tree, set, stamper), std::nullopt);
+  ChangeSet del;
+  del.Delete("ips/ip-hostA");
+  del.Delete("ips/ip-missing");
+  ASSERT_EQ(Commit(tree, del, stamper), std::nullopt);
+  EXPECT_EQ(tree.ReadLink("ips/ip-hostA"), std::nullopt);
+  EXPECT_FALSE(tree.Exists("ips/ip-hostA"));
+  EXPECT_FALSE(tree.Exists("ips/ip-missing"));
+  const auto stone = tree.Stat("ips/ip-hostA");
+  ASSERT_TRUE(stone);
+  EXPECT_TRUE(stone->tombstone);
+  EXPECT_EQ(tree.ListNames("ips"), std::vector<std::string>{"ip-hostB"});
+}
+
+TEST_F(TreeDirTest, DeleteDirectoryTombstonesEveryLinkBelow) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet set;
+  set.SetLink("resource-r0/todo-hostA/attach", "1");
+  set.SetLink("resource-r0/todo-hostA/sync", "1");
+  ASSERT_EQ(Commit(tree, set, stamper), std::nullopt);
+  ChangeSet del;
+  del.Delete("resource-r0/todo-hostA");
+  ASSERT_EQ(Commit(tree, del, stamper), std::nullopt);
+  EXPECT_TRUE(tree.ListNames("resource-r0/todo-hostA").empty());
+}
+
+TEST_F(TreeDirTest, FailedCommitLeavesNothingVisible) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet set;
+  set.SetLink("resource-r0/size", "1");
+  ASSERT_EQ(Commit(tree, set, stamper), std::nullopt);
+  const auto before = tree.ListAll();
+  ChangeSet bad;
+  bad.SetLink("resource-r0/primary", "hostA");
+  bad.CreateFile("resource-r0/size/impossible");  // parent is a link
+  EXPECT_NE(Commit(tree, bad, stamper), std::nullopt);
+  const auto after = tree.ListAll();
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].path, after[i].path);
+    EXPECT_EQ(before[i].value, after[i].value);
+    EXPECT_EQ(before[i].stamp_ns, after[i].stamp_ns);
+  }
+}
+
+TEST_F(TreeDirTest, StamperStaysAboveTreeAndModuleClock) {
+  TreeDir tree(root_);
+  const uint64_t future = 4102444800ull * 1000000000ull;  // year 2100
+  const std::string clock_file = root_ + "-clock";
+  ASSERT_EQ(std::system(("echo " + std::to_string(future) + " > " + clock_file)
+                            .c_str()),
+            0);
+  Stamper stamper(tree, clock_file);
+  EXPECT_GT(stamper.Next(), future);
+  unlink(clock_file.c_str());
+}
+
+TEST_F(TreeDirTest, CreateFileMakesEmptyLogfileOnce) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet c;
+  c.CreateFile("resource-r0/log-000000001-hostA");
+  ASSERT_EQ(Commit(tree, c, stamper), std::nullopt);
+  const auto e = tree.Stat("resource-r0/log-000000001-hostA");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->type, EntryType::kFile);
+  EXPECT_EQ(e->size, 0u);
+  EXPECT_NE(Commit(tree, c, stamper), std::nullopt);
+  EXPECT_EQ(c.Describe(),
+            std::vector<std::string>{"create resource-r0/log-000000001-hostA"});
+}
+
+}  // namespace
+}  // namespace mars::cli
