@@ -1,0 +1,540 @@
+// LogReader against damaged logfiles: a torn tail at every byte, a flipped
+// bit anywhere in a record, lying length fields, garbage and zero tails,
+// stale records of an older incarnation, foreign records, and random damage.
+// The reader must never return a damaged record and must classify the end as
+// docu/log-format.md ("How the end is decided") says.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/base/coding.h"
+#include "core/log/log_format.h"
+#include "core/log/log_reader.h"
+#include "core/log/log_writer.h"
+
+namespace mars {
+namespace log {
+namespace {
+
+constexpr uint64_t kSaltA = 0xAAAA000000000001ull;
+constexpr uint64_t kSaltB = 0xBBBB000000000002ull;
+constexpr uint64_t kLogfile = 9;
+
+using File = std::vector<uint8_t>;
+
+// Appends records with these payload sizes (payload bytes from `seed`) and
+// returns the file; `begins` gets each record's offset plus the final end.
+File WriteLog(const std::vector<size_t>& sizes, uint64_t salt, uint32_t seed,
+              std::vector<uint64_t>* begins = nullptr, File file = {},
+              uint64_t first_number = 1) {
+  LogWriterOptions options;
+  options.salt = salt;
+  options.logfile_number = kLogfile;
+  options.chunk_bytes = 65536;
+  options.chunk_count = 18;
+  options.start_offset = first_number == 1 ? 0 : file.size();
+  options.next_record_number = first_number;
+  LogWriter writer;
+  EXPECT_TRUE(writer.Init(options).ok());
+  std::mt19937 rng(seed);
+  for (size_t size : sizes) {
+    std::vector<uint8_t> payload(size);
+    for (auto& b : payload) b = static_cast<uint8_t>(rng());
+    RecordFields fields;
+    fields.stamp_ns = rng();
+    fields.device_offset = uint64_t{4096} * (rng() % 1000);
+    RecordPosition pos;
+    EXPECT_TRUE(
+        writer.Append(fields, Slice(payload.data(), payload.size()), &pos)
+            .ok());
+    if (begins != nullptr) begins->push_back(pos.begin);
+  }
+  if (begins != nullptr) begins->push_back(writer.AppendedEnd());
+  LogWrite write;
+  while (writer.TakeWrite(TakePolicy::kAll, &write)) {
+    if (file.size() < write.end()) file.resize(write.end());
+    std::memcpy(file.data() + write.file_offset, write.data, write.size);
+  }
+  return file;
+}
+
+struct ReadBack {
+  std::vector<RecordView> records;
+  std::vector<File> raw;  // each returned record's bytes
+  ReadResult end;
+};
+
+LogReaderOptions Expect(uint64_t salt = kSaltA) {
+  LogReaderOptions options;
+  options.salt = salt;
+  options.logfile_number = kLogfile;
+  return options;
+}
+
+void Take(const ReadResult& result, ReadBack* out) {
+  out->records.push_back(result.record);
+  const uint8_t* start = result.record.payload.data() - kHeaderBytes;
+  out->raw.emplace_back(start, start + result.record.size);
+}
+
+ReadBack ReadAll(const File& file, const LogReaderOptions& options = Expect()) {
+  ReadBack out;
+  LogReader reader;
+  EXPECT_TRUE(reader.Init(options).ok());
+  for (;;) {
+    ReadResult result;
+    EXPECT_TRUE(
+        reader.Next(Slice(file.data(), file.size()), 0, true, &result).ok());
+    if (result.outcome != ReadOutcome::kRecord) {
+      out.end = result;
+      return out;
+    }
+    Take(result, &out);
+  }
+}
+
+// Growing prefix, one byte per step, each an exact-size copy; then final.
+ReadBack ReadGrowing(const File& file,
+                     const LogReaderOptions& options = Expect()) {
+  ReadBack out;
+  LogReader reader;
+  EXPECT_TRUE(reader.Init(options).ok());
+  for (size_t length = 0; length <= file.size(); ++length) {
+    const bool final = length == file.size();
+    const File prefix(file.begin(), file.begin() + length);
+    for (;;) {
+      ReadResult result;
+      EXPECT_TRUE(
+          reader.Next(Slice(prefix.data(), prefix.size()), 0, final, &result)
+              .ok());
+      if (result.outcome == ReadOutcome::kRecord) {
+        Take(result, &out);
+        continue;
+      }
+      if (!final) {
+        EXPECT_TRUE(result.outcome == ReadOutcome::kNeedMore ||
+                    result.outcome == ReadOutcome::kCorruption ||
+                    result.outcome == ReadOutcome::kUnsupported);
+      }
+      out.end = result;
+      break;
+    }
+  }
+  return out;
+}
+
+void ExpectSameRead(const ReadBack& a, const ReadBack& b) {
+  ASSERT_EQ(a.records.size(), b.records.size());
+  for (size_t i = 0; i < a.records.size(); ++i) {
+    EXPECT_EQ(a.records[i].offset, b.records[i].offset);
+    EXPECT_EQ(a.raw[i], b.raw[i]);
+  }
+  EXPECT_EQ(a.end.outcome, b.end.outcome);
+  EXPECT_EQ(a.end.offset, b.end.offset);
+  EXPECT_EQ(a.end.defect, b.end.defect);
+  EXPECT_EQ(a.end.resync_offset, b.end.resync_offset);
+}
+
+// Every returned record must be byte-identical to the intact file there.
+void ExpectOnlyIntactRecords(const ReadBack& back, const File& intact) {
+  for (size_t i = 0; i < back.records.size(); ++i) {
+    const uint64_t at = back.records[i].offset;
+    ASSERT_LE(at + back.raw[i].size(), intact.size());
+    EXPECT_TRUE(std::equal(back.raw[i].begin(), back.raw[i].end(),
+                           intact.begin() + at))
+        << "a damaged record was returned at " << at;
+  }
+}
+
+// The defects a flipped bit at `byte` of a record header can cause.
+bool DefectFitsByte(size_t byte, Defect defect) {
+  if (byte < kVersionOffset) return defect == Defect::kBadMagic;
+  if (byte < kHeaderLenOffset) return defect == Defect::kBadVersion;
+  if (byte < kTotalLenOffset) {
+    return defect == Defect::kBadHeaderLength || defect == Defect::kBadLength;
+  }
+  if (byte < kPayloadLenOffset) return defect == Defect::kBadLength;
+  // A payload_len off by less than the padding keeps total_len consistent.
+  if (byte < kSaltOffset) {
+    return defect == Defect::kBadLength || defect == Defect::kBadChecksum;
+  }
+  return defect == Defect::kBadChecksum;
+}
+
+// Whether the record at `at` claims a format version above kVersion.
+bool NewerVersion(const File& file, uint64_t at) {
+  return DecodeFixed16(file.data() + at + kVersionOffset) > kVersion;
+}
+
+TEST(LogDamageTest, TornTailAtEveryByteOfTheLastRecord) {
+  for (size_t last : {size_t{0}, size_t{1}, size_t{5}, size_t{8}, size_t{100},
+                      size_t{4096}, size_t{4099}}) {
+    std::vector<uint64_t> begins;
+    const File file = WriteLog({30, 0, 77, last}, kSaltA, 1, &begins);
+    const uint64_t start = begins[3];
+    for (uint64_t cut = start; cut <= file.size(); ++cut) {
+      const File torn(file.begin(), file.begin() + cut);
+      const ReadBack back = ReadAll(torn);
+      if (cut == file.size()) {
+        EXPECT_EQ(back.records.size(), 4u);
+        EXPECT_EQ(back.end.outcome, ReadOutcome::kCleanEnd);
+        continue;
+      }
+      ASSERT_EQ(back.records.size(), 3u) << "cut " << cut;
+      EXPECT_EQ(back.end.offset, start);
+      if (cut == start) {
+        EXPECT_EQ(back.end.outcome, ReadOutcome::kCleanEnd);
+      } else {
+        EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail) << "cut " << cut;
+        EXPECT_EQ(back.end.defect, Defect::kTruncated);
+      }
+      // The same with preallocated zeros behind the cut (unless the cut
+      // only lost zero padding bytes, which the zeros restore).
+      File zeros = torn;
+      zeros.resize(file.size() + 8192, 0);
+      const bool restored =
+          std::all_of(file.begin() + cut, file.end(),
+                      [](uint8_t b) { return b == 0; });
+      const ReadBack padded = ReadAll(zeros);
+      EXPECT_EQ(padded.records.size(), restored ? 4u : 3u);
+      EXPECT_EQ(padded.end.outcome, ReadOutcome::kTornTail) << "cut " << cut;
+      EXPECT_EQ(padded.end.offset, restored ? file.size() : start);
+      if (last <= 100) ExpectSameRead(back, ReadGrowing(torn));
+    }
+  }
+}
+
+TEST(LogDamageTest, FlippedBitInAMiddleRecordIsCorruptionAtItsOffset) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({20, 13, 40}, kSaltA, 2, &begins);
+  const uint64_t target = begins[1];
+  const uint64_t size = begins[2] - begins[1];
+  ASSERT_EQ(size, 80u);  // 64 + 13 + 3 padding bytes
+  for (uint64_t bit = 0; bit < size * 8; ++bit) {
+    File bad = file;
+    const size_t byte = static_cast<size_t>(bit / 8);
+    bad[target + byte] ^= static_cast<uint8_t>(1u << (bit % 8));
+    const ReadBack back = ReadAll(bad);
+    ASSERT_EQ(back.records.size(), 1u) << "bit " << bit;
+    EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption) << "bit " << bit;
+    EXPECT_EQ(back.end.offset, target);
+    EXPECT_TRUE(DefectFitsByte(byte, back.end.defect))
+        << "bit " << bit << ": " << DefectName(back.end.defect);
+    // The evidence is the next record (a newer version is corruption by
+    // itself, evidence at its own offset).
+    EXPECT_EQ(back.end.resync_offset,
+              NewerVersion(bad, target) ? target : begins[2]);
+    ExpectOnlyIntactRecords(back, file);
+    if (bit % 5 == 0) ExpectSameRead(back, ReadGrowing(bad));
+  }
+}
+
+TEST(LogDamageTest, FlippedBitInTheLastRecordIsATornTail) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({20, 13}, kSaltA, 3, &begins);
+  const uint64_t target = begins[1];
+  for (uint64_t bit = 0; bit < (file.size() - target) * 8; ++bit) {
+    File bad = file;
+    const size_t byte = static_cast<size_t>(bit / 8);
+    bad[target + byte] ^= static_cast<uint8_t>(1u << (bit % 8));
+    const ReadBack back = ReadAll(bad);
+    ASSERT_EQ(back.records.size(), 1u) << "bit " << bit;
+    EXPECT_EQ(back.end.offset, target);
+    EXPECT_TRUE(DefectFitsByte(byte, back.end.defect));
+    // Documented: the last record damaged is a torn tail, except a newer
+    // version, which is never taken for the end of the log.
+    EXPECT_EQ(back.end.outcome, NewerVersion(bad, target)
+                                    ? ReadOutcome::kCorruption
+                                    : ReadOutcome::kTornTail)
+        << "bit " << bit;
+    if (bit % 7 == 0) ExpectSameRead(back, ReadGrowing(bad));
+  }
+}
+
+TEST(LogDamageTest, FlippedBitInTheFirstRecordWithTheSaltAdopted) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({13, 20, 30}, kSaltA, 4, &begins);
+  for (uint64_t bit = 0; bit < begins[1] * 8; bit += 3) {
+    File bad = file;
+    bad[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    const ReadBack back = ReadAll(bad, LogReaderOptions());
+    EXPECT_EQ(back.records.size(), 0u);
+    EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption) << "bit " << bit;
+    EXPECT_EQ(back.end.offset, 0u);
+  }
+}
+
+TEST(LogDamageTest, LyingLengthFields) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({10, 13, 10}, kSaltA, 5, &begins);
+  const uint64_t target = begins[1];
+  struct Lie {
+    const char* name;
+    size_t field;
+    size_t width;
+    uint32_t value;
+    Defect defect;
+  };
+  const std::vector<Lie> lies = {
+      {"total_len huge", kTotalLenOffset, 4, 0xFFFFFFF8u, Defect::kBadLength},
+      {"total_len too small", kTotalLenOffset, 4, 8, Defect::kBadLength},
+      {"total_len zero", kTotalLenOffset, 4, 0, Defect::kBadLength},
+      {"payload_len huge", kPayloadLenOffset, 4, 0xFFFFFFFFu,
+       Defect::kBadLength},
+      {"header_len 0", kHeaderLenOffset, 2, 0, Defect::kBadHeaderLength},
+      {"header_len huge", kHeaderLenOffset, 2, 0xFFF8,
+       Defect::kBadHeaderLength},
+  };
+  for (const Lie& lie : lies) {
+    File bad = file;
+    if (lie.width == 2) {
+      EncodeFixed16(bad.data() + target + lie.field,
+                    static_cast<uint16_t>(lie.value));
+    } else {
+      EncodeFixed32(bad.data() + target + lie.field, lie.value);
+    }
+    ReadBack back = ReadAll(bad);
+    EXPECT_EQ(back.records.size(), 1u) << lie.name;
+    EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption) << lie.name;
+    EXPECT_EQ(back.end.offset, target) << lie.name;
+    EXPECT_EQ(back.end.defect, lie.defect) << lie.name;
+    EXPECT_EQ(back.end.resync_offset, begins[2]) << lie.name;
+    // As the last record: a torn tail.
+    const File tail(bad.begin(), bad.begin() + begins[2]);
+    back = ReadAll(tail);
+    EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail) << lie.name;
+    EXPECT_EQ(back.end.defect, lie.defect) << lie.name;
+  }
+  // Consistent lengths pointing past the end of the file: undecidable while
+  // the file may grow; at the end a tail, in the middle corruption.
+  File bad = file;
+  EncodeFixed32(bad.data() + target + kPayloadLenOffset, kMaxPayloadBytes);
+  EncodeFixed32(bad.data() + target + kTotalLenOffset,
+                RecordBytes(kHeaderBytes, kMaxPayloadBytes));
+  ReadBack back = ReadAll(bad);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.defect, Defect::kTruncated);
+  EXPECT_EQ(back.end.resync_offset, begins[2]);
+  ExpectSameRead(back, ReadGrowing(bad));
+  back = ReadAll(File(bad.begin(), bad.begin() + begins[2]));
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail);
+  EXPECT_EQ(back.end.defect, Defect::kTruncated);
+  // Consistent lengths that stay inside the file: the CRC fails.
+  bad = file;
+  EncodeFixed32(bad.data() + target + kPayloadLenOffset, 16);
+  EncodeFixed32(bad.data() + target + kTotalLenOffset,
+                RecordBytes(kHeaderBytes, 16));
+  back = ReadAll(bad);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.defect, Defect::kBadChecksum);
+}
+
+TEST(LogDamageTest, NewerFormatVersionIsNeverTheEndOfTheLog) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({10, 20}, kSaltA, 20, &begins);
+  File newer = file;
+  EncodeFixed16(newer.data() + begins[1] + kVersionOffset, kVersion + 1);
+  ReadBack back = ReadAll(newer);
+  EXPECT_EQ(back.records.size(), 1u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.defect, Defect::kBadVersion);
+  EXPECT_EQ(back.end.offset, begins[1]);
+  ExpectSameRead(back, ReadGrowing(newer));
+  // Version 0 is never written by anyone: ordinary damage, here a tail.
+  File zero = file;
+  EncodeFixed16(zero.data() + begins[1] + kVersionOffset, 0);
+  back = ReadAll(zero);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail);
+  EXPECT_EQ(back.end.defect, Defect::kBadVersion);
+}
+
+TEST(LogDamageTest, GarbageAndZeroTails) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({100, 200, 300}, kSaltA, 6, &begins);
+  std::mt19937 rng(6);
+  File garbage = file;
+  for (int i = 0; i < 5000; ++i) garbage.push_back(static_cast<uint8_t>(rng()));
+  ReadBack back = ReadAll(garbage);
+  EXPECT_EQ(back.records.size(), 3u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail);
+  EXPECT_EQ(back.end.offset, file.size());
+  ExpectSameRead(back, ReadGrowing(garbage));
+
+  File zeros = file;
+  zeros.resize(file.size() + (1 << 20), 0);
+  back = ReadAll(zeros);
+  EXPECT_EQ(back.records.size(), 3u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail);
+  EXPECT_EQ(back.end.defect, Defect::kZeroes);
+  EXPECT_EQ(back.end.offset, file.size());
+}
+
+TEST(LogDamageTest, GarbageRecordInTheMiddleIsCorruption) {
+  std::vector<uint64_t> begins;
+  const File file = WriteLog({50, 500, 60, 70}, kSaltA, 7, &begins);
+  File bad = file;
+  std::mt19937 rng(7);
+  for (uint64_t i = begins[1]; i < begins[2]; ++i) {
+    bad[i] = static_cast<uint8_t>(rng());
+  }
+  const ReadBack back = ReadAll(bad);
+  EXPECT_EQ(back.records.size(), 1u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.offset, begins[1]);
+  EXPECT_EQ(back.end.resync_offset, begins[2]);
+  ExpectSameRead(back, ReadGrowing(bad));
+}
+
+// A crash may persist a later part of an unsynced chunk write while an
+// earlier sector is still old: valid records behind damage are reported as
+// corruption (with the evidence offset), never skipped over.
+TEST(LogDamageTest, UnwrittenSectorBeforeValidRecordsIsCorruption) {
+  std::vector<uint64_t> begins;
+  const File file =
+      WriteLog({4000, 4000, 4000, 4000, 4000}, kSaltA, 8, &begins);
+  File bad = file;
+  std::fill(bad.begin() + 8192, bad.begin() + 8704, 0);  // one sector
+  const ReadBack back = ReadAll(bad);
+  EXPECT_EQ(back.records.size(), 2u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.offset, begins[2]);
+  EXPECT_EQ(back.end.defect, Defect::kBadChecksum);
+  EXPECT_EQ(back.end.resync_offset, begins[3]);
+}
+
+TEST(LogDamageTest, StaleRecordsAfterASaltChangeAreAnOlderIncarnation) {
+  std::vector<size_t> sizes_a(40), sizes_b(12);
+  std::mt19937 rng(9);
+  for (auto& s : sizes_a) s = rng() % 800;
+  for (auto& s : sizes_b) s = rng() % 800;
+  const File old_log = WriteLog(sizes_a, kSaltA, 9);
+  std::vector<uint64_t> begins_b;
+  const File new_log = WriteLog(sizes_b, kSaltB, 10, &begins_b);
+  ASSERT_LT(new_log.size(), old_log.size());
+  File reused = old_log;
+  std::copy(new_log.begin(), new_log.end(), reused.begin());
+  for (const LogReaderOptions& options : {Expect(kSaltB), LogReaderOptions()}) {
+    const ReadBack back = ReadAll(reused, options);
+    EXPECT_EQ(back.records.size(), sizes_b.size());
+    EXPECT_EQ(back.end.outcome, ReadOutcome::kOlderIncarnation);
+    EXPECT_EQ(back.end.offset, new_log.size());
+    ExpectOnlyIntactRecords(back, new_log);
+    ExpectSameRead(back, ReadGrowing(reused, options));
+  }
+  // The new incarnation torn in its last record: still the end of the log.
+  File torn = reused;
+  std::copy(old_log.begin() + begins_b[11] + 10,
+            old_log.begin() + begins_b[12], torn.begin() + begins_b[11] + 10);
+  const ReadBack back = ReadAll(torn, Expect(kSaltB));
+  EXPECT_EQ(back.records.size(), sizes_b.size() - 1);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kOlderIncarnation);
+  EXPECT_EQ(back.end.offset, begins_b[11]);
+}
+
+TEST(LogDamageTest, StaleRecordAtARecordBoundaryIsForeign) {
+  // Same sizes: the new log ends exactly where an old record starts.
+  const std::vector<size_t> sizes(20, 200);
+  const File old_log = WriteLog(sizes, kSaltA, 11);
+  const File new_log = WriteLog(std::vector<size_t>(8, 200), kSaltB, 12);
+  File reused = old_log;
+  std::copy(new_log.begin(), new_log.end(), reused.begin());
+  const ReadBack back = ReadAll(reused, Expect(kSaltB));
+  EXPECT_EQ(back.records.size(), 8u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kOlderIncarnation);
+  EXPECT_EQ(back.end.offset, new_log.size());
+  EXPECT_EQ(back.end.defect, Defect::kForeignRecord);
+  // Read as the old incarnation, the file is a damaged log: its own later
+  // records follow the foreign ones.
+  const ReadBack as_old = ReadAll(reused, Expect(kSaltA));
+  EXPECT_EQ(as_old.records.size(), 0u);
+  EXPECT_EQ(as_old.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(as_old.end.resync_offset, new_log.size());
+}
+
+TEST(LogDamageTest, ForeignRecordInTheMiddleIsCorruption) {
+  std::vector<uint64_t> begins;
+  File file = WriteLog({10, 20, 30}, kSaltA, 13, &begins);
+  const uint64_t foreign_at = file.size();
+  file = WriteLog({40}, kSaltB, 14, nullptr, file, 4);
+  const uint64_t resume_at = file.size();
+  file = WriteLog({50, 60}, kSaltA, 15, nullptr, file, 4);
+  const ReadBack back = ReadAll(file);
+  EXPECT_EQ(back.records.size(), 3u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.offset, foreign_at);
+  EXPECT_EQ(back.end.defect, Defect::kForeignRecord);
+  EXPECT_EQ(back.end.resync_offset, resume_at);
+}
+
+// A torn record whose payload holds a copy of an earlier record of the same
+// log (e.g. the device stores a backup of /mars): the copy has a lower
+// number, so it is no evidence of corruption.
+TEST(LogDamageTest, EarlierRecordCopiedIntoATornPayloadIsNoEvidence) {
+  std::vector<uint64_t> begins;
+  const File first = WriteLog({100, 200}, kSaltA, 16, &begins);
+  const File copy(first.begin() + begins[1], first.begin() + begins[2]);
+  // Record 3's payload starts with the bytes of record 2.
+  LogWriterOptions options;
+  options.salt = kSaltA;
+  options.logfile_number = kLogfile;
+  options.start_offset = first.size();
+  options.next_record_number = 3;
+  LogWriter writer;
+  ASSERT_TRUE(writer.Init(options).ok());
+  File payload = copy;
+  payload.resize(copy.size() + 1000, 0x5A);
+  RecordPosition pos;
+  ASSERT_TRUE(writer
+                  .Append(RecordFields(), Slice(payload.data(), payload.size()),
+                          &pos)
+                  .ok());
+  File file = first;
+  LogWrite write;
+  while (writer.TakeWrite(TakePolicy::kAll, &write)) {
+    file.insert(file.end(), write.data, write.data + write.size);
+  }
+  file.resize(pos.end - 100);  // torn after the embedded copy
+  const ReadBack back = ReadAll(file);
+  EXPECT_EQ(back.records.size(), 2u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kTornTail);
+  EXPECT_EQ(back.end.offset, pos.begin);
+}
+
+TEST(LogDamageTest, RandomDamageNeverYieldsADamagedRecord) {
+  std::mt19937 rng(17);
+  for (int round = 0; round < 300; ++round) {
+    std::vector<size_t> sizes(1 + rng() % 12);
+    for (auto& s : sizes) s = rng() % 600;
+    const File file = WriteLog(sizes, kSaltA, round);
+    File bad = file;
+    const int kind = round % 4;
+    if (kind == 0) {  // a few random bytes
+      for (int i = 0; i < 1 + static_cast<int>(rng() % 4); ++i) {
+        bad[rng() % bad.size()] = static_cast<uint8_t>(rng());
+      }
+    } else if (kind == 1) {  // truncation
+      bad.resize(rng() % (bad.size() + 1));
+    } else if (kind == 2) {  // a zeroed range
+      const size_t from = rng() % bad.size();
+      const size_t to = std::min(bad.size(), from + rng() % 700);
+      std::fill(bad.begin() + from, bad.begin() + to, 0);
+    } else {  // random bytes appended after a truncation
+      bad.resize(rng() % (bad.size() + 1));
+      for (int i = 0; i < static_cast<int>(rng() % 300); ++i) {
+        bad.push_back(static_cast<uint8_t>(rng()));
+      }
+    }
+    const ReadBack back = ReadAll(bad);
+    ExpectOnlyIntactRecords(back, file);
+    EXPECT_NE(back.end.outcome, ReadOutcome::kNeedMore);
+    EXPECT_NE(back.end.outcome, ReadOutcome::kUnsupported);
+    if (round % 10 == 0) ExpectSameRead(back, ReadGrowing(bad));
+  }
+}
+
+}  // namespace
+}  // namespace log
+}  // namespace mars

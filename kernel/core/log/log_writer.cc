@@ -1,0 +1,201 @@
+// LogWriter: record encoding into a ring of chunks (docu/log-format.md,
+// "Writing").
+#include "core/log/log_writer.h"
+
+#include "core/base/coding.h"
+#include "core/base/crc32c.h"
+
+namespace mars {
+namespace log {
+namespace {
+
+constexpr uint64_t kMinChunkBytes = 4096;
+constexpr uint64_t kMaxChunkBytes = uint64_t{64} << 20;
+constexpr size_t kMaxChunkCount = 65536;
+constexpr uint8_t kZeroPadding[kAlignment] = {};
+
+bool IsPowerOfTwo(uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
+
+}  // namespace
+
+LogWriter::~LogWriter() {
+  if (chunks_ == nullptr) return;
+  for (size_t i = 0; i < chunk_count_; ++i) platform::Free(chunks_[i]);
+  platform::Free(chunks_);
+}
+
+Status LogWriter::Init(const LogWriterOptions& options) {
+  if (chunks_ != nullptr) {
+    return Status(StatusCode::kInvalidArgument, "log writer initialised twice");
+  }
+  if (options.salt == 0) {
+    return Status(StatusCode::kInvalidArgument, "log salt must not be zero");
+  }
+  if (options.start_offset % kAlignment != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log start offset is not a multiple of 8");
+  }
+  if (options.next_record_number == 0 ||
+      (options.start_offset == 0) != (options.next_record_number == 1)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log record number 1 belongs exactly at offset 0");
+  }
+  const uint64_t chunk_bytes = options.chunk_bytes;
+  if (!IsPowerOfTwo(chunk_bytes) || chunk_bytes < kMinChunkBytes ||
+      chunk_bytes > kMaxChunkBytes || options.chunk_count < 2 ||
+      options.chunk_count > kMaxChunkCount ||
+      (options.chunk_count - 1) * chunk_bytes < kMaxRecordBytes) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log chunk ring too small or not a power of two");
+  }
+
+  uint8_t** chunks = static_cast<uint8_t**>(
+      platform::Allocate(options.chunk_count * sizeof(uint8_t*), options.gfp));
+  if (chunks == nullptr) {
+    return Status(StatusCode::kNoMemory, "no memory for log chunk table");
+  }
+  for (size_t i = 0; i < options.chunk_count; ++i) {
+    chunks[i] = static_cast<uint8_t*>(
+        platform::Allocate(static_cast<size_t>(chunk_bytes), options.gfp));
+    if (chunks[i] == nullptr) {
+      for (size_t j = 0; j < i; ++j) platform::Free(chunks[j]);
+      platform::Free(chunks);
+      return Status(StatusCode::kNoMemory, "no memory for log chunks");
+    }
+  }
+
+  chunks_ = chunks;
+  chunk_count_ = options.chunk_count;
+  chunk_bytes_ = chunk_bytes;
+  chunk_mask_ = chunk_bytes - 1;
+  chunk_shift_ = static_cast<unsigned>(__builtin_ctzll(chunk_bytes));
+  salt_ = options.salt;
+  logfile_number_ = options.logfile_number;
+  next_record_number_ = options.next_record_number;
+  appended_ = taken_ = released_ = options.start_offset;
+  return Status::Ok();
+}
+
+uint64_t LogWriter::FreeBytes() const {
+  // The chunk holding ReleasedEnd() is reused only after the ring wraps.
+  const uint64_t ring_start = released_ & ~chunk_mask_;
+  const uint64_t capacity = chunk_count_ * chunk_bytes_;
+  if (ring_start > UINT64_MAX - capacity) return UINT64_MAX - appended_;
+  return ring_start + capacity - appended_;
+}
+
+uint8_t* LogWriter::ChunkAt(uint64_t offset) const {
+  return chunks_[(offset >> chunk_shift_) % chunk_count_] +
+         (offset & chunk_mask_);
+}
+
+void LogWriter::CopyIn(uint64_t offset, const uint8_t* src, size_t size) {
+  while (size > 0) {
+    const uint64_t room = chunk_bytes_ - (offset & chunk_mask_);
+    const size_t n = room < size ? static_cast<size_t>(room) : size;
+    __builtin_memcpy(ChunkAt(offset), src, n);
+    offset += n;
+    src += n;
+    size -= n;
+  }
+}
+
+void LogWriter::ZeroIn(uint64_t offset, size_t size) {
+  while (size > 0) {
+    const uint64_t room = chunk_bytes_ - (offset & chunk_mask_);
+    const size_t n = room < size ? static_cast<size_t>(room) : size;
+    __builtin_memset(ChunkAt(offset), 0, n);
+    offset += n;
+    size -= n;
+  }
+}
+
+Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
+                         size_t piece_count, RecordPosition* position) {
+  if (!MARS_CHECK(chunks_ != nullptr)) {
+    return Status(StatusCode::kInternal, "log writer not initialised");
+  }
+  uint64_t payload_len = 0;
+  for (size_t i = 0; i < piece_count; ++i) {
+    payload_len += pieces[i].size();
+    if (payload_len > kMaxPayloadBytes) {
+      return Status(StatusCode::kInvalidArgument, "log payload too large");
+    }
+  }
+  if ((fields.flags & kKindMask) == 0) {
+    return Status(StatusCode::kInvalidArgument, "log record kind 0");
+  }
+  if (fields.device_offset > UINT64_MAX - payload_len) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log record ends beyond 2^64 bytes");
+  }
+  RecordHeader header;
+  header.payload_len = static_cast<uint32_t>(payload_len);
+  header.total_len = RecordBytes(kHeaderBytes, header.payload_len);
+  if (next_record_number_ == UINT64_MAX ||
+      appended_ > UINT64_MAX - header.total_len) {
+    return Status(StatusCode::kOutOfRange, "logfile numbering exhausted");
+  }
+  if (header.total_len > FreeBytes()) {
+    return Status(StatusCode::kUnavailable, "log chunk ring full");
+  }
+  header.salt = salt_;
+  header.logfile_number = logfile_number_;
+  header.record_number = next_record_number_;
+  header.stamp_ns = fields.stamp_ns;
+  header.device_offset = fields.device_offset;
+  header.flags = fields.flags;
+
+  uint8_t encoded[kHeaderBytes];
+  EncodeHeader(header, encoded);
+  const size_t padding = header.total_len - kHeaderBytes - header.payload_len;
+  uint32_t crc = crc32c::Extend(0, encoded, kCrcOffset);
+  for (size_t i = 0; i < piece_count; ++i) {
+    crc = crc32c::Extend(crc, pieces[i].data(), pieces[i].size());
+  }
+  crc = crc32c::Extend(crc, kZeroPadding, padding);
+  EncodeFixed32(encoded + kCrcOffset, crc);
+
+  const uint64_t begin = appended_;
+  uint64_t at = begin;
+  CopyIn(at, encoded, kHeaderBytes);
+  at += kHeaderBytes;
+  for (size_t i = 0; i < piece_count; ++i) {
+    CopyIn(at, pieces[i].data(), pieces[i].size());
+    at += pieces[i].size();
+  }
+  ZeroIn(at, padding);
+
+  appended_ = begin + header.total_len;
+  position->record_number = next_record_number_++;
+  position->begin = begin;
+  position->end = appended_;
+  return Status::Ok();
+}
+
+bool LogWriter::TakeWrite(TakePolicy policy, LogWrite* write) {
+  if (taken_ == appended_) return false;
+  const uint64_t chunk_end = (taken_ | chunk_mask_) + 1;
+  const bool fills_chunk = appended_ >= chunk_end;
+  if (policy == TakePolicy::kFullChunks && !fills_chunk) return false;
+  const uint64_t end = fills_chunk ? chunk_end : appended_;
+  write->file_offset = taken_;
+  write->data = ChunkAt(taken_);
+  write->size = static_cast<size_t>(end - taken_);
+  taken_ = end;
+  return true;
+}
+
+Status LogWriter::Release(uint64_t end) {
+  if (end < released_ || end > taken_) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log release outside the written range");
+  }
+  released_ = end;
+  return Status::Ok();
+}
+
+}  // namespace log
+}  // namespace mars

@@ -1,0 +1,508 @@
+// Tests of the tree, logfile and sync message codecs: round trips, every
+// truncation, trailing bytes, and the field checks of docu/wire-protocol.md.
+// (The harness is repeated from messages_test.cc: test headers cannot live in
+// kernel/core, which only holds freestanding headers.)
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/base/coding.h"
+#include "core/wire/frame.h"
+#include "core/wire/messages.h"
+
+namespace mars {
+namespace wire {
+namespace {
+
+using Raw = std::vector<uint8_t>;
+
+Raw ToRaw(const Bytes& b) { return Raw(b.data(), b.data() + b.size()); }
+Slice S(const std::string& s) { return Slice(s.data(), s.size()); }
+std::string Str(Slice s) { return std::string(s.chars(), s.size()); }
+
+template <class M>
+Raw EncodeOk(const M& m) {
+  Bytes out;
+  const Status s = m.Encode(&out);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return ToRaw(out);
+}
+
+template <class M>
+Status DecodeRaw(const Raw& payload, M* m) {
+  return m->Decode(Slice(payload.data(), payload.size()));
+}
+
+// The properties every message type must have, checked on one encoding:
+// decode -> encode is the identity; every strict prefix is refused as
+// truncated; any trailing byte is refused; the frame fits the limit.
+template <class M>
+void CheckCodecProperties(const Raw& payload) {
+  SCOPED_TRACE(MessageTypeName(static_cast<uint16_t>(M::kType)));
+  M decoded;
+  ASSERT_TRUE(DecodeRaw(payload, &decoded).ok());
+  EXPECT_EQ(EncodeOk(decoded), payload);
+  for (size_t len = 0; len < payload.size(); ++len) {
+    // A fresh copy of exactly `len` bytes, so ASan catches any overread.
+    const Raw prefix(payload.begin(), payload.begin() + len);
+    M m;
+    const Status s = DecodeRaw(prefix, &m);
+    ASSERT_FALSE(s.ok()) << "prefix " << len;
+    ASSERT_EQ(s.code(), StatusCode::kInvalidArgument);
+    ASSERT_NE(std::strstr(s.message(), "payload truncated"), nullptr)
+        << "prefix " << len << ": " << s.message();
+  }
+  for (uint8_t extra : {0x00, 0xFF}) {
+    Raw longer = payload;
+    longer.push_back(extra);
+    M m;
+    const Status s = DecodeRaw(longer, &m);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(std::strstr(s.message(), "trailing bytes"), nullptr)
+        << s.message();
+  }
+  EXPECT_LE(payload.size(), kMaxPayloadSize);
+  Bytes frame;
+  FrameEncoder encoder(&frame);
+  EXPECT_TRUE(encoder.AppendMessage(decoded).ok());
+}
+
+template <class M>
+void ExpectDecodeError(const Raw& payload, const char* message) {
+  M m;
+  const Status s = DecodeRaw(payload, &m);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_STREQ(s.message(), message);
+}
+
+template <class M>
+void ExpectEncodeError(const M& m, const char* message) {
+  Bytes out;
+  ASSERT_TRUE(out.PushBack(0x11).ok());
+  const Status s = m.Encode(&out);
+  EXPECT_FALSE(s.ok());
+  EXPECT_STREQ(s.message(), message);
+  EXPECT_EQ(out.size(), 1u);  // unchanged
+}
+
+// ---- Tree ----
+
+TEST(TreeMessagesTest, SinceRequest) {
+  TreeSinceRequest r;
+  r.since_stamp = 1717171717000000123ull;
+  const Raw payload = EncodeOk(r);
+  ASSERT_EQ(payload.size(), 8u);
+  EXPECT_EQ(DecodeFixed64(payload.data()), r.since_stamp);
+  CheckCodecProperties<TreeSinceRequest>(payload);
+}
+
+struct EntryText {
+  std::string path, value, owner;
+  uint64_t stamp;
+  bool tombstone;
+};
+
+TreeUpdate MakeUpdate(const std::vector<EntryText>& texts, bool final_batch) {
+  TreeUpdate u;
+  u.final_batch = final_batch;
+  for (const EntryText& t : texts) {
+    TreeEntry e;
+    e.path = S(t.path);
+    e.value = S(t.value);
+    e.owner = S(t.owner);
+    e.stamp = t.stamp;
+    e.tombstone = t.tombstone;
+    EXPECT_TRUE(u.entries.PushBack(e).ok());
+  }
+  return u;
+}
+
+const std::vector<EntryText>& SampleEntries() {
+  static const std::vector<EntryText> entries = {
+      {"resource-r0/primary", "alpha", "alpha", 1000, false},
+      {"resource-r0/todo-beta/sync", "", "beta", 1001, true},
+      {"ips/ip-gamma", "10.0.0.3", "gamma", 0xFFFFFFFFFFFFFFFFull, false},
+      {"resource-r0/empty-value", "", "alpha", 7, false},
+  };
+  return entries;
+}
+
+TEST(TreeMessagesTest, UpdateRoundTrip) {
+  const Raw payload = EncodeOk(MakeUpdate(SampleEntries(), false));
+  EXPECT_EQ(payload[0], 0);  // not final
+  EXPECT_EQ(DecodeFixed32(&payload[1]), 4u);
+  TreeUpdate back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  EXPECT_FALSE(back.final_batch);
+  ASSERT_EQ(back.entries.size(), SampleEntries().size());
+  for (size_t i = 0; i < back.entries.size(); ++i) {
+    const EntryText& t = SampleEntries()[i];
+    EXPECT_EQ(Str(back.entries[i].path), t.path);
+    EXPECT_EQ(Str(back.entries[i].value), t.value);
+    EXPECT_EQ(Str(back.entries[i].owner), t.owner);
+    EXPECT_EQ(back.entries[i].stamp, t.stamp);
+    EXPECT_EQ(back.entries[i].tombstone, t.tombstone);
+  }
+  CheckCodecProperties<TreeUpdate>(payload);
+  // An empty final batch.
+  const Raw empty = EncodeOk(MakeUpdate({}, true));
+  EXPECT_EQ(empty, (Raw{1, 0, 0, 0, 0}));
+  CheckCodecProperties<TreeUpdate>(empty);
+}
+
+TEST(TreeMessagesTest, LimitsAreAccepted) {
+  const std::string path(kMaxPathSize, 'p');
+  const std::string value(kMaxValueSize, 'v');
+  const std::string owner(kMaxHostNameSize, 'o');
+  CheckCodecProperties<TreeUpdate>(
+      EncodeOk(MakeUpdate({{path, value, owner, 1, false}}, true)));
+  // The largest batch, with small entries.
+  std::vector<EntryText> many;
+  for (size_t i = 0; i < kMaxTreeEntriesPerBatch; ++i) {
+    many.push_back({"p" + std::to_string(i), "v", "h", i, false});
+  }
+  const Raw payload = EncodeOk(MakeUpdate(many, true));
+  TreeUpdate back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  EXPECT_EQ(back.entries.size(), kMaxTreeEntriesPerBatch);
+  many.push_back({"one", "more", "h", 1, false});
+  ExpectEncodeError(MakeUpdate(many, true), "tree-update: too many entries");
+}
+
+TEST(TreeMessagesTest, FieldChecks) {
+  const std::string long_path(kMaxPathSize + 1, 'p');
+  const std::string long_value(kMaxValueSize + 1, 'v');
+  ExpectEncodeError(MakeUpdate({{"", "v", "h", 1, false}}, true),
+                    "tree-update: path empty or too long");
+  ExpectEncodeError(MakeUpdate({{long_path, "v", "h", 1, false}}, true),
+                    "tree-update: path empty or too long");
+  ExpectEncodeError(MakeUpdate({{"p", long_value, "h", 1, false}}, true),
+                    "tree-update: value too long");
+  ExpectEncodeError(MakeUpdate({{"p", "v", "", 1, false}}, true),
+                    "tree-update: invalid owner host name");
+  ExpectEncodeError(MakeUpdate({{"p", "v", "a b", 1, false}}, true),
+                    "tree-update: invalid owner host name");
+  ExpectEncodeError(MakeUpdate({{"p", "v", "h", 1, true}}, true),
+                    "tree-update: tombstone with a value");
+
+  // One entry: flags(1) count(4) | stamp(8) flags(1) path(2+1) owner(2+1)
+  // value(2+1).
+  const Raw payload = EncodeOk(MakeUpdate({{"p", "v", "h", 5, false}}, true));
+  ASSERT_EQ(payload.size(), 5 + 8 + 1 + 3 + 3 + 3u);
+  Raw p = payload;
+  p[0] = 0x03;
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: reserved batch flag bits set");
+  p = payload;
+  p[13] = 0x02;
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: reserved entry flag bits set");
+  p = payload;
+  p[13] = 0x01;  // tombstone, but the value is "v"
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: tombstone with a value");
+  p = payload;
+  p[19] = '/';  // owner
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: invalid owner host name");
+  p = payload;
+  EncodeFixed16(&p[14], 0);  // path length 0
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: path empty or too long");
+  p = payload;
+  EncodeFixed16(&p[14], kMaxPathSize + 1);
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: path empty or too long");
+  p = payload;
+  EncodeFixed16(&p[20], kMaxValueSize + 1);
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: value too long");
+  p = payload;
+  EncodeFixed32(&p[1], kMaxTreeEntriesPerBatch + 1);
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: too many entries");
+  // A count the payload cannot hold is refused before any allocation.
+  p = payload;
+  EncodeFixed32(&p[1], kMaxTreeEntriesPerBatch);
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: payload truncated");
+  p = payload;
+  EncodeFixed32(&p[1], 0);
+  ExpectDecodeError<TreeUpdate>(p, "tree-update: trailing bytes after payload");
+}
+
+TEST(TreeMessagesTest, FailedDecodeLeavesNoEntries) {
+  Raw payload = EncodeOk(MakeUpdate(SampleEntries(), true));
+  payload.push_back(0);
+  TreeUpdate u;
+  EXPECT_FALSE(DecodeRaw(payload, &u).ok());
+  EXPECT_TRUE(u.entries.empty());
+}
+
+// ---- Logfile ----
+
+TEST(LogfileMessagesTest, RequestRoundTripAndChecks) {
+  LogfileRequest r;
+  r.name = Slice::FromCString("resource-r0/log-000000001-alpha");
+  r.offset = 123456789012ull;
+  r.max_length = kMaxDataChunk;
+  const Raw payload = EncodeOk(r);
+  CheckCodecProperties<LogfileRequest>(payload);
+  LogfileRequest back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  EXPECT_EQ(Str(back.name), "resource-r0/log-000000001-alpha");
+  EXPECT_EQ(back.offset, r.offset);
+  EXPECT_EQ(back.max_length, kMaxDataChunk);
+
+  LogfileRequest bad = r;
+  bad.max_length = 0;
+  ExpectEncodeError(bad, "logfile-request: max length out of range");
+  bad.max_length = kMaxDataChunk + 1;
+  ExpectEncodeError(bad, "logfile-request: max length out of range");
+  bad = r;
+  bad.name = Slice();
+  ExpectEncodeError(bad, "logfile-request: name empty or too long");
+  Raw p = payload;
+  EncodeFixed32(&p[p.size() - 4], 0);
+  ExpectDecodeError<LogfileRequest>(p,
+                                    "logfile-request: max length out of range");
+  EncodeFixed32(&p[p.size() - 4], kMaxDataChunk + 1);
+  ExpectDecodeError<LogfileRequest>(p,
+                                    "logfile-request: max length out of range");
+}
+
+TEST(LogfileMessagesTest, DataRoundTripAndChecks) {
+  const std::string bytes = "some logfile bytes";
+  LogfileData d;
+  d.name = Slice::FromCString("resource-r0/log-000000002-alpha");
+  d.offset = 100;
+  d.file_size = 100 + bytes.size();
+  d.end_of_file = true;
+  d.file_complete = true;
+  d.data = S(bytes);
+  const Raw payload = EncodeOk(d);
+  CheckCodecProperties<LogfileData>(payload);
+  LogfileData back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  EXPECT_EQ(Str(back.name), "resource-r0/log-000000002-alpha");
+  EXPECT_EQ(back.offset, 100u);
+  EXPECT_EQ(back.file_size, 100 + bytes.size());
+  EXPECT_TRUE(back.end_of_file);
+  EXPECT_TRUE(back.file_complete);
+  EXPECT_EQ(Str(back.data), bytes);
+  // Empty data at the end of a growing file.
+  LogfileData empty = d;
+  empty.data = Slice();
+  empty.offset = empty.file_size;
+  empty.file_complete = false;
+  CheckCodecProperties<LogfileData>(EncodeOk(empty));
+
+  LogfileData bad = d;
+  bad.file_size = d.offset + bytes.size() - 1;
+  ExpectEncodeError(bad, "logfile-data: range beyond the file size");
+  bad = d;
+  bad.offset = UINT64_MAX - 2;
+  bad.file_size = UINT64_MAX;
+  bad.end_of_file = false;
+  ExpectEncodeError(bad, "logfile-data: range beyond the file size");
+  bad = d;
+  bad.file_size += 1;
+  ExpectEncodeError(bad, "logfile-data: end of file flag before the file size");
+
+  // name(2+31) offset(8) size(8) flags(1) len(4) data
+  const size_t flags_at = 2 + 31 + 16;
+  Raw p = payload;
+  p[flags_at] = 0x04;
+  ExpectDecodeError<LogfileData>(p, "logfile-data: reserved flag bits set");
+  p = payload;
+  EncodeFixed32(&p[flags_at + 1], kMaxDataChunk + 1);
+  ExpectDecodeError<LogfileData>(p, "logfile-data: data too long");
+  p = payload;
+  EncodeFixed64(&p[2 + 31 + 8], 100);  // file size below offset + data
+  ExpectDecodeError<LogfileData>(p, "logfile-data: range beyond the file size");
+  p = payload;
+  EncodeFixed64(&p[2 + 31 + 8], 200);
+  ExpectDecodeError<LogfileData>(
+      p, "logfile-data: end of file flag before the file size");
+}
+
+TEST(LogfileMessagesTest, LargestChunkFitsOneFrame) {
+  const std::string name(kMaxPathSize, 'n');
+  const std::string bytes(kMaxDataChunk, 'd');
+  LogfileData d;
+  d.name = S(name);
+  d.offset = 0;
+  d.file_size = UINT64_MAX;
+  d.data = S(bytes);
+  Bytes frame;
+  FrameEncoder encoder(&frame);
+  ASSERT_TRUE(encoder.AppendMessage(d).ok());
+  EXPECT_LE(frame.size(), kFrameHeaderSize + kMaxPayloadSize);
+  LogfileData back;
+  ASSERT_TRUE(back.Decode(Slice(frame.data() + kFrameHeaderSize,
+                                frame.size() - kFrameHeaderSize))
+                  .ok());
+  EXPECT_EQ(back.data.size(), kMaxDataChunk);
+}
+
+// ---- Sync ----
+
+TEST(SyncMessagesTest, DigestRequestRoundTripAndChecks) {
+  DigestRequest r;
+  r.resource = Slice::FromCString("r0");
+  r.offset = 1ull << 40;
+  r.length = 4096 * 3 + 512;  // last block partial
+  r.block_size = 4096;
+  const Raw payload = EncodeOk(r);
+  CheckCodecProperties<DigestRequest>(payload);
+  DigestRequest back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  EXPECT_EQ(Str(back.resource), "r0");
+  EXPECT_EQ(back.offset, r.offset);
+  EXPECT_EQ(back.length, r.length);
+  EXPECT_EQ(back.block_size, 4096u);
+
+  struct Case {
+    uint64_t offset, length;
+    uint32_t block_size;
+    const char* message;
+  };
+  const Case cases[] = {
+      {0, 4096, 0, "digests: block size not a power of two in range"},
+      {0, 4096, 3000, "digests: block size not a power of two in range"},
+      {0, 4096, 256, "digests: block size not a power of two in range"},
+      {0, 4096, kMaxSyncBlockSize * 2,
+       "digests: block size not a power of two in range"},
+      {512, 4096, 4096, "digests: offset not a multiple of the block size"},
+      {0, 0, 4096, "digests: length out of range"},
+      {0, 4097, 4096, "digests: length out of range"},
+      {0, 4096ull * kMaxDigestsPerReply + 512, 4096,
+       "digests: length out of range"},
+      {UINT64_MAX - 4095, 8192, 4096, "digests: range overflows 64 bits"},
+  };
+  for (const Case& c : cases) {
+    DigestRequest bad = r;
+    bad.offset = c.offset;
+    bad.length = c.length;
+    bad.block_size = c.block_size;
+    ExpectEncodeError(bad, c.message);
+    Raw p = payload;
+    EncodeFixed64(&p[4], c.offset);
+    EncodeFixed64(&p[12], c.length);
+    EncodeFixed32(&p[20], c.block_size);
+    ExpectDecodeError<DigestRequest>(p, c.message);
+  }
+  DigestRequest bad = r;
+  bad.resource = Slice();
+  ExpectEncodeError(bad, "sync: resource name empty or too long");
+  const std::string long_name(kMaxResourceNameSize + 1, 'r');
+  bad.resource = S(long_name);
+  ExpectEncodeError(bad, "sync: resource name empty or too long");
+}
+
+TEST(SyncMessagesTest, DigestReplyRoundTripAndChecks) {
+  Raw digests(4 * kDigestSize);
+  for (size_t i = 0; i < digests.size(); ++i) {
+    digests[i] = static_cast<uint8_t>(i * 13);
+  }
+  DigestReply r;
+  r.resource = Slice::FromCString("r0");
+  r.offset = 8192;
+  r.length = 4096 * 3 + 1024;
+  r.block_size = 4096;
+  r.digests = Slice(digests.data(), digests.size());
+  EXPECT_EQ(r.BlockCount(), 4u);
+  const Raw payload = EncodeOk(r);
+  CheckCodecProperties<DigestReply>(payload);
+  DigestReply back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  ASSERT_EQ(back.BlockCount(), 4u);
+  EXPECT_EQ(back.Digest(3), Slice(digests.data() + 96, 32));
+
+  DigestReply bad = r;
+  bad.digests = Slice(digests.data(), 3 * kDigestSize);
+  ExpectEncodeError(bad, "digest-reply: digest count does not match the range");
+  // resource(2+2) offset(8) length(8) block(4) count(4) digests
+  Raw p = payload;
+  EncodeFixed32(&p[24], 3);
+  ExpectDecodeError<DigestReply>(
+      p, "digest-reply: digest count does not match the range");
+  p = payload;
+  EncodeFixed32(&p[24], 0xFFFFFFFFu);
+  ExpectDecodeError<DigestReply>(
+      p, "digest-reply: digest count does not match the range");
+  p = payload;
+  EncodeFixed32(&p[20], 1000);
+  ExpectDecodeError<DigestReply>(
+      p, "digests: block size not a power of two in range");
+
+  // The largest reply fits one frame.
+  Raw all(kMaxDigestsPerReply * kDigestSize, 0xAB);
+  DigestReply big;
+  big.resource = Slice::FromCString("r0");
+  big.offset = 0;
+  big.length = uint64_t{kMaxSyncBlockSize} * kMaxDigestsPerReply;
+  big.block_size = kMaxSyncBlockSize;
+  big.digests = Slice(all.data(), all.size());
+  Bytes frame;
+  FrameEncoder encoder(&frame);
+  EXPECT_TRUE(encoder.AppendMessage(big).ok());
+}
+
+TEST(SyncMessagesTest, BlockRequestAndDataRoundTripAndChecks) {
+  BlockRequest r;
+  r.resource = Slice::FromCString("r0");
+  r.offset = 1ull << 33;
+  r.length = 65536;
+  const Raw payload = EncodeOk(r);
+  CheckCodecProperties<BlockRequest>(payload);
+  BlockRequest back;
+  ASSERT_TRUE(DecodeRaw(payload, &back).ok());
+  EXPECT_EQ(back.offset, r.offset);
+  EXPECT_EQ(back.length, 65536u);
+
+  const std::string block(1024, 'b');
+  BlockData d;
+  d.resource = Slice::FromCString("r0");
+  d.offset = 4096;
+  d.data = S(block);
+  const Raw data_payload = EncodeOk(d);
+  CheckCodecProperties<BlockData>(data_payload);
+  BlockData data_back;
+  ASSERT_TRUE(DecodeRaw(data_payload, &data_back).ok());
+  EXPECT_EQ(Str(data_back.data), block);
+
+  struct Case {
+    uint64_t offset;
+    uint32_t length;
+    const char* message;
+  };
+  const Case cases[] = {
+      {100, 512, "blocks: offset not sector aligned"},
+      {0, 0, "blocks: length not a sector multiple in range"},
+      {0, 1000, "blocks: length not a sector multiple in range"},
+      {0, kMaxDataChunk + 512, "blocks: length not a sector multiple in range"},
+      {UINT64_MAX - 511, 1024, "blocks: range overflows 64 bits"},
+  };
+  for (const Case& c : cases) {
+    BlockRequest bad = r;
+    bad.offset = c.offset;
+    bad.length = c.length;
+    ExpectEncodeError(bad, c.message);
+    Raw p = payload;
+    EncodeFixed64(&p[4], c.offset);
+    EncodeFixed32(&p[12], c.length);
+    ExpectDecodeError<BlockRequest>(p, c.message);
+
+    const std::string bytes(c.length, 'x');
+    BlockData bad_data = d;
+    bad_data.offset = c.offset;
+    bad_data.data = S(bytes);
+    ExpectEncodeError(bad_data, c.message);
+  }
+  Raw p = data_payload;
+  EncodeFixed64(&p[4], 100);
+  ExpectDecodeError<BlockData>(p, "blocks: offset not sector aligned");
+  p = data_payload;
+  EncodeFixed32(&p[12], 0);
+  ExpectDecodeError<BlockData>(p,
+                               "blocks: length not a sector multiple in range");
+}
+
+}  // namespace
+}  // namespace wire
+}  // namespace mars

@@ -1,0 +1,101 @@
+// The frame header of docu/wire-protocol.md ("Frames") and FrameEncoder.
+#include "core/wire/frame.h"
+
+#include "core/base/coding.h"
+#include "core/base/crc32c.h"
+
+namespace mars {
+namespace wire {
+
+FrameHeader ParseFrameHeader(const uint8_t* header) {
+  FrameHeader h;
+  h.magic = DecodeFixed32(header + 0);
+  h.version = header[4];
+  h.flags = header[5];
+  h.type = DecodeFixed16(header + 6);
+  h.payload_size = DecodeFixed32(header + 8);
+  h.crc = DecodeFixed32(header + kFrameCrcOffset);
+  return h;
+}
+
+Status CheckFrameHeader(const FrameHeader& header, uint32_t max_payload) {
+  if (header.magic != kFrameMagic) {
+    return Status(StatusCode::kInvalidArgument,
+                  "frame: bad magic (not a mars peer)");
+  }
+  if (header.version != kFrameVersion) {
+    return Status(StatusCode::kInvalidArgument,
+                  "frame: unsupported frame version");
+  }
+  if ((header.flags & ~kFrameFlagsKnown) != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "frame: reserved flag bits set");
+  }
+  if (header.payload_size > max_payload) {
+    return Status(StatusCode::kOutOfRange,
+                  "frame: payload size above the limit");
+  }
+  if (!IsKnownMessageType(header.type) &&
+      !IsIgnorableMessageType(header.type)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "frame: unknown message type that must be understood");
+  }
+  return Status::Ok();
+}
+
+uint32_t FrameCrc(const uint8_t* header, Slice payload) {
+  const uint32_t crc = crc32c::Value(header, kFrameCrcOffset);
+  return crc32c::Extend(crc, payload.data(), payload.size());
+}
+
+Status EncodeFrameHeader(uint16_t type, Slice payload,
+                         uint8_t header[kFrameHeaderSize]) {
+  if (payload.size() > kMaxPayloadSize) {
+    return Status(StatusCode::kOutOfRange,
+                  "frame: payload size above the limit");
+  }
+  if (!IsKnownMessageType(type) && !IsIgnorableMessageType(type)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "frame: unknown message type that must be understood");
+  }
+  EncodeFixed32(header + 0, kFrameMagic);
+  header[4] = kFrameVersion;
+  header[5] = 0;
+  EncodeFixed16(header + 6, type);
+  EncodeFixed32(header + 8, static_cast<uint32_t>(payload.size()));
+  EncodeFixed32(header + kFrameCrcOffset, FrameCrc(header, payload));
+  return Status::Ok();
+}
+
+Status FrameEncoder::Append(uint16_t type, Slice payload) {
+  uint8_t header[kFrameHeaderSize];
+  Status s = EncodeFrameHeader(type, payload, header);
+  if (!s.ok()) return s;
+  const size_t start = out_->size();
+  s = out_->Reserve(start + sizeof(header) + payload.size());
+  if (s.ok()) s = out_->Append(header, sizeof(header));
+  if (s.ok()) s = AppendSlice(out_, payload);
+  if (!s.ok()) (void)out_->Resize(start);
+  return s;
+}
+
+Status FrameEncoder::BeginFrame(size_t* start) {
+  *start = out_->size();
+  const uint8_t zero[kFrameHeaderSize] = {};
+  return out_->Append(zero, sizeof(zero));
+}
+
+void FrameEncoder::AbortFrame(size_t start) {
+  // Shrinking never allocates, so it cannot fail.
+  if (out_->size() > start) (void)out_->Resize(start);
+}
+
+Status FrameEncoder::Seal(size_t start, uint16_t type) {
+  uint8_t* header = out_->data() + start;
+  const Slice payload(header + kFrameHeaderSize,
+                      out_->size() - start - kFrameHeaderSize);
+  return EncodeFrameHeader(type, payload, header);
+}
+
+}  // namespace wire
+}  // namespace mars

@@ -1,0 +1,75 @@
+// The incremental frame decoder of docu/wire-protocol.md ("Frames").
+#include "core/wire/frame_decoder.h"
+
+#include "core/base/utility.h"
+
+namespace mars {
+namespace wire {
+
+FrameDecoder::FrameDecoder(platform::Gfp gfp, uint32_t max_payload)
+    : max_payload_(Min(max_payload, kMaxPayloadSize)), payload_(gfp) {}
+
+FrameDecoder::Event FrameDecoder::Fail(Status status) {
+  status_ = status;
+  payload_.Clear();
+  frame_ = Frame();
+  return Event::kError;
+}
+
+FrameDecoder::Event FrameDecoder::Feed(Slice* input) {
+  if (failed()) return Event::kError;
+  if (phase_ == Phase::kFrameReady) {
+    // The previous frame's payload is released now.
+    frame_ = Frame();
+    payload_.Clear();
+    phase_ = Phase::kHeader;
+  }
+  for (;;) {
+    if (phase_ == Phase::kHeader) {
+      const size_t take = Min(kFrameHeaderSize - header_fill_, input->size());
+      if (take > 0) {
+        __builtin_memcpy(header_ + header_fill_, input->data(), take);
+        header_fill_ += take;
+        *input = input->RemovePrefix(take);
+      }
+      if (header_fill_ < kFrameHeaderSize) return Event::kNeedMoreBytes;
+      parsed_ = ParseFrameHeader(header_);
+      const Status s = CheckFrameHeader(parsed_, max_payload_);
+      if (!s.ok()) return Fail(s);
+      payload_.Clear();
+      const Status r = payload_.Reserve(parsed_.payload_size);
+      if (!r.ok()) return Fail(r);
+      phase_ = Phase::kPayload;
+    }
+    // phase_ == kPayload
+    const size_t take =
+        Min<size_t>(parsed_.payload_size - payload_.size(), input->size());
+    if (take > 0) {
+      // Cannot fail: capacity was reserved for the whole payload.
+      const Status s = payload_.Append(input->data(), take);
+      if (!s.ok()) return Fail(s);
+      *input = input->RemovePrefix(take);
+    }
+    if (payload_.size() < parsed_.payload_size) return Event::kNeedMoreBytes;
+    const Slice payload = AsSlice(payload_);
+    header_fill_ = 0;
+    if (FrameCrc(header_, payload) != parsed_.crc) {
+      return Fail(Status(StatusCode::kCorruption, "frame: CRC mismatch"));
+    }
+    if (!IsKnownMessageType(parsed_.type)) {
+      // Ignorable type from a newer peer (CheckFrameHeader refused the rest).
+      ++ignored_frames_;
+      payload_.Clear();
+      phase_ = Phase::kHeader;
+      continue;
+    }
+    frame_.type = static_cast<MessageType>(parsed_.type);
+    frame_.flags = parsed_.flags;
+    frame_.payload = payload;
+    phase_ = Phase::kFrameReady;
+    return Event::kFrame;
+  }
+}
+
+}  // namespace wire
+}  // namespace mars

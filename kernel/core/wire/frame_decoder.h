@@ -1,0 +1,81 @@
+// FrameDecoder: turns a byte stream from a peer, in chunks split anywhere,
+// into verified frames (docu/wire-protocol.md, "Frames" and "Errors").
+//
+// Sans-I/O: the caller reads the socket and feeds what arrived. Memory is
+// bounded: the decoder buffers at most one frame (header + payload, payload
+// <= max_payload) and consumes input only up to the end of the current frame.
+#ifndef MARS_CORE_WIRE_FRAME_DECODER_H_
+#define MARS_CORE_WIRE_FRAME_DECODER_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/slice.h"
+#include "core/base/status.h"
+#include "core/base/vector.h"
+#include "core/platform.h"
+#include "core/wire/frame.h"
+#include "core/wire/wire_format.h"
+
+namespace mars {
+namespace wire {
+
+class FrameDecoder {
+ public:
+  enum class Event {
+    kNeedMoreBytes,  // all input consumed, no complete frame yet
+    kFrame,          // frame() holds a verified frame
+    kError,          // status() says why; close the connection
+  };
+
+  // `gfp` is the context of the payload buffer allocation. `max_payload`
+  // (<= kMaxPayloadSize) lets a caller refuse smaller frames than the
+  // protocol limit.
+  explicit FrameDecoder(platform::Gfp gfp = platform::Gfp::kKernel,
+                        uint32_t max_payload = kMaxPayloadSize);
+  FrameDecoder(const FrameDecoder&) = delete;
+  FrameDecoder& operator=(const FrameDecoder&) = delete;
+
+  // Consumes bytes from the front of `*input` (advancing it) until one frame
+  // is complete or the input is used up:
+  //  - kFrame: frame() is valid until the next Feed() or the decoder's end;
+  //    `*input` may still hold bytes of later frames: call Feed() again.
+  //  - kNeedMoreBytes: `*input` is empty.
+  //  - kError: the stream is broken (bad header, CRC mismatch, no memory).
+  //    The decoder stays failed: every later Feed() returns kError without
+  //    consuming anything. The connection must be closed.
+  // A header is judged as soon as its 16 bytes are in, before any payload
+  // byte is buffered. Frames of unknown ignorable types are verified and
+  // skipped (counted in ignored_frames()).
+  // Context: as `gfp` (allocates when a frame is larger than any before).
+  Event Feed(Slice* input);
+
+  // REQUIRES: the last Feed() returned kFrame.
+  const Frame& frame() const { return frame_; }
+  // Ok until the decoder failed; then the reason.
+  Status status() const { return status_; }
+  bool failed() const { return !status_.ok(); }
+  uint64_t ignored_frames() const { return ignored_frames_; }
+  // Bytes of the frame in progress (header and payload) buffered so far.
+  size_t buffered() const { return header_fill_ + payload_.size(); }
+
+ private:
+  enum class Phase { kHeader, kPayload, kFrameReady };
+
+  Event Fail(Status status);
+
+  const uint32_t max_payload_;
+  Phase phase_ = Phase::kHeader;
+  uint8_t header_[kFrameHeaderSize] = {};
+  size_t header_fill_ = 0;
+  FrameHeader parsed_;
+  Bytes payload_;
+  Frame frame_;
+  Status status_;
+  uint64_t ignored_frames_ = 0;
+};
+
+}  // namespace wire
+}  // namespace mars
+
+#endif  // MARS_CORE_WIRE_FRAME_DECODER_H_

@@ -1,0 +1,165 @@
+// Field-level payload encoding of docu/wire-protocol.md ("Field encoding").
+#include "core/wire/payload_coding.h"
+
+#include "core/base/coding.h"
+
+namespace mars {
+namespace wire {
+
+void PayloadWriter::Append(const uint8_t* data, size_t size) {
+  if (!status_.ok()) return;
+  const Status s = out_->Append(data, size);
+  if (!s.ok()) status_ = s;
+}
+
+void PayloadWriter::U8(uint8_t value) { Append(&value, 1); }
+
+void PayloadWriter::U16(uint16_t value) {
+  uint8_t buf[2];
+  EncodeFixed16(buf, value);
+  Append(buf, sizeof(buf));
+}
+
+void PayloadWriter::U32(uint32_t value) {
+  uint8_t buf[4];
+  EncodeFixed32(buf, value);
+  Append(buf, sizeof(buf));
+}
+
+void PayloadWriter::U64(uint64_t value) {
+  uint8_t buf[8];
+  EncodeFixed64(buf, value);
+  Append(buf, sizeof(buf));
+}
+
+void PayloadWriter::Fixed(Slice bytes) { Append(bytes.data(), bytes.size()); }
+
+void PayloadWriter::String16(Slice bytes, size_t min_size, size_t max_size,
+                             const char* error) {
+  if (bytes.size() < min_size || bytes.size() > max_size ||
+      bytes.size() > 0xFFFF) {
+    Fail(Status(StatusCode::kInvalidArgument, error));
+    return;
+  }
+  U16(static_cast<uint16_t>(bytes.size()));
+  Fixed(bytes);
+}
+
+void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
+                           const char* error) {
+  if (bytes.size() < min_size || bytes.size() > max_size ||
+      bytes.size() > 0xFFFFFFFFu) {
+    Fail(Status(StatusCode::kInvalidArgument, error));
+    return;
+  }
+  U32(static_cast<uint32_t>(bytes.size()));
+  Fixed(bytes);
+}
+
+void PayloadWriter::Fail(Status status) {
+  if (status_.ok()) status_ = status;
+}
+
+Status PayloadWriter::Finish() {
+  if (!status_.ok() && out_->size() > start_) {
+    // Shrinking never allocates, so it cannot fail.
+    (void)out_->Resize(start_);
+  }
+  return status_;
+}
+
+const uint8_t* PayloadReader::Take(size_t size) {
+  if (!status_.ok()) return nullptr;
+  if (size > remaining()) {
+    status_ = Status(StatusCode::kInvalidArgument, truncated_);
+    return nullptr;
+  }
+  const uint8_t* p = input_.data() + position_;
+  position_ += size;
+  return p;
+}
+
+void PayloadReader::U8(uint8_t* value) {
+  const uint8_t* p = Take(1);
+  *value = p == nullptr ? 0 : p[0];
+}
+
+void PayloadReader::U16(uint16_t* value) {
+  const uint8_t* p = Take(2);
+  *value = p == nullptr ? 0 : DecodeFixed16(p);
+}
+
+void PayloadReader::U32(uint32_t* value) {
+  const uint8_t* p = Take(4);
+  *value = p == nullptr ? 0 : DecodeFixed32(p);
+}
+
+void PayloadReader::U64(uint64_t* value) {
+  const uint8_t* p = Take(8);
+  *value = p == nullptr ? 0 : DecodeFixed64(p);
+}
+
+void PayloadReader::Fixed(size_t size, Slice* bytes) {
+  const uint8_t* p = Take(size);
+  *bytes = p == nullptr ? Slice() : Slice(p, size);
+}
+
+void PayloadReader::FixedCopy(uint8_t* dst, size_t size) {
+  const uint8_t* p = Take(size);
+  if (p == nullptr) {
+    __builtin_memset(dst, 0, size);
+  } else if (size > 0) {
+    __builtin_memcpy(dst, p, size);
+  }
+}
+
+void PayloadReader::String16(Slice* bytes, size_t min_size, size_t max_size,
+                             const char* error) {
+  uint16_t size = 0;
+  U16(&size);
+  *bytes = Slice();
+  if (!status_.ok()) return;
+  if (size < min_size || size > max_size) {
+    Fail(Status(StatusCode::kInvalidArgument, error));
+    return;
+  }
+  Fixed(size, bytes);
+}
+
+void PayloadReader::Blob32(Slice* bytes, size_t min_size, size_t max_size,
+                           const char* error) {
+  uint32_t size = 0;
+  U32(&size);
+  *bytes = Slice();
+  if (!status_.ok()) return;
+  if (size < min_size || size > max_size) {
+    Fail(Status(StatusCode::kInvalidArgument, error));
+    return;
+  }
+  Fixed(size, bytes);
+}
+
+void PayloadReader::Fail(Status status) {
+  if (status_.ok()) status_ = status;
+}
+
+Status PayloadReader::Finish(const char* trailing) {
+  if (!status_.ok()) return status_;
+  if (remaining() != 0) return Status(StatusCode::kInvalidArgument, trailing);
+  return Status::Ok();
+}
+
+bool IsValidHostName(Slice name) {
+  if (name.empty() || name.size() > kMaxHostNameSize) return false;
+  if (name[0] == '.' || name[0] == '-') return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const uint8_t c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace wire
+}  // namespace mars
