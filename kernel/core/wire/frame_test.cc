@@ -100,7 +100,7 @@ Raw SampleStream() {
   chunk.data = Slice(data.data(), data.size());
   EXPECT_TRUE(encoder.AppendMessage(chunk).ok());
   TreeSinceRequest since;
-  since.since_stamp = 1700000000000000000ull;
+  since.since = tree::ChangeCursor{1700000000000000000ull, 12};
   EXPECT_TRUE(encoder.AppendMessage(since).ok());
   return ToRaw(out);
 }

@@ -359,7 +359,7 @@ TEST(HandshakeTest, ReflectedResponseIsRefused) {
 
 TEST(HandshakeTest, MessagesBeforeAuthenticationAreRefused) {
   TreeSinceRequest since;
-  since.since_stamp = 1;
+  since.since = tree::ChangeCursor{1, 1};
   Ping ping;
   LogfileRequest logfile;
   logfile.name = Slice::FromCString("resource-r0/log-000000001-beta");
@@ -487,7 +487,16 @@ TEST(HandshakeTest, ConfigurationAndLifecycleErrors) {
   EXPECT_EQ(out.size(), 0u);
 
   Node bad_host(Role::kServer, "bad host", kSecret, 1);
-  EXPECT_STREQ(bad_host.hs().Start(&out).message(), "hello: invalid host name");
+  EXPECT_STREQ(bad_host.hs().Start(&out).message(),
+               "hello: host name contains a character other than letters, "
+               "digits, '_' and '-'");
+  Node reserved_host(Role::kClient, "localhost", kSecret, 1);
+  EXPECT_STREQ(reserved_host.hs().Start(&out).message(),
+               "hello: host name is reserved");
+  const std::string long_name(64, 'h');
+  Node long_host(Role::kClient, long_name.c_str(), kSecret, 1);
+  EXPECT_STREQ(long_host.hs().Start(&out).message(),
+               "hello: host name is longer than 63 characters");
 
   Node idle(Role::kServer, "beta", kSecret, 1);
   Frame frame;

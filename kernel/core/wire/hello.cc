@@ -8,15 +8,21 @@ namespace mars {
 namespace wire {
 namespace {
 
+constexpr HostNameErrors kHostNameErrors = {
+    "hello: host name is empty",
+    "hello: host name is longer than 63 characters",
+    "hello: host name starts with '-'",
+    "hello: host name contains a character other than letters, digits, '_' "
+    "and '-'",
+    "hello: host name is reserved",
+};
+
 Status Validate(const Hello& h) {
   if (h.protocol_min == 0 || h.protocol_min > h.protocol_max) {
     return Status(StatusCode::kInvalidArgument,
                   "hello: invalid protocol version range");
   }
-  if (!IsValidHostName(h.host_name)) {
-    return Status(StatusCode::kInvalidArgument, "hello: invalid host name");
-  }
-  return Status::Ok();
+  return CheckHostName(h.host_name, kHostNameErrors);
 }
 
 }  // namespace
@@ -27,7 +33,7 @@ Status Hello::Encode(Bytes* out) const {
   w.U16(protocol_min);
   w.U16(protocol_max);
   w.U64(features);
-  w.String16(host_name, 1, kMaxHostNameSize, "hello: invalid host name");
+  w.String16(host_name, 0, kMaxHostNameSize, kHostNameErrors.too_long);
   w.String16(cluster_id, 1, kMaxClusterIdSize,
              "hello: cluster id empty or too long");
   w.String16(module_version, 0, kMaxModuleVersionSize,
@@ -40,7 +46,9 @@ Status Hello::Decode(Slice payload) {
   r.U16(&protocol_min);
   r.U16(&protocol_max);
   r.U64(&features);
-  r.String16(&host_name, 1, kMaxHostNameSize, "hello: invalid host name");
+  // Empty and over-long names are refused by Validate() and the bound, with
+  // the precise message.
+  r.String16(&host_name, 0, kMaxHostNameSize, kHostNameErrors.too_long);
   r.String16(&cluster_id, 1, kMaxClusterIdSize,
              "hello: cluster id empty or too long");
   r.String16(&module_version, 0, kMaxModuleVersionSize,

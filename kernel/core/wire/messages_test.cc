@@ -94,7 +94,7 @@ Hello SampleHello() {
   h.protocol_min = 1;
   h.protocol_max = 3;
   h.features = kFeaturePing | kFeatureLogfileServe | (1ull << 63);
-  h.host_name = Slice::FromCString("node-a.example");
+  h.host_name = Slice::FromCString("node-a_example");
   h.cluster_id = Slice::FromCString("node-a 2024-05-01 12:00:00");
   h.module_version = Slice::FromCString("mars 0.1.0");
   return h;
@@ -112,7 +112,7 @@ TEST(HelloTest, RoundTripAndLayout) {
   EXPECT_EQ(h.protocol_min, 1);
   EXPECT_EQ(h.protocol_max, 3);
   EXPECT_EQ(h.features, SampleHello().features);
-  EXPECT_EQ(Str(h.host_name), "node-a.example");
+  EXPECT_EQ(Str(h.host_name), "node-a_example");
   EXPECT_EQ(Str(h.cluster_id), "node-a 2024-05-01 12:00:00");
   EXPECT_EQ(Str(h.module_version), "mars 0.1.0");
   CheckCodecProperties<Hello>(payload);
@@ -122,8 +122,8 @@ TEST(HelloTest, RoundTripAndLayout) {
 }
 
 TEST(HelloTest, FieldChecks) {
-  const std::string long_host(kMaxHostNameSize + 1, 'h');
-  const std::string max_host(kMaxHostNameSize, 'h');
+  const std::string long_host(tree::kMaxNameChars + 1, 'h');  // 64
+  const std::string max_host(tree::kMaxNameChars, 'h');       // 63
   const std::string long_cluster(kMaxClusterIdSize + 1, 'c');
   const std::string long_version(kMaxModuleVersionSize + 1, 'v');
   Hello h = SampleHello();
@@ -135,22 +135,30 @@ TEST(HelloTest, FieldChecks) {
     const std::string* arg;
     const char* message;
   };
+  const char* const kBadChar =
+      "hello: host name contains a character other than letters, digits, "
+      "'_' and '-'";
   const std::string bad_chars = "a/b";
   const std::string dot = ".hidden";
+  const std::string fqdn = "node-a.example";
+  const std::string dash = "-a";
+  const std::string localhost = "localhost";
+  const std::string none = "none";
   const std::string empty;
+  auto set_host = [](Hello* x, const std::string& a) { x->host_name = S(a); };
   const Case cases[] = {
       {[](Hello* x, const std::string&) { x->protocol_min = 0; }, &empty,
        "hello: invalid protocol version range"},
       {[](Hello* x, const std::string&) { x->protocol_min = 4; }, &empty,
        "hello: invalid protocol version range"},
-      {[](Hello* x, const std::string& a) { x->host_name = S(a); }, &empty,
-       "hello: invalid host name"},
-      {[](Hello* x, const std::string& a) { x->host_name = S(a); }, &long_host,
-       "hello: invalid host name"},
-      {[](Hello* x, const std::string& a) { x->host_name = S(a); }, &bad_chars,
-       "hello: invalid host name"},
-      {[](Hello* x, const std::string& a) { x->host_name = S(a); }, &dot,
-       "hello: invalid host name"},
+      {set_host, &empty, "hello: host name is empty"},
+      {set_host, &long_host, "hello: host name is longer than 63 characters"},
+      {set_host, &bad_chars, kBadChar},
+      {set_host, &dot, kBadChar},
+      {set_host, &fqdn, kBadChar},
+      {set_host, &dash, "hello: host name starts with '-'"},
+      {set_host, &localhost, "hello: host name is reserved"},
+      {set_host, &none, "hello: host name is reserved"},
       {[](Hello* x, const std::string& a) { x->cluster_id = S(a); }, &empty,
        "hello: cluster id empty or too long"},
       {[](Hello* x, const std::string& a) { x->cluster_id = S(a); },
@@ -163,6 +171,20 @@ TEST(HelloTest, FieldChecks) {
     c.mutate(&bad, *c.arg);
     ExpectEncodeError(bad, c.message);
   }
+  // Host names a peer sends that the encoder would refuse: each is refused
+  // by Decode with the same message (the payload is built by hand).
+  for (const Case& c : cases) {
+    if (c.mutate != +set_host) continue;
+    SCOPED_TRACE(*c.arg);
+    const Raw good = EncodeOk(SampleHello());
+    const size_t old_size = DecodeFixed16(&good[12]);
+    Raw p(good.begin(), good.begin() + 12);
+    p.push_back(static_cast<uint8_t>(c.arg->size()));
+    p.push_back(static_cast<uint8_t>(c.arg->size() >> 8));
+    p.insert(p.end(), c.arg->begin(), c.arg->end());
+    p.insert(p.end(), good.begin() + 14 + old_size, good.end());
+    ExpectDecodeError<Hello>(p, c.message);
+  }
   // The same checks on decode, from hand-made payloads.
   Raw payload = EncodeOk(SampleHello());
   Raw p = payload;
@@ -173,13 +195,10 @@ TEST(HelloTest, FieldChecks) {
   ExpectDecodeError<Hello>(p, "hello: invalid protocol version range");
   p = payload;
   p[14] = '/';
-  ExpectDecodeError<Hello>(p, "hello: invalid host name");
+  ExpectDecodeError<Hello>(p, kBadChar);
   p = payload;
-  EncodeFixed16(&p[12], kMaxHostNameSize + 1);
-  ExpectDecodeError<Hello>(p, "hello: invalid host name");
-  p = payload;
-  EncodeFixed16(&p[12], 0);
-  ExpectDecodeError<Hello>(p, "hello: invalid host name");
+  EncodeFixed16(&p[12], kMaxHostNameSize + 1);  // refused before the bytes
+  ExpectDecodeError<Hello>(p, "hello: host name is longer than 63 characters");
   p = payload;
   EncodeFixed16(&p[28], 0);  // cluster id length
   ExpectDecodeError<Hello>(p, "hello: cluster id empty or too long");

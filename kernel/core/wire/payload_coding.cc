@@ -2,6 +2,7 @@
 #include "core/wire/payload_coding.h"
 
 #include "core/base/coding.h"
+#include "core/tree/names.h"
 
 namespace mars {
 namespace wire {
@@ -149,16 +150,28 @@ Status PayloadReader::Finish(const char* trailing) {
   return Status::Ok();
 }
 
-bool IsValidHostName(Slice name) {
-  if (name.empty() || name.size() > kMaxHostNameSize) return false;
-  if (name[0] == '.' || name[0] == '-') return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const uint8_t c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
+Status CheckHostName(Slice name, const HostNameErrors& errors) {
+  tree::NameError error;
+  if (tree::ValidateHostName(name, &error).ok()) return Status::Ok();
+  const char* message = errors.bad_character;
+  switch (error.problem) {
+    case tree::NameProblem::kEmpty:
+      message = errors.empty;
+      break;
+    case tree::NameProblem::kTooLong:
+      message = errors.too_long;
+      break;
+    case tree::NameProblem::kLeadingDash:
+      message = errors.leading_dash;
+      break;
+    case tree::NameProblem::kReserved:
+      message = errors.reserved;
+      break;
+    case tree::NameProblem::kNone:
+    case tree::NameProblem::kBadCharacter:
+      break;
   }
-  return true;
+  return Status(StatusCode::kInvalidArgument, message);
 }
 
 }  // namespace wire

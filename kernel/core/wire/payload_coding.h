@@ -1,6 +1,7 @@
 // PayloadWriter and PayloadReader: the field-level encoding shared by every
 // message payload of docu/wire-protocol.md (little-endian fixed-width
-// integers, fixed-size byte arrays, u16- and u32-length-prefixed byte strings).
+// integers, fixed-size byte arrays, u16- and u32-length-prefixed byte strings)
+// and the host-name rule every host-name field shares.
 //
 // Both keep the first error and ignore later calls, so a message codec writes
 // or reads all fields in order and checks one Status at the end. The reader
@@ -98,10 +99,21 @@ class PayloadReader {
   Status status_;
 };
 
-// True when `name` is a usable host name: 1..kMaxHostNameSize bytes, each
-// from [A-Za-z0-9._-], not starting with '.' or '-'. Host names become parts
-// of /mars path names, so nothing else is accepted from a peer.
-bool IsValidHostName(Slice name);
+// The messages of one host-name field, one per tree::NameProblem, each
+// naming the message and the field, e.g. "hello: host name is reserved".
+struct HostNameErrors {
+  const char* empty;
+  const char* too_long;
+  const char* leading_dash;
+  const char* bad_character;
+  const char* reserved;
+};
+
+// Host names on the wire follow the tree's one name rule
+// (tree::ValidateHostName, docu/mars-tree.md §2.1: 1..63 characters from
+// [A-Za-z0-9_-], not starting with '-', not a reserved word). Returns Ok or
+// kInvalidArgument with the `errors` message for the problem. Context: any.
+Status CheckHostName(Slice name, const HostNameErrors& errors);
 
 }  // namespace wire
 }  // namespace mars

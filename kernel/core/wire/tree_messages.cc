@@ -11,11 +11,18 @@ namespace {
 // string with its u16 length.
 constexpr size_t kMinEntrySize = 8 + 1 + (2 + 1) + (2 + 1) + 2;
 
+constexpr HostNameErrors kOwnerErrors = {
+    "tree-update: owner host name is empty",
+    "tree-update: owner host name is longer than 63 characters",
+    "tree-update: owner host name starts with '-'",
+    "tree-update: owner host name contains a character other than letters, "
+    "digits, '_' and '-'",
+    "tree-update: owner host name is reserved",
+};
+
 Status ValidateEntry(const TreeEntry& e) {
-  if (!IsValidHostName(e.owner)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "tree-update: invalid owner host name");
-  }
+  const Status s = CheckHostName(e.owner, kOwnerErrors);
+  if (!s.ok()) return s;
   if (e.tombstone && !e.value.empty()) {
     return Status(StatusCode::kInvalidArgument,
                   "tree-update: tombstone with a value");
@@ -27,13 +34,15 @@ Status ValidateEntry(const TreeEntry& e) {
 
 Status TreeSinceRequest::Encode(Bytes* out) const {
   PayloadWriter w(out);
-  w.U64(since_stamp);
+  w.U64(since.incarnation);
+  w.U64(since.change);
   return w.Finish();
 }
 
 Status TreeSinceRequest::Decode(Slice payload) {
   PayloadReader r(payload, "tree-since-request: payload truncated");
-  r.U64(&since_stamp);
+  r.U64(&since.incarnation);
+  r.U64(&since.change);
   return r.Finish("tree-since-request: trailing bytes after payload");
 }
 
@@ -44,14 +53,15 @@ Status TreeUpdate::Encode(Bytes* out) const {
         Status(StatusCode::kInvalidArgument, "tree-update: too many entries"));
   }
   w.U8(final_batch ? kFlagFinal : 0);
+  w.U64(next.incarnation);
+  w.U64(next.change);
   w.U32(static_cast<uint32_t>(entries.size()));
   for (const TreeEntry& e : entries) {
     w.Fail(ValidateEntry(e));
     w.U64(e.stamp);
     w.U8(e.tombstone ? kFlagTombstone : 0);
     w.String16(e.path, 1, kMaxPathSize, "tree-update: path empty or too long");
-    w.String16(e.owner, 1, kMaxHostNameSize,
-               "tree-update: invalid owner host name");
+    w.String16(e.owner, 0, kMaxHostNameSize, kOwnerErrors.too_long);
     w.String16(e.value, 0, kMaxValueSize, "tree-update: value too long");
   }
   return w.Finish();
@@ -63,6 +73,8 @@ Status TreeUpdate::Decode(Slice payload) {
   uint8_t flags = 0;
   uint32_t count = 0;
   r.U8(&flags);
+  r.U64(&next.incarnation);
+  r.U64(&next.change);
   r.U32(&count);
   if (!r.ok()) return r.Finish("");
   if ((flags & ~kFlagFinal) != 0) {
@@ -92,8 +104,7 @@ Status TreeUpdate::Decode(Slice payload) {
     }
     e.tombstone = (entry_flags & kFlagTombstone) != 0;
     r.String16(&e.path, 1, kMaxPathSize, "tree-update: path empty or too long");
-    r.String16(&e.owner, 1, kMaxHostNameSize,
-               "tree-update: invalid owner host name");
+    r.String16(&e.owner, 0, kMaxHostNameSize, kOwnerErrors.too_long);
     r.String16(&e.value, 0, kMaxValueSize, "tree-update: value too long");
     if (r.ok()) r.Fail(ValidateEntry(e));
     if (r.ok()) r.Fail(entries.PushBack(e));  // cannot fail: reserved

@@ -87,8 +87,9 @@ std::map<std::string, Raw> BuildSeeds() {
   Pong pong;
   pong.token = 9;
   TreeSinceRequest since;
-  since.since_stamp = 1700000000000000000ull;
+  since.since = tree::ChangeCursor{1700000000000000000ull, 12};
   TreeUpdate update;
+  update.next = tree::ChangeCursor{1700000000000000000ull, 14};
   TreeEntry e1;
   e1.path = Slice::FromCString("resource-r0/primary");
   e1.value = Slice::FromCString("alpha");
@@ -186,12 +187,26 @@ std::map<std::string, Raw> BuildSeeds() {
           {T(MessageType::kDigestRequest), Payload(digest_request)},
           {T(MessageType::kBlockRequest), Payload(block_request)}});
   Raw bad_update = Payload(update);
-  EncodeFixed32(bad_update.data() + 1, 4000);  // count the payload lacks
+  EncodeFixed32(bad_update.data() + 17, 4000);  // count the payload lacks
   Raw bad_hello = Payload(hello);
   EncodeFixed16(bad_hello.data(), 0);  // protocol_min 0
+  Hello reserved_hello;  // host "beta", then rewritten to reserved "local"
+  reserved_hello.host_name = Slice::FromCString("beta");
+  reserved_hello.cluster_id = hello.cluster_id;
+  Raw reserved_host = Payload(reserved_hello);
+  const Raw local = {'l', 'o', 'c', 'a', 'l'};
+  reserved_host.erase(reserved_host.begin() + 14, reserved_host.begin() + 18);
+  reserved_host.insert(reserved_host.begin() + 14, local.begin(), local.end());
+  EncodeFixed16(reserved_host.data() + 12, 5);
+  Raw long_owner = Payload(update);  // owner "alpha" -> 64 characters
+  const size_t owner_at = 21 + 8 + 1 + 2 + e1.path.size();
+  EncodeFixed16(long_owner.data() + owner_at, 64);
+  long_owner.insert(long_owner.begin() + owner_at + 2, 59, 'o');
   seeds["framed-invalid-payloads"] = FramedSeed(
       6, {{T(MessageType::kTreeUpdate), bad_update},
           {T(MessageType::kHello), bad_hello},
+          {T(MessageType::kHello), reserved_host},
+          {T(MessageType::kTreeUpdate), long_owner},
           {T(MessageType::kAuthResult), Raw{7}},
           {T(MessageType::kPing), Raw{1, 2, 3}},
           {0x8001, Raw{1, 2}}});

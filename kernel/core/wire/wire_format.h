@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/tree/names.h"
+
 namespace mars {
 namespace wire {
 
@@ -92,7 +94,8 @@ constexpr uint64_t kFeaturesSupported =
     kFeaturePing | kFeatureLogfileServe | kFeatureBlockSyncServe;
 
 // ---- Field limits (bytes) ----
-constexpr size_t kMaxHostNameSize = 64;    // Linux HOST_NAME_MAX
+// Host names follow the tree's name rule (tree::ValidateHostName).
+constexpr size_t kMaxHostNameSize = tree::kMaxNameChars;  // 63
 constexpr size_t kMaxClusterIdSize = 128;  // text of /mars/uuid
 constexpr size_t kMaxModuleVersionSize = 64;
 constexpr size_t kMaxPathSize = 1024;   // tree path or logfile name
