@@ -71,6 +71,99 @@ void Sha256(const void* data, size_t size, uint8_t out[kSha256Bytes]);
 Status HmacSha256(const void* key, size_t key_size, const void* data,
                   size_t size, uint8_t out[kSha256Bytes]);
 
+// Lock classes: each role a lock or wait queue plays gets its own class, so
+// that lockdep in the kernel checks the order between them (one static
+// lock_class_key per class lives in the glue). Append only; never renumber.
+enum class LockClass : int {
+  kSelfTest = 0,
+  kTree = 1,
+  kResource = 2,
+  kLogger = 3,
+  kWriteback = 4,
+  kPeer = 5,
+  kCount = 6,
+};
+
+// A sleeping mutual-exclusion lock. Init() before use; Context of Lock():
+// may sleep. Not recursive. Non-copyable.
+class Mutex {
+ public:
+  Mutex() = default;
+  ~Mutex();
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  // Allocates the platform lock: kNoMemory on failure. Call once.
+  Status Init(LockClass lock_class, Gfp gfp);
+  void Lock();
+  void Unlock();
+
+ private:
+  void* impl_ = nullptr;
+};
+
+// Holds a Mutex for the lifetime of the guard.
+class MutexGuard {
+ public:
+  explicit MutexGuard(Mutex& mutex) : mutex_(mutex) { mutex_.Lock(); }
+  ~MutexGuard() { mutex_.Unlock(); }
+  MutexGuard(const MutexGuard&) = delete;
+  MutexGuard& operator=(const MutexGuard&) = delete;
+
+ private:
+  Mutex& mutex_;
+};
+
+// A wait queue: threads sleep until a condition holds; whoever changes the
+// state the condition reads calls WakeAll() afterwards.
+class WaitQueue {
+ public:
+  using Condition = bool (*)(void* context);
+
+  WaitQueue() = default;
+  ~WaitQueue();
+  WaitQueue(const WaitQueue&) = delete;
+  WaitQueue& operator=(const WaitQueue&) = delete;
+
+  Status Init(LockClass lock_class, Gfp gfp);
+  // Sleeps until condition(context) is true (returns true), `timeout_ns`
+  // passed, or the calling platform thread was asked to stop (returns the
+  // condition's value then). The condition must not sleep. Context: may
+  // sleep.
+  bool WaitUntil(Condition condition, void* context, uint64_t timeout_ns);
+  // Wakes every waiter so that it re-evaluates its condition. Context: any.
+  void WakeAll();
+
+ private:
+  void* impl_ = nullptr;
+};
+
+// A kernel thread (kthread) or, in userspace, a POSIX thread.
+class Thread {
+ public:
+  using Body = void (*)(void* context);
+
+  Thread() = default;
+  // REQUIRES: Stop() was called if Start() succeeded.
+  ~Thread();
+  Thread(const Thread&) = delete;
+  Thread& operator=(const Thread&) = delete;
+
+  // Runs body(context) in a new thread named `name` (at most 15 chars
+  // shown). The body must return soon after ShouldStop() becomes true.
+  Status Start(const char* name, Body body, void* context, Gfp gfp);
+  // Asks the thread to stop, wakes it if it waits in WaitQueue::WaitUntil,
+  // and waits until its body returned. Idempotent. Context: may sleep.
+  void Stop();
+  bool running() const { return impl_ != nullptr; }
+
+  // True in a platform thread whose Stop() was called. Context: any.
+  static bool ShouldStop();
+
+ private:
+  void* impl_ = nullptr;
+};
+
 }  // namespace platform
 }  // namespace mars
 

@@ -89,6 +89,49 @@ Status CheckHmacSha256() {
   return Status::Ok();
 }
 
+// Shared between the checking thread and a worker thread.
+struct ThreadProbe {
+  platform::Mutex mutex;
+  platform::WaitQueue queue;
+  bool ran = false;  // Protected by mutex.
+};
+
+bool ProbeRan(void* context) {
+  auto* probe = static_cast<ThreadProbe*>(context);
+  platform::MutexGuard guard(probe->mutex);
+  return probe->ran;
+}
+
+void ProbeBody(void* context) {
+  auto* probe = static_cast<ThreadProbe*>(context);
+  {
+    platform::MutexGuard guard(probe->mutex);
+    probe->ran = true;
+  }
+  probe->queue.WakeAll();
+  // Sleep until Stop(): proves that Stop() ends a wait.
+  probe->queue.WaitUntil([](void*) { return false; }, nullptr,
+                         UINT64_MAX / 2);
+}
+
+// Threads, mutexes and wait queues work: a worker runs, signals, and is
+// stopped while it sleeps.
+Status CheckThreads() {
+  ThreadProbe probe;
+  Status s = probe.mutex.Init(platform::LockClass::kSelfTest,
+                              platform::Gfp::kKernel);
+  if (s.ok()) s = probe.queue.Init(platform::LockClass::kSelfTest,
+                                   platform::Gfp::kKernel);
+  if (!s.ok()) return s;
+  platform::Thread worker;
+  s = worker.Start("mars_selftest", ProbeBody, &probe, platform::Gfp::kKernel);
+  if (!s.ok()) return s;
+  constexpr uint64_t kTenSecondsNs = 10ull * 1000 * 1000 * 1000;
+  const bool ran = probe.queue.WaitUntil(ProbeRan, &probe, kTenSecondsNs);
+  worker.Stop();
+  return ran ? Status::Ok() : Fail("thread-wakeup");
+}
+
 }  // namespace
 
 Status RunStartupChecks() {
@@ -98,6 +141,7 @@ Status RunStartupChecks() {
   if (s.ok()) s = CheckCrcAgreement();
   if (s.ok()) s = CheckSha256();
   if (s.ok()) s = CheckHmacSha256();
+  if (s.ok()) s = CheckThreads();
   return s;
 }
 

@@ -47,6 +47,25 @@ int mars_glue_hmac_sha256(const void *key, __SIZE_TYPE__ key_size,
 			  const void *data, __SIZE_TYPE__ size,
 			  unsigned char *out);
 
+/* sync.c: mutexes and wait queues, one lockdep class per lock class. */
+#define MARS_LOCK_CLASS_COUNT 6
+void *mars_glue_mutex_create(int lock_class, int gfp);
+void mars_glue_mutex_destroy(void *lock);
+void mars_glue_mutex_lock(void *lock);
+void mars_glue_mutex_unlock(void *lock);
+void *mars_glue_waitq_create(int lock_class, int gfp);
+void mars_glue_waitq_destroy(void *wq);
+/* Returns the condition's final value (non-zero = true). */
+int mars_glue_waitq_wait(void *wq, int (*condition)(void *context),
+			 void *context, unsigned long long timeout_ns);
+void mars_glue_waitq_wake_all(void *wq);
+
+/* thread.c */
+void *mars_glue_thread_start(const char *name, void (*body)(void *context),
+			     void *context, int gfp);
+void mars_glue_thread_stop(void *thread);
+int mars_glue_thread_should_stop(void);
+
 /* module.c: the C++ ABI hook that the compiler references from vtables. */
 void __cxa_pure_virtual(void);
 

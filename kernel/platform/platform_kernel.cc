@@ -54,5 +54,72 @@ Status HmacSha256(const void* key, size_t key_size, const void* data,
   }
 }
 
+static_assert(static_cast<int>(LockClass::kCount) == MARS_LOCK_CLASS_COUNT,
+              "lock class count");
+
+Mutex::~Mutex() { mars_glue_mutex_destroy(impl_); }
+
+Status Mutex::Init(LockClass lock_class, Gfp gfp) {
+  impl_ = mars_glue_mutex_create(static_cast<int>(lock_class),
+                                 static_cast<int>(gfp));
+  return impl_ != nullptr ? Status::Ok()
+                          : Status(StatusCode::kNoMemory, "no memory for mutex");
+}
+
+void Mutex::Lock() { mars_glue_mutex_lock(impl_); }
+void Mutex::Unlock() { mars_glue_mutex_unlock(impl_); }
+
+WaitQueue::~WaitQueue() { mars_glue_waitq_destroy(impl_); }
+
+Status WaitQueue::Init(LockClass lock_class, Gfp gfp) {
+  impl_ = mars_glue_waitq_create(static_cast<int>(lock_class),
+                                 static_cast<int>(gfp));
+  return impl_ != nullptr
+             ? Status::Ok()
+             : Status(StatusCode::kNoMemory, "no memory for wait queue");
+}
+
+namespace {
+
+// The glue takes an int-returning C callback; never cast function pointer
+// types across the boundary (kCFI hashes them), call through this instead.
+struct ConditionCall {
+  WaitQueue::Condition condition;
+  void* context;
+};
+
+extern "C" int MarsConditionTrampoline(void* call) {
+  const ConditionCall* c = static_cast<const ConditionCall*>(call);
+  return c->condition(c->context) ? 1 : 0;
+}
+
+}  // namespace
+
+bool WaitQueue::WaitUntil(Condition condition, void* context,
+                          uint64_t timeout_ns) {
+  ConditionCall call{condition, context};
+  return mars_glue_waitq_wait(impl_, MarsConditionTrampoline, &call,
+                              timeout_ns) != 0;
+}
+
+void WaitQueue::WakeAll() { mars_glue_waitq_wake_all(impl_); }
+
+Thread::~Thread() { Stop(); }
+
+Status Thread::Start(const char* name, Body body, void* context, Gfp gfp) {
+  impl_ = mars_glue_thread_start(name, body, context, static_cast<int>(gfp));
+  return impl_ != nullptr
+             ? Status::Ok()
+             : Status(StatusCode::kNoMemory, "cannot start kernel thread");
+}
+
+void Thread::Stop() {
+  if (impl_ == nullptr) return;
+  mars_glue_thread_stop(impl_);
+  impl_ = nullptr;
+}
+
+bool Thread::ShouldStop() { return mars_glue_thread_should_stop() != 0; }
+
 }  // namespace platform
 }  // namespace mars

@@ -5,10 +5,17 @@
 // The log threshold comes from MARS_LOG_LEVEL (0..7, default 4 = warnings and
 // worse), so tests stay quiet unless asked. ReportBug aborts: in userspace a
 // broken invariant must stop the test that hit it, not be ignored.
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -172,6 +179,106 @@ void Log(LogLevel level, const char* format, ...) {
 void ReportBug(const char* file, int line) {
   fprintf(stderr, "mars: internal error at %s:%d\n", file, line);
   abort();
+}
+
+// Mutex, WaitQueue and Thread on the C++ standard library. Lock classes have
+// no meaning here (no lockdep); ThreadSanitizer checks what it can.
+Mutex::~Mutex() { delete static_cast<std::mutex*>(impl_); }
+
+Status Mutex::Init(LockClass /*lock_class*/, Gfp /*gfp*/) {
+  impl_ = new std::mutex;
+  return Status::Ok();
+}
+
+void Mutex::Lock() { static_cast<std::mutex*>(impl_)->lock(); }
+void Mutex::Unlock() { static_cast<std::mutex*>(impl_)->unlock(); }
+
+namespace {
+
+struct UserWaitQueue {
+  std::mutex mutex;
+  std::condition_variable cv;
+};
+
+// The stop flag of the platform thread running on this OS thread, if any.
+thread_local std::atomic<bool>* t_stop_flag = nullptr;
+
+struct UserThread {
+  std::atomic<bool> stop{false};
+  Thread::Body body;
+  void* context;
+  std::thread thread;
+};
+
+// Waiters re-check ShouldStop() at least this often, so that Stop() needs
+// no registry of which queue a thread sleeps on.
+constexpr auto kStopPollInterval = std::chrono::milliseconds(10);
+
+}  // namespace
+
+WaitQueue::~WaitQueue() { delete static_cast<UserWaitQueue*>(impl_); }
+
+Status WaitQueue::Init(LockClass /*lock_class*/, Gfp /*gfp*/) {
+  impl_ = new UserWaitQueue;
+  return Status::Ok();
+}
+
+bool WaitQueue::WaitUntil(Condition condition, void* context,
+                          uint64_t timeout_ns) {
+  auto* q = static_cast<UserWaitQueue*>(impl_);
+  // Timeouts beyond a century mean "no timeout" (and would overflow).
+  constexpr uint64_t kCenturyNs = 100ull * 365 * 24 * 3600 * 1000000000ull;
+  const auto deadline =
+      timeout_ns >= kCenturyNs
+          ? std::chrono::steady_clock::time_point::max()
+          : std::chrono::steady_clock::now() +
+                std::chrono::nanoseconds(timeout_ns);
+  std::unique_lock<std::mutex> lock(q->mutex);
+  while (!condition(context)) {
+    if (Thread::ShouldStop()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    q->cv.wait_until(lock, std::min(deadline, now + kStopPollInterval));
+  }
+  return true;
+}
+
+void WaitQueue::WakeAll() {
+  auto* q = static_cast<UserWaitQueue*>(impl_);
+  // Taking the mutex orders the caller's state change before any waiter's
+  // next evaluation of its condition.
+  { std::lock_guard<std::mutex> lock(q->mutex); }
+  q->cv.notify_all();
+}
+
+Thread::~Thread() { Stop(); }
+
+Status Thread::Start(const char* name, Body body, void* context, Gfp /*gfp*/) {
+  auto* t = new UserThread;
+  t->body = body;
+  t->context = context;
+  t->thread = std::thread([t] {
+    t_stop_flag = &t->stop;
+    t->body(t->context);
+  });
+  char short_name[16];
+  snprintf(short_name, sizeof(short_name), "%s", name);
+  pthread_setname_np(t->thread.native_handle(), short_name);
+  impl_ = t;
+  return Status::Ok();
+}
+
+void Thread::Stop() {
+  auto* t = static_cast<UserThread*>(impl_);
+  if (t == nullptr) return;
+  t->stop = true;
+  t->thread.join();
+  delete t;
+  impl_ = nullptr;
+}
+
+bool Thread::ShouldStop() {
+  return t_stop_flag != nullptr && t_stop_flag->load();
 }
 
 uint64_t RealTimeNs() {
