@@ -11,6 +11,14 @@
 namespace mars::cli {
 
 CommandGroup HelpCommands();  // commands_help.cc
+CommandGroup ClusterCommands();    // commands_cluster.cc
+CommandGroup ResourceCommands();   // commands_resource.cc
+CommandGroup OperationCommands();  // commands_operation.cc
+CommandGroup SwitchCommands();     // commands_switch.cc
+CommandGroup LogCommands();        // commands_log.cc
+CommandGroup StatusCommands();     // commands_status.cc (view, status)
+CommandGroup ViewMacroCommands();  // commands_status.cc (view-MACRO rows)
+CommandGroup DumpLogCommands();    // commands_dump_log.cc
 
 }  // namespace mars::cli
 

@@ -63,6 +63,14 @@ const Registry& Registry::BuiltIn() {
   // Display order of `marsadm --help`.
   static const Registry* const kBuiltIn = new Registry({
       HelpCommands(),
+      ClusterCommands(),
+      ResourceCommands(),
+      OperationCommands(),
+      SwitchCommands(),
+      LogCommands(),
+      StatusCommands(),
+      ViewMacroCommands(),
+      DumpLogCommands(),
   });
   return *kBuiltIn;
 }

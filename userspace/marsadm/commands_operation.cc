@@ -1,0 +1,303 @@
+// Operation commands: attach, detach, up, down, primary, secondary,
+// invalidate, fake-sync, wait-umount, wait-resource (docu/marsadm.md,
+// "Operation commands"). They need the module: each writes todo switches or
+// the designated primary and then waits for the kernel's actual-* answer.
+#include "command_groups.h"
+#include "command_support.h"
+#include "operation_support.h"
+#include "report.h"
+
+namespace mars::cli {
+namespace {
+
+Phase CheckMemberPhase() {
+  return CheckPhase("check preconditions", [](Step& step) -> Outcome {
+    return RequireMember(ResourceTree(step.tree(), step.resource()), step.host())
+        .value_or(Outcome::Done());
+  });
+}
+
+// Refuses (unless --force) while /dev/mars/DEV of this host is open.
+Phase CheckUnusedPhase() {
+  return CheckPhase("check preconditions", [](Step& step) -> Outcome {
+    const ResourceTree res(step.tree(), step.resource());
+    if (auto failure = RequireMember(res, step.host())) return *failure;
+    if (auto failure = RequireUnused(res, step.host(), step.force())) return *failure;
+    return Outcome::Done();
+  });
+}
+
+ExitCode RunAttach(const Invocation& invocation, Context& context) {
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        {CheckMemberPhase(),
+                         SwitchPhase("switch attach on", {{kTodoAttach, true}}),
+                         WaitActualPhase("is-attached", true)});
+}
+
+ExitCode RunDetach(const Invocation& invocation, Context& context) {
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        {CheckUnusedPhase(),
+                         SwitchPhase("switch attach off", {{kTodoAttach, false}}),
+                         WaitActualPhase("is-attached", false)});
+}
+
+ExitCode RunUp(const Invocation& invocation, Context& context) {
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        {CheckMemberPhase(),
+                         SwitchPhase("switch attach, fetch, replay and sync on",
+                                     {{kTodoAttach, true},
+                                      {kTodoConnect, true},
+                                      {kTodoReplay, true},
+                                      {kTodoSync, true}}),
+                         WaitActualPhase("is-attached", true)});
+}
+
+ExitCode RunDown(const Invocation& invocation, Context& context) {
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        {CheckUnusedPhase(),
+                         SwitchPhase("switch sync, fetch, replay and attach off",
+                                     {{kTodoSync, false},
+                                      {kTodoConnect, false},
+                                      {kTodoReplay, false},
+                                      {kTodoAttach, false}}),
+                         WaitActualPhase("is-attached", false)});
+}
+
+Outcome CheckPrimary(Step& step) {
+  const ResourceTree res(step.tree(), step.resource());
+  const std::string& host = step.host();
+  if (auto failure = RequireMember(res, host)) return *failure;
+  const auto old = res.DesignatedPrimary();
+  if (old == host || step.force()) return Outcome::Done();
+  if (res.Todo(host, kTodoAttach) != true) {
+    return Outcome::Fail("the local disk is not switched on (todo-" + host +
+                         "/attach is not 1); run 'marsadm up " + step.resource() +
+                         "' first");
+  }
+  const uint64_t size = *res.Size();
+  const uint64_t synced = res.ByteCount("syncstatus-" + host).value_or(0);
+  if (synced < size) {
+    return Outcome::Fail("the local replica is inconsistent (synced " +
+                         std::to_string(synced) + " of " + std::to_string(size) +
+                         " bytes); wait for the sync to finish, or use --force");
+  }
+  for (const std::string& member : res.Members()) {
+    if (member != host &&
+        CompareHistories(res, host, member) == HistoryRelation::kSplitBrain) {
+      return Outcome::Fail("split brain between " + host + " and " + member +
+                           " (their version links diverge); run 'marsadm "
+                           "invalidate " + step.resource() +
+                           "' on the host whose data should be discarded, or use --force");
+    }
+  }
+  if (old) {
+    const uint64_t open = res.ActualNumber(*old, "open-count").value_or(0);
+    if (open > 0) {
+      return Outcome::Fail("the device is still in use on the current primary " + *old +
+                           " (actual-" + *old + "/open-count " + std::to_string(open) +
+                           "); stop its users there first");
+    }
+  }
+  return Outcome::Done();
+}
+
+ExitCode RunPrimary(const Invocation& invocation, Context& context) {
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckPhase("check preconditions", CheckPrimary),
+       ActPhase("designate this host as primary",
+                [](Step& step) {
+                  const ResourceTree res(step.tree(), step.resource());
+                  SetIfDifferent(step, res.Path("primary"), FormatPrimary(step.host()));
+                  return Outcome::Done();
+                },
+                TriggerCode::kLocalAndPeers),
+       WaitActualPhase("is-primary", true, TriggerCode::kLocalAndPeers)});
+}
+
+ExitCode RunSecondary(const Invocation& invocation, Context& context) {
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckPhase("check preconditions",
+                  [](Step& step) -> Outcome {
+                    const ResourceTree res(step.tree(), step.resource());
+                    const std::string& host = step.host();
+                    if (auto failure = RequireMember(res, host)) return *failure;
+                    const auto primary = res.DesignatedPrimary();
+                    if (primary && *primary != host && !step.force()) {
+                      return Outcome::Fail(*primary + " is the designated primary; run "
+                                           "'marsadm secondary " + step.resource() +
+                                           "' there, or use --force");
+                    }
+                    return RequireUnused(res, host, step.force()).value_or(Outcome::Done());
+                  }),
+       ActPhase("designate no primary",
+                [](Step& step) {
+                  const ResourceTree res(step.tree(), step.resource());
+                  SetIfDifferent(step, res.Path("primary"), FormatPrimary(""));
+                  return Outcome::Done();
+                },
+                TriggerCode::kLocalAndPeers),
+       WaitActualPhase("is-primary", false)});
+}
+
+ExitCode RunInvalidate(const Invocation& invocation, Context& context) {
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckPhase("check preconditions",
+                  [](Step& step) -> Outcome {
+                    const ResourceTree res(step.tree(), step.resource());
+                    const std::string& host = step.host();
+                    if (auto failure = RequireMember(res, host)) return *failure;
+                    const auto primary = res.DesignatedPrimary();
+                    if (!primary) {
+                      return Outcome::Fail("no designated primary to sync from; run "
+                                           "'marsadm primary " + step.resource() +
+                                           "' on the host with the good data first");
+                    }
+                    if (*primary == host) {
+                      return Outcome::Fail("this host is the designated primary; "
+                                           "invalidate runs on a secondary");
+                    }
+                    if (!res.Replay(*primary)) {
+                      return Outcome::Fail("the primary " + *primary +
+                                           " has no valid replay link yet");
+                    }
+                    return Outcome::Done();
+                  }),
+       SwitchPhase("switch sync, fetch and replay off",
+                   {{kTodoSync, false}, {kTodoConnect, false}, {kTodoReplay, false}}),
+       WaitPhase("wait until sync, fetch and replay stopped",
+                 [](Step& step) {
+                   const ResourceTree res(step.tree(), step.resource());
+                   for (const char* name : {"is-syncing", "is-copying", "is-replaying"}) {
+                     if (res.Actual(step.host(), name)) {
+                       return Outcome::NotYet("actual-" + step.host() + "/" + name +
+                                              " is 0");
+                     }
+                   }
+                   return Outcome::Done();
+                 }),
+       ActPhase("restart from the primary's logfile",
+                [](Step& step) {
+                  const ResourceTree res(step.tree(), step.resource());
+                  const auto primary = res.DesignatedPrimary();
+                  if (!primary || !res.Replay(*primary)) {
+                    return Outcome::Fail("the designated primary changed meanwhile; retry");
+                  }
+                  StageRestartFrom(step, res, *primary);
+                  return Outcome::Done();
+                }),
+       SwitchPhase("switch everything on", {{kTodoAttach, true},
+                                            {kTodoConnect, true},
+                                            {kTodoReplay, true},
+                                            {kTodoSync, true}})});
+}
+
+ExitCode RunFakeSync(const Invocation& invocation, Context& context) {
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckPhase("check preconditions",
+                  [](Step& step) -> Outcome {
+                    const ResourceTree res(step.tree(), step.resource());
+                    if (auto failure = RequireMember(res, step.host())) return *failure;
+                    step.scratch()["sync"] =
+                        res.Todo(step.host(), kTodoSync).value_or(false) ? "1" : "0";
+                    return Outcome::Done();
+                  }),
+       SwitchPhase("switch sync off", {{kTodoSync, false}}),
+       WaitActualPhase("is-syncing", false),
+       ActPhase("mark the sync as finished", [](Step& step) {
+         const ResourceTree res(step.tree(), step.resource());
+         SetIfDifferent(step, res.Path("syncstatus-" + step.host()),
+                        FormatByteCount(*res.Size()));
+         if (step.scratch()["sync"] == "1") {
+           SetIfDifferent(step, res.TodoPath(step.host(), kTodoSync), SwitchValue(true));
+         }
+         return Outcome::Done();
+       })});
+}
+
+ExitCode RunWaitUmount(const Invocation& invocation, Context& context) {
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckMemberPhase(), WaitPhase("wait until the device is closed", [](Step& step) {
+         const ResourceTree res(step.tree(), step.resource());
+         const uint64_t open = res.ActualNumber(step.host(), "open-count").value_or(0);
+         if (open == 0) return Outcome::Done();
+         return Outcome::NotYet("actual-" + step.host() + "/open-count is 0 (now " +
+                                std::to_string(open) + ")");
+       })});
+}
+
+ExitCode RunWaitResource(const Invocation& invocation, Context& context) {
+  const auto condition = ParseWaitCondition(invocation.args[1]);
+  if (!condition) {
+    return ReportUsageError(context.err,
+                            "unknown condition '" + invocation.args[1] + "' (" +
+                                WaitConditionNames() + ")",
+                            &invocation.command);
+  }
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        {CheckMemberPhase(), WaitConditionPhase(*condition)});
+}
+
+const Command kOperationCommands[] = {
+    {"attach", "attach the local disk", "RES", 1, 1,
+     "Writes todo-HOST/attach = 1 and waits for actual-HOST/is-attached = 1.\n"
+     "RES may be a comma-separated list or 'all'. Needs the module.",
+     nullptr, RunAttach},
+    {"detach", "detach the local disk", "RES", 1, 1,
+     "Refuses while /dev/mars/DEV is open (actual-HOST/open-count > 0) unless\n"
+     "--force. Writes todo-HOST/attach = 0 and waits for is-attached = 0.",
+     nullptr, RunDetach},
+    {"up", "attach and switch fetch, replay and sync on", "RES", 1, 1,
+     "Writes todo-HOST/{attach,connect,allow-replay,sync} = 1 and waits for\n"
+     "actual-HOST/is-attached = 1.",
+     nullptr, RunUp},
+    {"down", "switch sync, fetch and replay off and detach", "RES", 1, 1,
+     "Refuses while the device is open unless --force. Writes\n"
+     "todo-HOST/{sync,connect,allow-replay,attach} = 0 and waits for\n"
+     "actual-HOST/is-attached = 0.",
+     nullptr, RunDown},
+    {"primary", "make this host the primary (planned handover)", "RES", 1, 1,
+     "Refuses while the local replica is inconsistent (syncstatus < size), a\n"
+     "split brain exists (version links diverge), the local disk is not\n"
+     "switched on, or the device is open on the current primary, unless\n"
+     "--force (failover: may lose what the old primary did not replicate).\n"
+     "Writes primary = HOST and waits for actual-HOST/is-primary = 1.",
+     nullptr, RunPrimary},
+    {"secondary", "designate no primary for a resource", "RES", 1, 1,
+     "Writes primary = (none) and waits for actual-HOST/is-primary = 0.\n"
+     "Refuses on another host than the designated primary and while the local\n"
+     "device is open, unless --force.",
+     nullptr, RunSecondary},
+    {"invalidate", "discard the local replica and sync it again from the primary",
+     "RES", 1, 1,
+     "Runs on a secondary. Switches sync, fetch and replay off, waits until they\n"
+     "stopped, restarts from the primary's current logfile (syncstatus-HOST = 0,\n"
+     "replay-HOST, own version links replaced) and switches everything on. A\n"
+     "full sync follows. Resolves a split brain on this host.",
+     nullptr, RunInvalidate},
+    {"fake-sync", "mark the local replica as synced without copying", "RES", 1, 1,
+     "Dangerous: only for new resources before mkfs, or identical data.\n"
+     "Switches sync off, waits for actual-HOST/is-syncing = 0, writes\n"
+     "syncstatus-HOST = size and restores the sync switch.",
+     nullptr, RunFakeSync},
+    {"wait-umount", "wait until the local device is closed", "RES", 1, 1,
+     "Waits until actual-HOST/open-count is 0 (or absent).", nullptr, RunWaitUmount},
+    {"wait-resource", "wait until a resource reaches a condition", "RES CONDITION", 2, 2,
+     "CONDITION is one of is-attached, is-primary, is-device, is-syncing,\n"
+     "is-fetching, is-replaying (the kernel's actual-HOST/* indicators and\n"
+     "/dev/mars/DEV), attach, primary (this host's todo switch / designation),\n"
+     "each optionally with '-off'.",
+     nullptr, RunWaitResource},
+};
+
+}  // namespace
+
+CommandGroup OperationCommands() {
+  return MakeCommandGroup("Operation", kOperationCommands);
+}
+
+}  // namespace mars::cli
