@@ -77,8 +77,7 @@ TEST(LogfileNameTest, RefusesEveryErrorClass) {
       {"log-000000001-none", StatusCode::kInvalidArgument,
        "host name is reserved"},
       {"log-000000001-a,0,0", StatusCode::kInvalidArgument,
-       "host name contains a character other than letters, digits, '_' and "
-       "'-'"},
+       "host name contains a character other than letters, digits, '_', '-'"},
   };
   for (const Case& c : cases) {
     LogfileName name = Log(5, "x");

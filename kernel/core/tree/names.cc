@@ -25,7 +25,7 @@ constexpr const char* kHostMessages[] = {
     "host name is empty",
     "host name is longer than 63 characters",
     "host name starts with '-'",
-    "host name contains a character other than letters, digits, '_' and '-'",
+    "host name contains a character other than letters, digits, '_', '-'",
     "host name is reserved",
 };
 constexpr const char* kResourceMessages[] = {
@@ -33,8 +33,7 @@ constexpr const char* kResourceMessages[] = {
     "resource name is empty",
     "resource name is longer than 63 characters",
     "resource name starts with '-'",
-    "resource name contains a character other than letters, digits, '_' and "
-    "'-'",
+    "resource name contains a character other than letters, digits, '_', '-'",
     "resource name is reserved",
 };
 

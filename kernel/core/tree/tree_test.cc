@@ -65,7 +65,7 @@ TEST(EntryTest, ValidateRefusesEveryErrorClass) {
                "tombstone carries a value");
   EXPECT_STREQ(
       ValidateEntry(Live("x", "v", 1, "no ne")).message(),
-      "host name contains a character other than letters, digits, '_' and '-'");
+      "host name contains a character other than letters, digits, '_', '-'");
   EXPECT_STREQ(ValidateEntry(Live("x", "v", 0)).message(),
                "entry stamp is zero");
 }
