@@ -14,7 +14,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/tree/names.h"
 #include "report.h"
 
 namespace mars::cli {
@@ -190,12 +189,6 @@ ExitCode RunOnCluster(Context& context, bool needs_module,
   plan.needs_module = needs_module;
   plan.phases = std::move(phases);
   return RunPlan(plan, context);
-}
-
-void StageFileTombstone(ChangeSet& changes, const std::string& path) {
-  // A tombstone link renamed over the file replaces it atomically; peers
-  // delete their copy when the tombstone reaches them.
-  changes.SetLink(path, tree::kTombstoneValue);
 }
 
 }  // namespace mars::cli

@@ -61,9 +61,6 @@ ExitCode RunOnResources(const Invocation& invocation, Context& context,
 ExitCode RunOnCluster(Context& context, bool needs_module,
                       std::vector<Phase> phases);
 
-// Stages `path` (a logfile, a regular file) to be replaced by a tombstone.
-void StageFileTombstone(ChangeSet& changes, const std::string& path);
-
 }  // namespace mars::cli
 
 #endif  // MARS_USERSPACE_MARSADM_COMMAND_SUPPORT_H_

@@ -1,7 +1,7 @@
 // Logfile housekeeping: log-rotate, log-delete, log-delete-all,
 // log-purge-all and cron (docu/marsadm.md, "Logfile commands"). Tree-only;
-// none needs the module. A logfile is deleted by renaming a tombstone link
-// over it, so that peers delete their copies too.
+// none needs the module. A logfile is deleted like a link (ChangeSet::Delete
+// renames a tombstone link over it), so that peers delete their copies too.
 #include <unistd.h>
 
 #include "command_groups.h"
@@ -32,7 +32,7 @@ void StageRotate(Step& step, const ResourceTree& res) {
 
 void StageDeletions(Step& step, const ResourceTree& res, const LogDeletion& deletion) {
   for (const std::string& file : deletion.logfiles) {
-    StageFileTombstone(step.changes(), res.Path(file));
+    step.changes().Delete(res.Path(file));  // tombstone renamed over the file
   }
   for (const std::string& link : deletion.version_links) {
     step.changes().Delete(res.Path(link));

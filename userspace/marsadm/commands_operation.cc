@@ -4,8 +4,11 @@
 // the designated primary and then waits for the kernel's actual-* answer.
 #include "command_groups.h"
 #include "command_support.h"
+#include "invalidate_phases.h"
 #include "operation_support.h"
+#include "primary_handover.h"
 #include "report.h"
+#include "wait_conditions.h"
 
 namespace mars::cli {
 namespace {
@@ -63,56 +66,9 @@ ExitCode RunDown(const Invocation& invocation, Context& context) {
                          WaitActualPhase("is-attached", false)});
 }
 
-Outcome CheckPrimary(Step& step) {
-  const ResourceTree res(step.tree(), step.resource());
-  const std::string& host = step.host();
-  if (auto failure = RequireMember(res, host)) return *failure;
-  const auto old = res.DesignatedPrimary();
-  if (old == host || step.force()) return Outcome::Done();
-  if (res.Todo(host, kTodoAttach) != true) {
-    return Outcome::Fail("the local disk is not switched on (todo-" + host +
-                         "/attach is not 1); run 'marsadm up " + step.resource() +
-                         "' first");
-  }
-  const uint64_t size = *res.Size();
-  const uint64_t synced = res.ByteCount("syncstatus-" + host).value_or(0);
-  if (synced < size) {
-    return Outcome::Fail("the local replica is inconsistent (synced " +
-                         std::to_string(synced) + " of " + std::to_string(size) +
-                         " bytes); wait for the sync to finish, or use --force");
-  }
-  for (const std::string& member : res.Members()) {
-    if (member != host &&
-        CompareHistories(res, host, member) == HistoryRelation::kSplitBrain) {
-      return Outcome::Fail("split brain between " + host + " and " + member +
-                           " (their version links diverge); run 'marsadm "
-                           "invalidate " + step.resource() +
-                           "' on the host whose data should be discarded, or use --force");
-    }
-  }
-  if (old) {
-    const uint64_t open = res.ActualNumber(*old, "open-count").value_or(0);
-    if (open > 0) {
-      return Outcome::Fail("the device is still in use on the current primary " + *old +
-                           " (actual-" + *old + "/open-count " + std::to_string(open) +
-                           "); stop its users there first");
-    }
-  }
-  return Outcome::Done();
-}
-
 ExitCode RunPrimary(const Invocation& invocation, Context& context) {
-  return RunOnResources(
-      invocation, context, ListPolicy::kListOrAll, true,
-      {CheckPhase("check preconditions", CheckPrimary),
-       ActPhase("designate this host as primary",
-                [](Step& step) {
-                  const ResourceTree res(step.tree(), step.resource());
-                  SetIfDifferent(step, res.Path("primary"), FormatPrimary(step.host()));
-                  return Outcome::Done();
-                },
-                TriggerCode::kLocalAndPeers),
-       WaitActualPhase("is-primary", true, TriggerCode::kLocalAndPeers)});
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        PrimaryPhases());
 }
 
 ExitCode RunSecondary(const Invocation& invocation, Context& context) {
@@ -142,56 +98,8 @@ ExitCode RunSecondary(const Invocation& invocation, Context& context) {
 }
 
 ExitCode RunInvalidate(const Invocation& invocation, Context& context) {
-  return RunOnResources(
-      invocation, context, ListPolicy::kListOrAll, true,
-      {CheckPhase("check preconditions",
-                  [](Step& step) -> Outcome {
-                    const ResourceTree res(step.tree(), step.resource());
-                    const std::string& host = step.host();
-                    if (auto failure = RequireMember(res, host)) return *failure;
-                    const auto primary = res.DesignatedPrimary();
-                    if (!primary) {
-                      return Outcome::Fail("no designated primary to sync from; run "
-                                           "'marsadm primary " + step.resource() +
-                                           "' on the host with the good data first");
-                    }
-                    if (*primary == host) {
-                      return Outcome::Fail("this host is the designated primary; "
-                                           "invalidate runs on a secondary");
-                    }
-                    if (!res.Replay(*primary)) {
-                      return Outcome::Fail("the primary " + *primary +
-                                           " has no valid replay link yet");
-                    }
-                    return Outcome::Done();
-                  }),
-       SwitchPhase("switch sync, fetch and replay off",
-                   {{kTodoSync, false}, {kTodoConnect, false}, {kTodoReplay, false}}),
-       WaitPhase("wait until sync, fetch and replay stopped",
-                 [](Step& step) {
-                   const ResourceTree res(step.tree(), step.resource());
-                   for (const char* name : {"is-syncing", "is-copying", "is-replaying"}) {
-                     if (res.Actual(step.host(), name)) {
-                       return Outcome::NotYet("actual-" + step.host() + "/" + name +
-                                              " is 0");
-                     }
-                   }
-                   return Outcome::Done();
-                 }),
-       ActPhase("restart from the primary's logfile",
-                [](Step& step) {
-                  const ResourceTree res(step.tree(), step.resource());
-                  const auto primary = res.DesignatedPrimary();
-                  if (!primary || !res.Replay(*primary)) {
-                    return Outcome::Fail("the designated primary changed meanwhile; retry");
-                  }
-                  StageRestartFrom(step, res, *primary);
-                  return Outcome::Done();
-                }),
-       SwitchPhase("switch everything on", {{kTodoAttach, true},
-                                            {kTodoConnect, true},
-                                            {kTodoReplay, true},
-                                            {kTodoSync, true}})});
+  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
+                        InvalidatePhases());
 }
 
 ExitCode RunFakeSync(const Invocation& invocation, Context& context) {
@@ -261,11 +169,14 @@ const Command kOperationCommands[] = {
      "actual-HOST/is-attached = 0.",
      nullptr, RunDown},
     {"primary", "make this host the primary (planned handover)", "RES", 1, 1,
-     "Refuses while the local replica is inconsistent (syncstatus < size), a\n"
-     "split brain exists (version links diverge), the local disk is not\n"
-     "switched on, or the device is open on the current primary, unless\n"
-     "--force (failover: may lose what the old primary did not replicate).\n"
-     "Writes primary = HOST and waits for actual-HOST/is-primary = 1.",
+     "Checks that the local replica is consistent (sync finished), no split\n"
+     "brain exists, todo-HOST/{attach,connect,allow-replay} are 1 and the old\n"
+     "primary is alive with its device closed (else: unmount it there). Then\n"
+     "writes primary = (none), waits for actual-OLD/is-primary = 0, writes\n"
+     "primary = HOST and waits for actual-HOST/is-primary = 1.\n"
+     "--force (failover): only membership and todo-HOST/attach are checked;\n"
+     "writes primary = HOST at once, then waits for the device. May lose what\n"
+     "the old primary did not replicate.",
      nullptr, RunPrimary},
     {"secondary", "designate no primary for a resource", "RES", 1, 1,
      "Writes primary = (none) and waits for actual-HOST/is-primary = 0.\n"
@@ -274,10 +185,12 @@ const Command kOperationCommands[] = {
      nullptr, RunSecondary},
     {"invalidate", "discard the local replica and sync it again from the primary",
      "RES", 1, 1,
-     "Runs on a secondary. Switches sync, fetch and replay off, waits until they\n"
-     "stopped, restarts from the primary's current logfile (syncstatus-HOST = 0,\n"
-     "replay-HOST, own version links replaced) and switches everything on. A\n"
-     "full sync follows. Resolves a split brain on this host.",
+     "Runs on a secondary. Switches sync, fetch, replay and attach off, waits\n"
+     "until they stopped, writes syncstatus-HOST = 0, deletes this host's\n"
+     "version links from the primary's logfile N on (and diverged older ones),\n"
+     "purges obsolete logfiles, sets replay-HOST to log-N-ORIGIN,0,0 with a copy\n"
+     "of the primary's version link before N, and switches attach, fetch and\n"
+     "replay on, sync last. A full sync follows; resolves a local split brain.",
      nullptr, RunInvalidate},
     {"fake-sync", "mark the local replica as synced without copying", "RES", 1, 1,
      "Dangerous: only for new resources before mkfs, or identical data.\n"
@@ -287,10 +200,13 @@ const Command kOperationCommands[] = {
     {"wait-umount", "wait until the local device is closed", "RES", 1, 1,
      "Waits until actual-HOST/open-count is 0 (or absent).", nullptr, RunWaitUmount},
     {"wait-resource", "wait until a resource reaches a condition", "RES CONDITION", 2, 2,
-     "CONDITION is one of is-attached, is-primary, is-device, is-syncing,\n"
-     "is-fetching, is-replaying (the kernel's actual-HOST/* indicators and\n"
-     "/dev/mars/DEV), attach, primary (this host's todo switch / designation),\n"
-     "each optionally with '-off'.",
+     "CONDITION is {is-,}{attach,primary,device,sync,fetch,replay}{-off,}.\n"
+     "Without 'is-' it tests the desired state: todo-HOST/attach (sync, connect,\n"
+     "allow-replay) is 1; primary: this host is the designated primary; device:\n"
+     "designated primary here and todo-HOST/attach is 1. With 'is-' it tests\n"
+     "the kernel's answer: actual-HOST/is-attached (is-syncing, is-copying,\n"
+     "is-replaying, is-primary) is 1; is-device: /dev/mars/DEVNAME exists.\n"
+     "'-off' waits for the negation.",
      nullptr, RunWaitResource},
 };
 

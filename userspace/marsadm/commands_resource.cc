@@ -1,6 +1,7 @@
 // Resource lifecycle commands: create-resource, join-resource,
 // leave-resource, delete-resource, resize (docu/marsadm.md, "Resource
-// commands"). All of them only change the tree; none needs the module.
+// commands"). All of them only change the tree; only resize needs the module
+// (it waits until the device has the new size).
 #include <algorithm>
 
 #include "command_groups.h"
@@ -9,6 +10,7 @@
 #include "core/tree/version_link.h"
 #include "operation_support.h"
 #include "report.h"
+#include "status_model.h"
 
 namespace mars::cli {
 namespace {
@@ -271,9 +273,7 @@ ExitCode RunDeleteResource(const Invocation& invocation, Context& context) {
        ActPhase("delete the resource",
                 [](Step& step) {
                   const ResourceTree res(step.tree(), step.resource());
-                  for (const LogfileEntry& log : res.Logfiles()) {
-                    StageFileTombstone(step.changes(), res.Path(log.file));
-                  }
+                  // Every link and logfile below the directory.
                   step.changes().Delete(res.Dir());
                   return Outcome::Done();
                 },
@@ -293,7 +293,7 @@ ExitCode RunResize(const Invocation& invocation, Context& context) {
     }
   }
   return RunOnResources(
-      invocation, context, ListPolicy::kListOrAll, /*needs_module=*/false,
+      invocation, context, ListPolicy::kListOrAll, /*needs_module=*/true,
       {CheckPhase("check preconditions",
                   [wanted](Step& step) -> Outcome {
                     const ResourceTree res(step.tree(), step.resource());
@@ -303,6 +303,11 @@ ExitCode RunResize(const Invocation& invocation, Context& context) {
                     if (primary != host) {
                       return Outcome::Fail("resize runs on the designated primary (" +
                                            primary.value_or("none") + "), not on " + host);
+                    }
+                    if (!res.Actual(host, kActualPrimary)) {
+                      return Outcome::Fail("the device is not up here (actual-" + host +
+                                           "/is-primary is not 1); wait until 'marsadm "
+                                           "primary " + step.resource() + "' finished");
                     }
                     std::string error;
                     auto local = DeviceSize(*res.Value("data-" + host), &error);
@@ -336,17 +341,30 @@ ExitCode RunResize(const Invocation& invocation, Context& context) {
                     step.scratch()["size"] = std::to_string(size);
                     return Outcome::Done();
                   }),
-       ActPhase("set the new size", [](Step& step) {
+       ActPhase("set the new size",
+                [](Step& step) {
+                  const ResourceTree res(step.tree(), step.resource());
+                  const uint64_t size = std::stoull(step.scratch()["size"]);
+                  const uint64_t old = *res.Size();
+                  if (size == old) return Outcome::Done();
+                  step.scratch()["grown"] = "1";
+                  step.changes().SetLink(res.Path("size"), FormatResourceSize(size));
+                  const std::string status = "syncstatus-" + step.host();
+                  if (res.ByteCount(status) == old) {
+                    step.changes().SetLink(res.Path(status), FormatByteCount(size));
+                  }
+                  return Outcome::Done();
+                },
+                TriggerCode::kLocalAndPeers),
+       WaitPhase("wait until the device has the new size", [](Step& step) {
+         if (step.scratch()["grown"] != "1") return Outcome::Done();
          const ResourceTree res(step.tree(), step.resource());
-         const uint64_t size = std::stoull(step.scratch()["size"]);
-         const uint64_t old = *res.Size();
-         if (size == old) return Outcome::Done();
-         step.changes().SetLink(res.Path("size"), FormatResourceSize(size));
-         const std::string status = "syncstatus-" + step.host();
-         if (res.ByteCount(status) == old) {
-           step.changes().SetLink(res.Path(status), FormatByteCount(size));
-         }
-         return Outcome::Done();
+         const std::string size = step.scratch()["size"];
+         const auto now = res.ActualNumber(step.host(), kActualDeviceSize);
+         if (now && std::to_string(*now) == size) return Outcome::Done();
+         return Outcome::NotYet("actual-" + step.host() + "/" + kActualDeviceSize + " is " +
+                                size + " (now " +
+                                (now ? std::to_string(*now) : std::string("absent")) + ")");
        })});
 }
 
@@ -375,8 +393,10 @@ const Command kResourceCommands[] = {
      "unless --force. Replaces every entry and logfile with a tombstone.",
      nullptr, RunDeleteResource},
     {"resize", "grow a resource", "RES [SIZE]", 1, 2,
-     "Runs on the designated primary. SIZE defaults to the smallest device\n"
-     "of all members (actsize-HOST, this host's device); shrinking is refused.",
+     "Runs on the designated primary with its device up (actual-HOST/is-primary\n"
+     "= 1); needs the module. SIZE defaults to the smallest device of all\n"
+     "members (actsize-HOST, this host's device); shrinking is refused. Writes\n"
+     "size and waits until actual-HOST/device-size reports SIZE.",
      nullptr, RunResize},
 };
 

@@ -1,4 +1,8 @@
 // create-resource, join-resource, leave-resource, delete-resource, resize.
+#include <chrono>
+#include <future>
+#include <thread>
+
 #include "command_test_env.h"
 #include "core/tree/version_link.h"
 #include "tree_read.h"
@@ -177,16 +181,54 @@ TEST_F(ResourceCommandsTest, ResizeGrowsUpToTheSmallestDevice) {
   const std::string disk = Disk("a0", 8 << 20);
   ASSERT_EQ(Run("hostA", {"create-resource", "r0", disk, "r0", "4M"}).code, 0);
   ASSERT_EQ(Run("hostB", {"join-resource", "r0", Disk("b0", 8 << 20)}).code, 0);
+  ExpectRefused(Run("hostA", {"resize", "r0"}), "the device is not up here");
+  SetLinks({{"resource-r0/actual-hostA/is-primary", "1"},
+            {"resource-r0/actual-hostA/device-size", "6291456"}});
   ExpectRefused(Run("hostA", {"resize", "r0"}), "actsize-hostB");
   SetLinks({{"resource-r0/actsize-hostB", "6291456"}});
-  RunResult r = Run("hostA", {"resize", "r0"});
+  RunResult r = Run("hostA", {"resize", "r0"});  // the kernel already reports it
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Link("resource-r0/size"), "6291456");
   EXPECT_EQ(Link("resource-r0/syncstatus-hostA"), "6291456");
+  EXPECT_EQ(TriggerValue(), "2");
   ExpectRefused(Run("hostA", {"resize", "r0", "7M"}), "exceeds the device of hostB");
   ExpectRefused(Run("hostA", {"resize", "r0", "5M"}), "shrinking");
   ExpectRefused(Run("hostB", {"resize", "r0", "6M"}), "designated primary");
+  const std::string before = Listing();
   r = Run("hostA", {"resize", "r0", "6M"});  // unchanged: nothing written
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Listing(), before);
+  UnloadModule();
+  ExpectRefused(Run("hostA", {"resize", "r0", "6M"}), "module is not loaded");
+}
+
+TEST_F(ResourceCommandsTest, ResizeWaitsUntilTheDeviceHasTheNewSize) {
+  ASSERT_EQ(Run("hostA", {"create-resource", "r0", Disk("a0", 8 << 20), "r0", "4M"}).code,
+            0);
+  SetLinks({{"resource-r0/actual-hostA/is-primary", "1"},
+            {"resource-r0/actual-hostA/device-size", "4194304"}});
+  // Timeout: the size is written, the kernel does not report it.
+  RunResult r = Run("hostA", {"resize", "r0", "6M", "--timeout", "0"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  EXPECT_TRUE(Has(r.err, "checked once (--timeout 0) waiting until "
+                         "actual-hostA/device-size is 6291456 (now 4194304)"))
+      << r.err;
+  EXPECT_EQ(Link("resource-r0/size"), "6291456");
+  // The kernel follows while marsadm waits.
+  auto run = std::async(std::launch::async, [this]() {
+    return Run("hostA", {"resize", "r0", "8M", "--timeout", "20"});
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (Link("resource-r0/size") != "8388608" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(Link("resource-r0/size"), "8388608");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(run.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  SetLinks({{"resource-r0/actual-hostA/device-size", "8388608"}});
+  r = run.get();
   EXPECT_EQ(r.code, 0) << r.err;
 }
 

@@ -1,7 +1,8 @@
 // Building blocks of the operation commands (commands_operation.cc,
-// commands_switch.cc): switch phases, waits for the kernel's actual-*
-// indicators, the "device not in use" precondition, and the restart of a
-// replica from the primary's logfile (join-resource, invalidate).
+// commands_switch.cc, primary_handover.cc, invalidate_phases.cc): switch
+// phases, waits for the kernel's actual-* indicators, the "device not in
+// use" precondition, and the restart of a replica from the primary's logfile
+// (join-resource, invalidate).
 #ifndef MARS_USERSPACE_MARSADM_OPERATION_SUPPORT_H_
 #define MARS_USERSPACE_MARSADM_OPERATION_SUPPORT_H_
 
@@ -32,22 +33,18 @@ Phase WaitActualPhase(const char* name, bool on,
 std::optional<Outcome> RequireUnused(const ResourceTree& res,
                                      const std::string& host, bool force);
 
-// Stages this host's restart from `primary`'s current logfile at position 0:
-// syncstatus-HOST = 0, replay-HOST = log-N-P,0,0, HOST's version links
-// replaced by a copy of the primary's newest link before N (the shared
-// history). REQUIRES: res.Replay(primary).
-void StageRestartFrom(Step& step, const ResourceTree& res, const std::string& primary);
+// Stages replay-HOST = `primary_replay` at position 0 (log-N-ORIGIN,0,0)
+// and a copy of `primary`'s newest version link numbered below N as
+// version-M-HOST (the shared history up to the restart). Returns the name of
+// that copy ("" if the primary has no such link).
+std::string StageReplayRestart(Step& step, const ResourceTree& res,
+                               const std::string& primary,
+                               const tree::ReplayLink& primary_replay);
 
-// A condition of wait-resource.
-struct WaitCondition {
-  enum class Kind { kActual, kTodo, kDesignated, kDevice };
-  Kind kind;
-  std::string name;  // actual-HOST/NAME or todo-HOST/NAME
-  bool on = true;
-};
-std::optional<WaitCondition> ParseWaitCondition(const std::string& text);
-std::string WaitConditionNames();
-Phase WaitConditionPhase(const WaitCondition& condition);
+// join-resource: syncstatus-HOST = 0, StageReplayRestart from `primary`'s
+// current replay link, and every other version link of HOST deleted.
+// REQUIRES: res.Replay(primary).
+void StageRestartFrom(Step& step, const ResourceTree& res, const std::string& primary);
 
 }  // namespace mars::cli
 

@@ -20,8 +20,9 @@
 
 namespace mars::cli {
 
-// Names of the indicator links the module writes (docu/marsadm.md, "What
-// view reads"). Per resource: resource-R/actual-HOST/<name>.
+// Names of the indicator links the module writes (docu/marsadm.md, "Talking
+// to the module" and "What view and status read"). Per resource:
+// resource-R/actual-HOST/<name>.
 inline constexpr char kActualAttached[] = "is-attached";
 inline constexpr char kActualFetching[] = "is-copying";
 inline constexpr char kActualSyncing[] = "is-syncing";
@@ -34,6 +35,9 @@ inline constexpr char kActualDiskError[] = "disk-error";
 inline constexpr char kActualSyncRate[] = "sync-rate";
 inline constexpr char kActualFetchRate[] = "fetch-rate";
 inline constexpr char kActualReplayRate[] = "replay-rate";
+// Size in bytes of /dev/mars/DEV as the module currently provides it (on the
+// host where the device is up); `resize` waits for it.
+inline constexpr char kActualDeviceSize[] = "device-size";
 inline constexpr char kMessagePrefix[] = "msg-";
 // Per host, global: the stamp of actual-HOST/time is its heartbeat.
 inline constexpr char kHeartbeatTime[] = "time";

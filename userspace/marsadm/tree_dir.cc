@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -226,7 +227,8 @@ std::optional<std::string> StageLink(const TreeDir& tree, const std::string& pat
                                      const std::string& value, uint64_t stamp,
                                      std::vector<Staged>* staged) {
   if (auto err = MakeDirs(tree, Parent(path))) return err;
-  static unsigned counter = 0;
+  // Atomic: tests commit from several threads (marsadm and a fake kernel).
+  static std::atomic<unsigned> counter{0};
   const std::string staging =
       tree.Absolute(Join(Parent(path), std::string(kStagingPrefix) +
                                            std::to_string(getpid()) + "." +
@@ -265,20 +267,19 @@ std::optional<std::string> Commit(const TreeDir& tree, const ChangeSet& changes,
       case Change::Kind::kDelete: {
         auto entry = tree.Stat(c.path);
         if (!entry || entry->tombstone) break;
-        if (entry->type == EntryType::kLink) {
+        if (entry->type != EntryType::kDirectory) {
+          // A link, or a file: rename() replaces either with the tombstone.
           err = StageLink(tree, c.path, tree::kTombstoneValue, stamper.Next(),
                           &staged);
-        } else if (entry->type == EntryType::kDirectory) {
-          for (const DiskEntry& e : tree.ListAll()) {
-            if (e.type == EntryType::kLink && !e.tombstone &&
-                e.path.compare(0, c.path.size() + 1, c.path + "/") == 0) {
-              err = StageLink(tree, e.path, tree::kTombstoneValue,
-                              stamper.Next(), &staged);
-              if (err) break;
-            }
+          break;
+        }
+        for (const DiskEntry& e : tree.ListAll()) {
+          if (e.type != EntryType::kDirectory && !e.tombstone &&
+              e.path.compare(0, c.path.size() + 1, c.path + "/") == 0) {
+            err = StageLink(tree, e.path, tree::kTombstoneValue, stamper.Next(),
+                            &staged);
+            if (err) break;
           }
-        } else {
-          err = "cannot delete " + tree.Absolute(c.path) + ": it is a file";
         }
         break;
       }

@@ -74,8 +74,12 @@ class ChangeSet {
  public:
   // Sets the link at `path` to `value` (creating parent directories).
   void SetLink(const std::string& path, const std::string& value);
-  // Replaces a live link at `path` with a tombstone; for a directory, every
-  // live link below it. Nothing happens for a missing path.
+  // Replaces a live link or a regular file (a logfile) at `path` with a
+  // tombstone; for a directory, every live link and file below it. A file is
+  // replaced atomically: the tombstone is staged as a link beside it and
+  // renamed over it at the commit point, so until then the file is intact
+  // and a failed commit leaves it in place. Nothing happens for a missing
+  // path or a tombstone.
   void Delete(const std::string& path);
   void MakeDir(const std::string& path);
   // Creates an empty regular file (a logfile); fails if it exists.

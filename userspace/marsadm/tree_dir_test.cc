@@ -120,5 +120,66 @@ TEST_F(TreeDirTest, CreateFileMakesEmptyLogfileOnce) {
             std::vector<std::string>{"create resource-r0/log-000000001-hostA"});
 }
 
+TEST_F(TreeDirTest, DeleteReplacesALogfileWithATombstone) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet create;
+  create.CreateFile("resource-r0/log-000000001-hostA");
+  ASSERT_EQ(Commit(tree, create, stamper), std::nullopt);
+  ASSERT_EQ(truncate(tree.Absolute("resource-r0/log-000000001-hostA").c_str(), 4096),
+            0);
+  const uint64_t file_stamp = tree.Stat("resource-r0/log-000000001-hostA")->stamp_ns;
+  ChangeSet del;
+  del.Delete("resource-r0/log-000000001-hostA");
+  EXPECT_EQ(del.Describe(),
+            std::vector<std::string>{"delete resource-r0/log-000000001-hostA"});
+  ASSERT_EQ(Commit(tree, del, stamper), std::nullopt);
+  const auto stone = tree.Stat("resource-r0/log-000000001-hostA");
+  ASSERT_TRUE(stone);
+  EXPECT_EQ(stone->type, EntryType::kLink);
+  EXPECT_TRUE(stone->tombstone);
+  EXPECT_GT(stone->stamp_ns, file_stamp);
+  EXPECT_FALSE(tree.Exists("resource-r0/log-000000001-hostA"));
+  EXPECT_TRUE(tree.ListNames("resource-r0").empty());
+  // Deleting again changes nothing (already a tombstone).
+  ASSERT_EQ(Commit(tree, del, stamper), std::nullopt);
+  EXPECT_EQ(tree.Stat("resource-r0/log-000000001-hostA")->stamp_ns, stone->stamp_ns);
+}
+
+TEST_F(TreeDirTest, DeleteOfAFileIsAtomicWithTheRestOfTheCommit) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet create;
+  create.CreateFile("resource-r0/log-000000001-hostA");
+  create.SetLink("resource-r0/size", "1");
+  ASSERT_EQ(Commit(tree, create, stamper), std::nullopt);
+  const auto before = tree.ListAll();
+  ChangeSet bad;
+  bad.Delete("resource-r0/log-000000001-hostA");
+  bad.CreateFile("resource-r0/size/impossible");  // fails while staging
+  EXPECT_NE(Commit(tree, bad, stamper), std::nullopt);
+  const auto file = tree.Stat("resource-r0/log-000000001-hostA");
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->type, EntryType::kFile);  // untouched
+  EXPECT_EQ(tree.ListAll().size(), before.size());
+}
+
+TEST_F(TreeDirTest, DeleteDirectoryTombstonesFilesBelowToo) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet create;
+  create.CreateFile("resource-r0/log-000000001-hostA");
+  create.SetLink("resource-r0/size", "1");
+  ASSERT_EQ(Commit(tree, create, stamper), std::nullopt);
+  ChangeSet del;
+  del.Delete("resource-r0");
+  ASSERT_EQ(Commit(tree, del, stamper), std::nullopt);
+  for (const char* path : {"resource-r0/log-000000001-hostA", "resource-r0/size"}) {
+    const auto stone = tree.Stat(path);
+    ASSERT_TRUE(stone) << path;
+    EXPECT_TRUE(stone->tombstone) << path;
+  }
+}
+
 }  // namespace
 }  // namespace mars::cli
