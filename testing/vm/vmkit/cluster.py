@@ -1,0 +1,219 @@
+"""Cluster (several meshed VMs of one kernel) and TestEnv (what a test gets as env)."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .builds import build_marsadm, build_module
+from .common import DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError, _tail
+from .initramfs import build_initramfs
+from .kernels import get_kernel
+from .qemu import VM, free_udp_port
+
+
+class Cluster:
+    """Several VMs of one kernel sharing an initramfs, fully meshed by UDP links.
+
+    with Cluster(kernel, n=2, mars_ko=..., marsadm=..., disks=[256]) as c:
+        a, b = c.vms
+
+    Every pair of VMs gets its own virtual cable: a virtio-net NIC in each,
+    joined by two UDP sockets on 127.0.0.1. Guest i has address 10.77.0.(i+1)
+    on all its NICs with a /32 route to each peer through the matching NIC,
+    and /etc/hosts names all VMs. On exit every VM is stopped, consoles are
+    checked (ConsoleError unless the body already raised) and, when the
+    Cluster made its own work dir, it is removed."""
+
+    def __init__(self, kernel, n=1, names=None, mars_ko=None, marsadm=None, modules=(),
+                 boot_modules=(), disks=(), mem="512M", smp=1, net=True, workdir=None,
+                 tools=DEFAULT_TOOLS, fio=False, files=None, cmdline="", boot=True, allow_console=()):
+        if isinstance(kernel, str):
+            kernel = get_kernel(kernel)
+        self.kernel = kernel
+        names = list(names) if names else ["vm%d" % i for i in range(n)]
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mars-vm-"))
+        self.allow_console = tuple(allow_console)
+        self.boot_on_enter = boot
+        tools = tuple(tools) + (FIO_TOOLS if fio else ())
+        self.initrd = build_initramfs(kernel, modules=modules, mars_ko=mars_ko, marsadm=marsadm,
+                                      tools=tools, boot_modules=boot_modules, files=files)
+        hosts = [(nm, NET_PREFIX + str(i + 1)) for i, nm in enumerate(names)]
+        links = {nm: [] for nm in names}
+        if net and len(names) > 1:
+            for i, a in enumerate(names):
+                for j, b in enumerate(names):
+                    if i < j:
+                        pa, pb = free_udp_port(), free_udp_port()
+                        while pb == pa:
+                            pb = free_udp_port()
+                        links[a].append((b, NET_PREFIX + str(j + 1), pa, pb, "52:54:00:77:%02x:%02x" % (i, j)))
+                        links[b].append((a, NET_PREFIX + str(i + 1), pb, pa, "52:54:00:77:%02x:%02x" % (j, i)))
+        self.vms = []
+        for i, nm in enumerate(names):
+            self.vms.append(VM(nm, kernel, self.initrd, self.workdir / nm, index=i, disks=disks,
+                               mem=mem, smp=smp, links=links[nm], hosts=hosts if net else (),
+                               cmdline=cmdline))
+
+    def __getitem__(self, k):
+        if isinstance(k, int):
+            return self.vms[k]
+        for v in self.vms:
+            if v.name == k:
+                return v
+        raise KeyError(k)
+
+    def __iter__(self):
+        return iter(self.vms)
+
+    def __len__(self):
+        return len(self.vms)
+
+    def boot(self, vms=None):
+        """Boot VMs (default: all not running) in parallel."""
+        vms = [v for v in (vms or self.vms) if not v.running]
+        try:
+            for v in vms:
+                v.start()
+            for v in vms:
+                v.wait_ready()
+        except BaseException:
+            for v in vms:
+                v.kill()
+            raise
+        return self
+
+    def power_cut(self, vms=None):
+        for v in (vms or self.vms):
+            v.power_cut()
+
+    def check_console(self):
+        errors = []
+        for v in self.vms:
+            try:
+                v.check_console(self.allow_console)
+            except ConsoleError as e:
+                errors.append(str(e))
+        if errors:
+            raise ConsoleError("\n".join(errors))
+
+    def shutdown(self):
+        """Orderly stop of every VM (sync + power off)."""
+        for v in self.vms:
+            with contextlib.suppress(Exception):
+                v.shutdown(timeout=30)
+        self.kill()
+
+    def kill(self):
+        """Hard stop of every VM (teardown: the disks are thrown away anyway)."""
+        for v in self.vms:
+            v.kill()
+
+    def close(self, check=True):
+        try:
+            self.kill()
+            if check:
+                self.check_console()
+        finally:
+            if self._own_workdir and not os.environ.get("MARS_VM_KEEP"):
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        if self.boot_on_enter:
+            try:
+                self.boot()
+            except BaseException:
+                self.close(check=False)
+                raise
+        return self
+
+    def __exit__(self, et, ev, tb):
+        self.close(check=et is None)
+        return False
+
+
+class TestEnv:
+    """What a test function gets: the kernel, lazily built artifacts, clusters.
+
+    env.kernel     Kernel (short name env.kernel.short, release env.kernel.release)
+    env.mars_ko    Path of mars.ko for this kernel (built on first use)
+    env.marsadm    Path of marsadm (built on first use)
+    env.cluster(n, mars=False, **kw)   Cluster; mars=True adds mars.ko and marsadm
+    env.tmpdir     scratch dir of this test (removed afterwards)
+    """
+
+    _artifacts = {}     # (kind, release) -> Path or VMError, shared across tests
+
+    def __init__(self, short, workroot, build=True):
+        self.short = short
+        self.build = build
+        self.workroot = Path(workroot)
+        self._kernel = None
+        self.clusters = []
+        self.tmpdir = None
+
+    @property
+    def kernel(self):
+        if self._kernel is None:
+            self._kernel = get_kernel(self.short)
+        return self._kernel
+
+    def _artifact(self, kind, fn):
+        key = (kind, self.kernel.release if kind == "module" else "")
+        if key not in TestEnv._artifacts:
+            try:
+                TestEnv._artifacts[key] = fn()
+            except VMError as e:
+                TestEnv._artifacts[key] = e
+        v = TestEnv._artifacts[key]
+        if isinstance(v, Exception):
+            raise VMError(str(v))
+        return v
+
+    @property
+    def mars_ko(self):
+        return self._artifact("module", lambda: build_module(self.kernel, self.build))
+
+    @property
+    def marsadm(self):
+        return self._artifact("marsadm", lambda: build_marsadm(self.build))
+
+    def cluster(self, n=1, mars=False, **kw):
+        if mars:
+            kw.setdefault("mars_ko", self.mars_ko)
+            kw.setdefault("marsadm", self.marsadm)
+        wd = Path(tempfile.mkdtemp(prefix="c", dir=self.tmpdir))
+        c = Cluster(self.kernel, n=n, workdir=wd, **kw)
+        self.clusters.append(c)
+        return c
+
+    def begin(self, name):
+        self.clusters = []
+        self.tmpdir = Path(tempfile.mkdtemp(prefix="t", dir=self.workroot))
+
+    def end(self, keep=False):
+        """Stop every VM of the test and check all consoles; returns problems."""
+        problems = []
+        for c in self.clusters:
+            with contextlib.suppress(Exception):
+                c.kill()
+            for v in c.vms:
+                bad = v.console_problems(c.allow_console)
+                if bad:
+                    problems.append("%s: kernel problems in the console log:\n  %s"
+                                    % (v.name, "\n  ".join(bad[:20])))
+        return problems
+
+    def console_tails(self, n=40):
+        out = []
+        for c in self.clusters:
+            for v in c.vms:
+                out.append("---- console of %s (%s), last %d lines ----\n%s"
+                           % (v.name, v.console_path, n, _tail(v.console_text(), n)))
+        return "\n".join(out)
+
+    def cleanup(self, keep=False):
+        if self.tmpdir and not keep:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
