@@ -91,6 +91,22 @@ void BM_Crc32cPortable(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * (kTotalBytes / record) * record);
 }
 
+// Initialises `writer` for logfile 1 with a ring of `chunk_count` chunks of
+// `chunk_bytes`; on failure marks the benchmark skipped and returns false.
+bool InitBenchWriter(benchmark::State& state, mars::log::LogWriter* writer,
+                     uint64_t chunk_bytes, size_t chunk_count) {
+  mars::log::LogWriterOptions options;
+  options.salt = 0x5EED;
+  options.logfile_number = 1;
+  options.chunk_bytes = chunk_bytes;
+  options.chunk_count = chunk_count;
+  if (!writer->Init(options).ok()) {
+    state.SkipWithError("LogWriter::Init failed");
+    return false;
+  }
+  return true;
+}
+
 // Appends kTotalBytes of payload as records of `record` bytes to a LogWriter
 // with the default ring; full chunks are taken and released at once (the
 // file write itself is not part of this measurement).
@@ -98,13 +114,8 @@ void BM_LogAppend(benchmark::State& state) {
   const size_t record = static_cast<size_t>(state.range(0));
   std::vector<uint8_t> payload = RandomBytes(record);
   mars::log::LogWriter writer;
-  mars::log::LogWriterOptions options;
-  options.salt = 0x5EED;
-  options.logfile_number = 1;
-  options.chunk_bytes = kRingChunkBytes;
-  options.chunk_count = kRingBytes / kRingChunkBytes;
-  if (!writer.Init(options).ok()) {
-    state.SkipWithError("LogWriter::Init failed");
+  if (!InitBenchWriter(state, &writer, kRingChunkBytes,
+                       kRingBytes / kRingChunkBytes)) {
     return;
   }
   mars::log::RecordFields fields;
@@ -138,15 +149,7 @@ void BM_LogScan(benchmark::State& state) {
   const size_t record = static_cast<size_t>(state.range(0));
   std::vector<uint8_t> payload = RandomBytes(record);
   mars::log::LogWriter writer;
-  mars::log::LogWriterOptions options;
-  options.salt = 0x5EED;
-  options.logfile_number = 1;
-  options.chunk_bytes = kRingBytes;
-  options.chunk_count = 2;
-  if (!writer.Init(options).ok()) {
-    state.SkipWithError("LogWriter::Init failed");
-    return;
-  }
+  if (!InitBenchWriter(state, &writer, kRingBytes, 2)) return;
   std::vector<uint8_t> file;
   mars::log::RecordFields fields;
   mars::log::RecordPosition position;

@@ -16,6 +16,7 @@
 
 #include "command.h"
 #include "command_groups.h"
+#include "command_test_env.h"
 #include "exit_codes.h"
 #include "registry.h"
 
@@ -24,47 +25,19 @@ namespace {
 
 namespace po = boost::program_options;
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-// Runs the built-in marsadm through the argc/argv entry point.
-Result RunMarsadm(std::vector<std::string> args) {
-  args.insert(args.begin(), "marsadm");
-  std::vector<const char*> argv;
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  argv.push_back(nullptr);
-  std::ostringstream out;
-  std::ostringstream err;
-  const int code = Run(static_cast<int>(args.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
-
-Result RunWith(const Registry& registry, const std::vector<std::string>& args) {
+RunResult RunWith(const Registry& registry, const std::vector<std::string>& args) {
   std::ostringstream out;
   std::ostringstream err;
   const int code = RunWithRegistry(registry, args, out, err);
   return {code, out.str(), err.str()};
 }
 
-int Lines(const std::string& text) {
-  int lines = 0;
-  for (const char c : text) lines += c == '\n' ? 1 : 0;
-  return lines;
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // Expects a usage error: exit 2, no stdout, exactly one stderr line of the
 // form "marsadm: ...; see '<see>'".
-void ExpectUsageError(const Result& result, const std::string& see) {
+void ExpectUsageError(const RunResult& result, const std::string& see) {
   EXPECT_EQ(result.code, static_cast<int>(ExitCode::kUsageError));
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(Lines(result.err), 1) << result.err;
+  EXPECT_EQ(LineCount(result.err), 1) << result.err;
   EXPECT_EQ(result.err.rfind("marsadm: ", 0), 0u) << result.err;
   const std::string suffix = "; see '" + see + "'\n";
   ASSERT_GE(result.err.size(), suffix.size()) << result.err;
@@ -161,7 +134,7 @@ const Registry& TestRegistry() {
 // Runs `probe` with `args` and returns what it recorded.
 ProbeRecord Probe(const std::vector<std::string>& args) {
   g_probe = ProbeRecord();
-  const Result result = RunWith(TestRegistry(), args);
+  const RunResult result = RunWith(TestRegistry(), args);
   EXPECT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(result.err, "");
   EXPECT_TRUE(g_probe.ran);
@@ -169,90 +142,90 @@ ProbeRecord Probe(const std::vector<std::string>& args) {
 }
 
 TEST(CliHelpTest, GlobalHelpListsEveryRegisteredCommand) {
-  const Result result = RunMarsadm({"--help"});
+  const RunResult result = RunMarsadm({"--help"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.err, "");
   for (const CommandGroup& group : Registry::BuiltIn().groups()) {
-    EXPECT_TRUE(Contains(result.out, group.title)) << group.title;
+    EXPECT_TRUE(Has(result.out, group.title)) << group.title;
     for (std::size_t i = 0; i < group.size; ++i) {
-      EXPECT_TRUE(Contains(result.out, group.commands[i].name));
-      EXPECT_TRUE(Contains(result.out, group.commands[i].summary));
+      EXPECT_TRUE(Has(result.out, group.commands[i].name));
+      EXPECT_TRUE(Has(result.out, group.commands[i].summary));
     }
   }
   for (const ExitCodeInfo& info : kExitCodeTable) {
-    EXPECT_TRUE(Contains(
+    EXPECT_TRUE(Has(
         result.out, "  " + std::to_string(static_cast<int>(info.code)) + "  " +
                         info.meaning + "\n"))
         << info.meaning;
   }
   for (const char* option : {"--root", "--host", "--dry-run", "--force",
                              "--timeout", "--verbose", "--version"}) {
-    EXPECT_TRUE(Contains(result.out, option)) << option;
+    EXPECT_TRUE(Has(result.out, option)) << option;
   }
 }
 
 TEST(CliHelpTest, HelpWithoutArgumentEqualsDashDashHelp) {
-  const Result help = RunMarsadm({"--help"});
+  const RunResult help = RunMarsadm({"--help"});
   EXPECT_EQ(RunMarsadm({"help"}).out, help.out);
   EXPECT_EQ(RunMarsadm({"-h"}).out, help.out);
 }
 
 TEST(CliHelpTest, GlobalHelpListsCommandsOfTheGivenTable) {
-  const Result result = RunWith(TestRegistry(), {"help"});
+  const RunResult result = RunWith(TestRegistry(), {"help"});
   EXPECT_EQ(result.code, 0);
   for (const Command& command : kTestCommands) {
-    EXPECT_TRUE(Contains(result.out, command.summary)) << command.name;
+    EXPECT_TRUE(Has(result.out, command.summary)) << command.name;
   }
 }
 
 TEST(CliHelpTest, HelpCommandShowsUsageAndDescription) {
-  const Result result = RunMarsadm({"help", "help"});
+  const RunResult result = RunMarsadm({"help", "help"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.err, "");
   EXPECT_TRUE(
-      Contains(result.out, "Usage: marsadm [GLOBAL OPTIONS] help [COMMAND]\n"));
+      Has(result.out, "Usage: marsadm [GLOBAL OPTIONS] help [COMMAND]\n"));
   const Command* help = Registry::BuiltIn().Find("help");
   ASSERT_NE(help, nullptr);
-  EXPECT_TRUE(Contains(result.out, help->summary));
-  EXPECT_TRUE(Contains(result.out, help->description));
+  EXPECT_TRUE(Has(result.out, help->summary));
+  EXPECT_TRUE(Has(result.out, help->description));
   // --help before or after the command name shows the same.
   EXPECT_EQ(RunMarsadm({"help", "--help"}).out, result.out);
   EXPECT_EQ(RunMarsadm({"--help", "help"}).out, result.out);
 }
 
 TEST(CliHelpTest, HelpCommandShowsCommandOptions) {
-  const Result result = RunWith(TestRegistry(), {"help", "probe"});
+  const RunResult result = RunWith(TestRegistry(), {"help", "probe"});
   EXPECT_EQ(result.code, 0);
-  EXPECT_TRUE(Contains(result.out, "probe [ARG...] [OPTIONS]"));
-  EXPECT_TRUE(Contains(result.out, "--lines"));
+  EXPECT_TRUE(Has(result.out, "probe [ARG...] [OPTIONS]"));
+  EXPECT_TRUE(Has(result.out, "--lines"));
   EXPECT_EQ(RunWith(TestRegistry(), {"probe", "--help"}).out, result.out);
 }
 
 TEST(CliHelpTest, HelpUnknownCommandIsUsageError) {
-  const Result result = RunMarsadm({"help", "bogus"});
+  const RunResult result = RunMarsadm({"help", "bogus"});
   ExpectUsageError(result, "marsadm --help");
   EXPECT_EQ(result.err,
             "marsadm: unknown command 'bogus'; see 'marsadm --help'\n");
 }
 
 TEST(CliTest, VersionPrintsCompiledVersion) {
-  const Result result = RunMarsadm({"--version"});
+  const RunResult result = RunMarsadm({"--version"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out, "marsadm " MARS_VERSION "\n");
   EXPECT_EQ(result.err, "");
 }
 
 TEST(CliTest, UnknownCommandIsUsageError) {
-  const Result result = RunMarsadm({"bogus", "x"});
+  const RunResult result = RunMarsadm({"bogus", "x"});
   ExpectUsageError(result, "marsadm --help");
   EXPECT_EQ(result.err,
             "marsadm: unknown command 'bogus'; see 'marsadm --help'\n");
 }
 
 TEST(CliTest, ControlCharactersCannotSplitTheErrorLine) {
-  const Result result = RunMarsadm({"bo\ngus"});
+  const RunResult result = RunMarsadm({"bo\ngus"});
   ExpectUsageError(result, "marsadm --help");
-  EXPECT_TRUE(Contains(result.err, "'bo\\ngus'"));
+  EXPECT_TRUE(Has(result.err, "'bo\\ngus'"));
 }
 
 TEST(CliTest, NoCommandIsUsageError) {
@@ -261,17 +234,17 @@ TEST(CliTest, NoCommandIsUsageError) {
 }
 
 TEST(CliTest, UnknownGlobalOptionIsUsageError) {
-  const Result result = RunMarsadm({"--bogus", "help"});
+  const RunResult result = RunMarsadm({"--bogus", "help"});
   ExpectUsageError(result, "marsadm --help");
-  EXPECT_TRUE(Contains(result.err, "'--bogus'")) << result.err;
+  EXPECT_TRUE(Has(result.err, "'--bogus'")) << result.err;
   ExpectUsageError(RunMarsadm({"--bogus=1", "help"}), "marsadm --help");
   ExpectUsageError(RunMarsadm({"-x", "help"}), "marsadm --help");
 }
 
 TEST(CliTest, UnknownOptionAfterCommandPointsToCommandHelp) {
-  const Result result = RunMarsadm({"help", "--bogus"});
+  const RunResult result = RunMarsadm({"help", "--bogus"});
   ExpectUsageError(result, "marsadm help help");
-  EXPECT_TRUE(Contains(result.err, "'--bogus'")) << result.err;
+  EXPECT_TRUE(Has(result.err, "'--bogus'")) << result.err;
 }
 
 TEST(CliTest, AbbreviatedOptionIsRejected) {
@@ -296,9 +269,9 @@ TEST(CliTest, EmptyRootOrHostIsUsageError) {
 TEST(CliTest, BadTimeoutIsUsageError) {
   for (const char* bad :
        {"abc", "-1", "1.5", "", "5s", " 5", "+5", "99999999999999999999"}) {
-    const Result result = RunMarsadm({"--timeout", bad, "help"});
+    const RunResult result = RunMarsadm({"--timeout", bad, "help"});
     ExpectUsageError(result, "marsadm --help");
-    EXPECT_TRUE(Contains(result.err, "--timeout")) << result.err;
+    EXPECT_TRUE(Has(result.err, "--timeout")) << result.err;
   }
   ExpectUsageError(RunMarsadm({"--timeout=-1", "help"}), "marsadm --help");
   // Errors about global options point to the global help, even after the
@@ -390,18 +363,18 @@ TEST(CliTest, BadCommandOptionValuePointsToCommandHelp) {
 }
 
 TEST(CliTest, ArgumentCountIsChecked) {
-  Result result = RunWith(TestRegistry(), {"needs-one"});
+  RunResult result = RunWith(TestRegistry(), {"needs-one"});
   ExpectUsageError(result, "marsadm help needs-one");
-  EXPECT_TRUE(Contains(result.err, "at least 1 argument, got 0")) << result.err;
+  EXPECT_TRUE(Has(result.err, "at least 1 argument, got 0")) << result.err;
   result = RunWith(TestRegistry(), {"needs-one", "a", "b"});
   ExpectUsageError(result, "marsadm help needs-one");
-  EXPECT_TRUE(Contains(result.err, "at most 1 argument, got 2")) << result.err;
+  EXPECT_TRUE(Has(result.err, "at most 1 argument, got 2")) << result.err;
   EXPECT_EQ(RunWith(TestRegistry(), {"needs-one", "a"}).code, 0);
   ExpectUsageError(RunMarsadm({"help", "help", "help"}), "marsadm help help");
 }
 
 TEST(CliTest, HandlerExceptionIsInternalError) {
-  const Result result = RunWith(TestRegistry(), {"crash"});
+  const RunResult result = RunWith(TestRegistry(), {"crash"});
   EXPECT_EQ(result.code, static_cast<int>(ExitCode::kInternalError));
   EXPECT_EQ(result.err, "marsadm: internal error: boom\n");
 }
@@ -416,7 +389,7 @@ TEST(CliTest, UnwritableOutputIsInternalError) {
 }
 
 // Runs the built binary; returns its exit code and output.
-Result ExecMarsadm(const std::vector<std::string>& args) {
+RunResult ExecMarsadm(const std::vector<std::string>& args) {
   std::FILE* out = std::tmpfile();
   std::FILE* err = std::tmpfile();
   if (out == nullptr || err == nullptr) {
@@ -453,7 +426,7 @@ Result ExecMarsadm(const std::vector<std::string>& args) {
 }
 
 TEST(CliBinaryTest, ProcessExitCodes) {
-  Result result = ExecMarsadm({"--version"});
+  RunResult result = ExecMarsadm({"--version"});
   EXPECT_EQ(result.code, 0);
   EXPECT_EQ(result.out, "marsadm " MARS_VERSION "\n");
 
@@ -465,11 +438,11 @@ TEST(CliBinaryTest, ProcessExitCodes) {
 
   result = ExecMarsadm({"--timeout", "abc", "help"});
   EXPECT_EQ(result.code, 2);
-  EXPECT_EQ(Lines(result.err), 1) << result.err;
+  EXPECT_EQ(LineCount(result.err), 1) << result.err;
 
   result = ExecMarsadm({"help"});
   EXPECT_EQ(result.code, 0);
-  EXPECT_TRUE(Contains(result.out, "Exit codes:"));
+  EXPECT_TRUE(Has(result.out, "Exit codes:"));
 }
 
 }  // namespace

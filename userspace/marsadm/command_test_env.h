@@ -1,4 +1,5 @@
-// Test fixture for marsadm's tree-changing commands: a temporary /mars tree,
+// Test helpers shared by the marsadm tests (RunResult, RunMarsadm, LineCount,
+// Has), and the test fixture for marsadm's tree-changing commands: a temporary /mars tree,
 // a fake module proc directory ($MARS_PROC_DIR with a plain `trigger` file),
 // a fake /dev/mars ($MARS_DEV_DIR), sparse regular files as disks, and
 // helpers that play the kernel by writing actual-* links.
@@ -27,6 +28,19 @@ struct RunResult {
   std::string out;
   std::string err;
 };
+
+// Runs the built-in marsadm through the argc/argv entry point (argv is
+// null-terminated, as main's is).
+inline RunResult RunMarsadm(std::vector<std::string> args) {
+  args.insert(args.begin(), "marsadm");
+  std::vector<const char*> argv;
+  for (const std::string& arg : args) argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
+  std::ostringstream out;
+  std::ostringstream err;
+  const int code = cli::Run(static_cast<int>(args.size()), argv.data(), out, err);
+  return {code, out.str(), err.str()};
+}
 
 inline int LineCount(const std::string& text) {
   int lines = 0;

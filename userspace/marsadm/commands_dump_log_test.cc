@@ -13,36 +13,12 @@
 #include <vector>
 
 #include "cli.h"
+#include "command_test_env.h"
 #include "core/base/slice.h"
 #include "core/log/log_writer.h"
 
 namespace mars::cli {
 namespace {
-
-struct RunResult {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-RunResult RunMarsadm(const std::vector<std::string>& args) {
-  std::vector<const char*> argv = {"marsadm"};
-  for (const std::string& arg : args) argv.push_back(arg.c_str());
-  std::ostringstream out;
-  std::ostringstream err;
-  const int code = Run(static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
-}
-
-int Lines(const std::string& text) {
-  int lines = 0;
-  for (const char c : text) lines += c == '\n' ? 1 : 0;
-  return lines;
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::string LastLine(const std::string& text) {
   const auto end = text.rfind('\n', text.size() - 2);
@@ -120,15 +96,15 @@ TEST_F(DumpLogTest, GoodLogPrintsEveryRecord) {
   const RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  EXPECT_EQ(Lines(r.out), 5) << r.out;
-  EXPECT_TRUE(Contains(r.out, "file=" + path_ + " size=" +
+  EXPECT_EQ(LineCount(r.out), 5) << r.out;
+  EXPECT_TRUE(Has(r.out, "file=" + path_ + " size=" +
                                   std::to_string(positions[2].end) + "\n"));
-  EXPECT_TRUE(Contains(
+  EXPECT_TRUE(Has(
       r.out, "record=1 offset=0 length=" + std::to_string(positions[0].end) +
                  " stamp_ns=1700000000000000000 device_offset=0 "
                  "payload_bytes=100 flags=0x00000001 kind=write crc=ok\n"))
       << r.out;
-  EXPECT_TRUE(Contains(
+  EXPECT_TRUE(Has(
       r.out, "record=3 offset=" + std::to_string(positions[2].begin) + " "));
   EXPECT_EQ(LastLine(r.out),
             "end=clean-end offset=" + std::to_string(positions[2].end) +
@@ -150,9 +126,9 @@ TEST_F(DumpLogTest, TornTailIsReportedAndExitsZero) {
   const RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  EXPECT_EQ(Lines(r.out), 4);
+  EXPECT_EQ(LineCount(r.out), 4);
   EXPECT_TRUE(
-      Contains(LastLine(r.out),
+      Has(LastLine(r.out),
                "end=torn-tail offset=" + std::to_string(positions[2].begin) +
                    " defect=truncated tail_bytes=40 records=2 "))
       << r.out;
@@ -163,7 +139,7 @@ TEST_F(DumpLogTest, ZeroPaddingAfterTheLogIsATornTail) {
   Resize(positions[0].end + 65536);
   const RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 0);
-  EXPECT_TRUE(Contains(LastLine(r.out), "end=torn-tail offset=" +
+  EXPECT_TRUE(Has(LastLine(r.out), "end=torn-tail offset=" +
                                             std::to_string(positions[0].end) +
                                             " defect=zeroes"))
       << r.out;
@@ -174,7 +150,7 @@ TEST_F(DumpLogTest, DamagedLastRecordIsATornTail) {
   FlipByte(positions[1].begin + 70);
   const RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 0);
-  EXPECT_TRUE(Contains(LastLine(r.out), "end=torn-tail offset=" +
+  EXPECT_TRUE(Has(LastLine(r.out), "end=torn-tail offset=" +
                                             std::to_string(positions[1].begin) +
                                             " defect=bad-checksum"))
       << r.out;
@@ -185,16 +161,16 @@ TEST_F(DumpLogTest, CorruptRecordExitsOneNamingItsOffset) {
   FlipByte(positions[1].begin + 80);  // in the payload of record 2
   const RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(Lines(r.err), 1);
-  EXPECT_TRUE(Contains(r.err, "corrupt record at byte offset " +
+  EXPECT_EQ(LineCount(r.err), 1);
+  EXPECT_TRUE(Has(r.err, "corrupt record at byte offset " +
                                   std::to_string(positions[1].begin) +
                                   " (bad-checksum)"))
       << r.err;
-  EXPECT_EQ(Lines(r.out), 3);  // file line, record 1, end line
-  EXPECT_TRUE(Contains(LastLine(r.out), "end=corruption offset=" +
+  EXPECT_EQ(LineCount(r.out), 3);  // file line, record 1, end line
+  EXPECT_TRUE(Has(LastLine(r.out), "end=corruption offset=" +
                                             std::to_string(positions[1].begin) +
                                             " defect=bad-checksum"));
-  EXPECT_TRUE(Contains(LastLine(r.out),
+  EXPECT_TRUE(Has(LastLine(r.out),
                        "resync_offset=" + std::to_string(positions[2].begin)));
 }
 
@@ -203,28 +179,28 @@ TEST_F(DumpLogTest, LargerThanTheWindow) {
   const auto positions = WriteLog(std::vector<size_t>(12, 512 * 1024));
   RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(Lines(r.out), 14);
-  EXPECT_TRUE(Contains(LastLine(r.out), "end=clean-end offset=" +
+  EXPECT_EQ(LineCount(r.out), 14);
+  EXPECT_TRUE(Has(LastLine(r.out), "end=clean-end offset=" +
                                             std::to_string(positions[11].end) +
                                             " records=12 "));
   // Damage behind the first window is found at the right offset.
   FlipByte(positions[9].begin + 1000);
   r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(Contains(
+  EXPECT_TRUE(Has(
       r.err, "byte offset " + std::to_string(positions[9].begin) + " "))
       << r.err;
-  EXPECT_EQ(Lines(r.out), 11);
+  EXPECT_EQ(LineCount(r.out), 11);
 }
 
 TEST_F(DumpLogTest, UnreadableInputExitsOne) {
   RunResult r = RunMarsadm({"dump-log", dir_ + "/missing"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(Lines(r.err), 1);
-  EXPECT_TRUE(Contains(r.err, "cannot open")) << r.err;
+  EXPECT_EQ(LineCount(r.err), 1);
+  EXPECT_TRUE(Has(r.err, "cannot open")) << r.err;
   r = RunMarsadm({"dump-log", dir_});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(Contains(r.err, "is not a regular file")) << r.err;
+  EXPECT_TRUE(Has(r.err, "is not a regular file")) << r.err;
   EXPECT_EQ(RunMarsadm({"dump-log"}).code, 2);
   EXPECT_EQ(RunMarsadm({"dump-log", "a", "b"}).code, 2);
 }

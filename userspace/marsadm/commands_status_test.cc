@@ -17,16 +17,6 @@ using testing::StatusTree;
 constexpr char kR[] = "resource-r0/";
 std::string R(const std::string& name) { return kR + name; }
 
-int Lines(const std::string& text) {
-  int lines = 0;
-  for (const char c : text) lines += c == '\n' ? 1 : 0;
-  return lines;
-}
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 class ViewTest : public StatusTree {
  protected:
   // A second resource r1 on hostB only.
@@ -106,7 +96,7 @@ TEST_F(ViewTest, BadResourceArguments) {
   for (const Case& c : cases) {
     const testing::RunResult r = Run(c.args);
     EXPECT_EQ(r.code, c.code) << c.args[0] << " " << r.err;
-    EXPECT_EQ(Lines(r.err), 1) << r.err;
+    EXPECT_EQ(LineCount(r.err), 1) << r.err;
     EXPECT_EQ(r.out, "");
   }
   const auto after = tree.ListAll();
@@ -122,7 +112,7 @@ TEST_F(ViewTest, MissingRootIsAPreconditionFailure) {
   root_ = base_ + "/nothing";
   const testing::RunResult r = Run({"view"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(Contains(r.err, "does not exist")) << r.err;
+  EXPECT_TRUE(Has(r.err, "does not exist")) << r.err;
 }
 
 TEST_F(ViewTest, ModuleNotLoaded) {
@@ -141,7 +131,7 @@ TEST_F(ViewTest, SyncProgressLine) {
             "    sync: 256.00 KiB / 1.00 MiB (25.00%)  rest: 768.00 KiB  "
             "rate: unknown  remaining: unknown\n");
   Set(R("actual-hostB/sync-rate"), "1024");
-  EXPECT_TRUE(Contains(Run({"view", "r0"}).out,
+  EXPECT_TRUE(Has(Run({"view", "r0"}).out,
                        "rate: 1.00 KiB/s  remaining: 00:12:48\n"));
 }
 
@@ -150,11 +140,11 @@ TEST_F(ViewTest, FetchAndReplayLines) {
   Logfile(R("log-000000001-hostA"), 8192);
   Set(R("replay-hostA"), "log-000000001-hostA,12288,0");
   const testing::RunResult r = Run({"view", "r0"});
-  EXPECT_EQ(Lines(r.out), 3) << r.out;
-  EXPECT_TRUE(Contains(r.out, "r0 OutDated[FR] Replaying dCASfr Secondary"))
+  EXPECT_EQ(LineCount(r.out), 3) << r.out;
+  EXPECT_TRUE(Has(r.out, "r0 OutDated[FR] Replaying dCASfr Secondary"))
       << r.out;
-  EXPECT_TRUE(Contains(r.out, "    fetch: rest: 4.00 KiB  lag: "));
-  EXPECT_TRUE(Contains(
+  EXPECT_TRUE(Has(r.out, "    fetch: rest: 4.00 KiB  lag: "));
+  EXPECT_TRUE(Has(
       r.out, "    replay: log-000000001-hostA at 4096  rest: 4.00 KiB  lag: "));
 }
 
@@ -167,14 +157,14 @@ TEST_F(ViewTest, SplitBrainAndMessages) {
   Set(R("actual-hostB/msg-err-splitbrain-detected"), "histories differ");
   Set(R("actual-hostB/msg-inf-fetch"), "fetching\nsecond line");
   const testing::RunResult r = Run({"view", "r0"});
-  EXPECT_TRUE(Contains(
+  EXPECT_TRUE(Has(
       r.out, "    split brain: the histories of hostA hostB diverge\n"))
       << r.out;
-  EXPECT_TRUE(Contains(
+  EXPECT_TRUE(Has(
       r.out, "    error hostB: err-splitbrain-detected: histories differ\n"));
-  EXPECT_FALSE(Contains(r.out, "inf-fetch"));
+  EXPECT_FALSE(Has(r.out, "inf-fetch"));
   const testing::RunResult verbose = Run({"view", "r0", "--verbose"});
-  EXPECT_TRUE(Contains(verbose.out,
+  EXPECT_TRUE(Has(verbose.out,
                        "    info hostB: inf-fetch: fetching\\nsecond line\n"))
       << verbose.out;
   EXPECT_EQ(Run({"view-is-split-brain", "r0"}).out, "1\n");
@@ -195,11 +185,11 @@ TEST_F(ViewTest, EveryMacroPrintsOneLine) {
     const std::string command = std::string("view-") + macro.name;
     const testing::RunResult r = Run({command, "r0"});
     EXPECT_EQ(r.code, 0) << command << ": " << r.err;
-    EXPECT_EQ(Lines(r.out), 1) << command << ": " << r.out;
+    EXPECT_EQ(LineCount(r.out), 1) << command << ": " << r.out;
     EXPECT_EQ(r.err, "");
     const testing::RunResult help = Run({"help", command});
     EXPECT_EQ(help.code, 0);
-    EXPECT_TRUE(Contains(help.out, command + " RESOURCE")) << help.out;
+    EXPECT_TRUE(Has(help.out, command + " RESOURCE")) << help.out;
   }
 }
 
@@ -293,7 +283,7 @@ TEST_F(ViewTest, SampleTakesTwoObservations) {
   const testing::RunResult r = Run({"view", "r0", "--sample", "1"});
   EXPECT_EQ(r.code, 0) << r.err;
   // Nothing moved in that second: rate 0, so the remaining time is unknown.
-  EXPECT_TRUE(Contains(r.out, "rate: 0 B/s  remaining: unknown")) << r.out;
+  EXPECT_TRUE(Has(r.out, "rate: 0 B/s  remaining: unknown")) << r.out;
 }
 
 TEST_F(ViewTest, ViewNeverChangesTheTree) {

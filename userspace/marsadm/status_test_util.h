@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "command_test_env.h"
 #include "core/base/vector.h"
 #include "core/tree/version_link.h"
 #include "status_model.h"
@@ -22,14 +23,10 @@
 
 namespace mars::cli::testing {
 
+using ::mars::cli::RunResult;
+
 inline constexpr uint64_t kSecond = 1000000000ull;
 inline constexpr uint64_t kSize = 1 << 20;  // resource size
-
-struct RunResult {
-  int code;
-  std::string out;
-  std::string err;
-};
 
 class StatusTree : public ::testing::Test {
  protected:

@@ -13,32 +13,25 @@
 #include "core/base/coding.h"
 #include "core/log/log_format.h"
 #include "core/log/log_reader.h"
+#include "core/log/log_test_util.h"
 #include "core/log/log_writer.h"
 
 namespace mars {
 namespace log {
 namespace {
 
-constexpr uint64_t kSaltA = 0xAAAA000000000001ull;
-constexpr uint64_t kSaltB = 0xBBBB000000000002ull;
-constexpr uint64_t kLogfile = 9;
+using namespace ::mars::log::test;  // NOLINT(build/namespaces)
 
-using File = std::vector<uint8_t>;
+constexpr uint64_t kSaltA = kSalt;  // the salt Expect() expects by default
+constexpr uint64_t kSaltB = 0xBBBB000000000002ull;
 
 // Appends records with these payload sizes (payload bytes from `seed`) and
 // returns the file; `begins` gets each record's offset plus the final end.
 File WriteLog(const std::vector<size_t>& sizes, uint64_t salt, uint32_t seed,
               std::vector<uint64_t>* begins = nullptr, File file = {},
               uint64_t first_number = 1) {
-  LogWriterOptions options;
-  options.salt = salt;
-  options.logfile_number = kLogfile;
-  options.chunk_bytes = 65536;
-  options.chunk_count = 18;
-  options.start_offset = first_number == 1 ? 0 : file.size();
-  options.next_record_number = first_number;
   LogWriter writer;
-  EXPECT_TRUE(writer.Init(options).ok());
+  EXPECT_TRUE(writer.Init(WriterOptions(salt, file, first_number)).ok());
   std::mt19937 rng(seed);
   for (size_t size : sizes) {
     std::vector<uint8_t> payload(size);
@@ -53,89 +46,8 @@ File WriteLog(const std::vector<size_t>& sizes, uint64_t salt, uint32_t seed,
     if (begins != nullptr) begins->push_back(pos.begin);
   }
   if (begins != nullptr) begins->push_back(writer.AppendedEnd());
-  LogWrite write;
-  while (writer.TakeWrite(TakePolicy::kAll, &write)) {
-    if (file.size() < write.end()) file.resize(write.end());
-    std::memcpy(file.data() + write.file_offset, write.data, write.size);
-  }
+  TakeAllWrites(&writer, &file);
   return file;
-}
-
-struct ReadBack {
-  std::vector<RecordView> records;
-  std::vector<File> raw;  // each returned record's bytes
-  ReadResult end;
-};
-
-LogReaderOptions Expect(uint64_t salt = kSaltA) {
-  LogReaderOptions options;
-  options.salt = salt;
-  options.logfile_number = kLogfile;
-  return options;
-}
-
-void Take(const ReadResult& result, ReadBack* out) {
-  out->records.push_back(result.record);
-  const uint8_t* start = result.record.payload.data() - kHeaderBytes;
-  out->raw.emplace_back(start, start + result.record.size);
-}
-
-ReadBack ReadAll(const File& file, const LogReaderOptions& options = Expect()) {
-  ReadBack out;
-  LogReader reader;
-  EXPECT_TRUE(reader.Init(options).ok());
-  for (;;) {
-    ReadResult result;
-    EXPECT_TRUE(
-        reader.Next(Slice(file.data(), file.size()), 0, true, &result).ok());
-    if (result.outcome != ReadOutcome::kRecord) {
-      out.end = result;
-      return out;
-    }
-    Take(result, &out);
-  }
-}
-
-// Growing prefix, one byte per step, each an exact-size copy; then final.
-ReadBack ReadGrowing(const File& file,
-                     const LogReaderOptions& options = Expect()) {
-  ReadBack out;
-  LogReader reader;
-  EXPECT_TRUE(reader.Init(options).ok());
-  for (size_t length = 0; length <= file.size(); ++length) {
-    const bool final = length == file.size();
-    const File prefix(file.begin(), file.begin() + length);
-    for (;;) {
-      ReadResult result;
-      EXPECT_TRUE(
-          reader.Next(Slice(prefix.data(), prefix.size()), 0, final, &result)
-              .ok());
-      if (result.outcome == ReadOutcome::kRecord) {
-        Take(result, &out);
-        continue;
-      }
-      if (!final) {
-        EXPECT_TRUE(result.outcome == ReadOutcome::kNeedMore ||
-                    result.outcome == ReadOutcome::kCorruption ||
-                    result.outcome == ReadOutcome::kUnsupported);
-      }
-      out.end = result;
-      break;
-    }
-  }
-  return out;
-}
-
-void ExpectSameRead(const ReadBack& a, const ReadBack& b) {
-  ASSERT_EQ(a.records.size(), b.records.size());
-  for (size_t i = 0; i < a.records.size(); ++i) {
-    EXPECT_EQ(a.records[i].offset, b.records[i].offset);
-    EXPECT_EQ(a.raw[i], b.raw[i]);
-  }
-  EXPECT_EQ(a.end.outcome, b.end.outcome);
-  EXPECT_EQ(a.end.offset, b.end.offset);
-  EXPECT_EQ(a.end.defect, b.end.defect);
-  EXPECT_EQ(a.end.resync_offset, b.end.resync_offset);
 }
 
 // Every returned record must be byte-identical to the intact file there.

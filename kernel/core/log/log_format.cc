@@ -57,6 +57,19 @@ uint32_t RecordCrc(const uint8_t* record, uint32_t total_len) {
   return crc32c::Extend(crc, record + kHeaderBytes, total_len - kHeaderBytes);
 }
 
+Status CheckLogStart(uint64_t start_offset, uint64_t next_record_number) {
+  if (start_offset % kAlignment != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log start offset is not a multiple of 8");
+  }
+  if (next_record_number == 0 ||
+      (start_offset == 0) != (next_record_number == 1)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log record number 1 belongs exactly at offset 0");
+  }
+  return Status::Ok();
+}
+
 const char* DefectName(Defect defect) {
   switch (defect) {
     case Defect::kNone: return "none";

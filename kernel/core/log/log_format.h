@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/status.h"
+
 namespace mars {
 namespace log {
 
@@ -131,6 +133,11 @@ enum class ParseState : uint8_t {
 // Context: any, does not allocate.
 ParseState ParseRecord(const uint8_t* bytes, size_t available,
                        RecordHeader* header, Defect* defect);
+
+// Checks where a reader or writer starts in a log: `start_offset` must be a
+// multiple of kAlignment, and record number 1 (never 0) belongs exactly at
+// offset 0. kInvalidArgument names the first rule broken. Context: any.
+Status CheckLogStart(uint64_t start_offset, uint64_t next_record_number);
 
 // True when this code understands a record with these flags (known kind and
 // no unknown modifier bit). Context: any.

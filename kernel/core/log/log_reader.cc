@@ -24,15 +24,9 @@ Status LogReader::Init(const LogReaderOptions& options) {
   if (initialized_) {
     return Status(StatusCode::kInvalidArgument, "log reader initialised twice");
   }
-  if (options.start_offset % kAlignment != 0) {
-    return Status(StatusCode::kInvalidArgument,
-                  "log start offset is not a multiple of 8");
-  }
-  if (options.next_record_number == 0 ||
-      (options.start_offset == 0) != (options.next_record_number == 1)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "log record number 1 belongs exactly at offset 0");
-  }
+  const Status start =
+      CheckLogStart(options.start_offset, options.next_record_number);
+  if (!start.ok()) return start;
   if (options.salt == kAdoptSalt && options.start_offset != 0) {
     return Status(StatusCode::kInvalidArgument,
                   "log salt can only be adopted at offset 0");

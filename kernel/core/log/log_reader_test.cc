@@ -9,14 +9,14 @@
 #include <random>
 #include <vector>
 
+#include "core/log/log_test_util.h"
 #include "core/log/log_writer.h"
 
 namespace mars {
 namespace log {
 namespace {
 
-constexpr uint64_t kSalt = 0xC0FFEE0000000001ull;
-constexpr uint64_t kLogfile = 42;
+using namespace ::mars::log::test;  // NOLINT(build/namespaces)
 
 struct TestRecord {
   uint32_t flags = kKindWrite;
@@ -50,15 +50,8 @@ std::vector<uint8_t> WriteLog(const std::vector<TestRecord>& records,
                               std::vector<RecordPosition>* positions = nullptr,
                               std::vector<uint8_t> file = {},
                               uint64_t first_number = 1) {
-  LogWriterOptions options;
-  options.salt = salt;
-  options.logfile_number = kLogfile;
-  options.chunk_bytes = 65536;
-  options.chunk_count = 18;
-  options.start_offset = first_number == 1 ? 0 : file.size();
-  options.next_record_number = first_number;
   LogWriter writer;
-  EXPECT_TRUE(writer.Init(options).ok());
+  EXPECT_TRUE(writer.Init(WriterOptions(salt, file, first_number)).ok());
   for (const TestRecord& r : records) {
     RecordFields fields;
     fields.flags = r.flags;
@@ -69,96 +62,10 @@ std::vector<uint8_t> WriteLog(const std::vector<TestRecord>& records,
         writer.Append(fields, Slice(r.payload.data(), r.payload.size()), &pos)
             .ok());
     if (positions != nullptr) positions->push_back(pos);
-    LogWrite write;
-    while (writer.TakeWrite(TakePolicy::kAll, &write)) {
-      if (file.size() < write.end()) file.resize(write.end());
-      std::memcpy(file.data() + write.file_offset, write.data, write.size);
-    }
+    TakeAllWrites(&writer, &file);
     EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
   }
   return file;
-}
-
-struct ReadBack {
-  std::vector<RecordView> records;
-  std::vector<std::vector<uint8_t>> payloads;
-  ReadResult end;
-};
-
-LogReaderOptions Expect(uint64_t salt = kSalt) {
-  LogReaderOptions options;
-  options.salt = salt;
-  options.logfile_number = kLogfile;
-  return options;
-}
-
-ReadBack ReadAll(const std::vector<uint8_t>& file,
-                 const LogReaderOptions& options = Expect(),
-                 bool final = true) {
-  ReadBack out;
-  LogReader reader;
-  EXPECT_TRUE(reader.Init(options).ok());
-  for (;;) {
-    ReadResult result;
-    EXPECT_TRUE(
-        reader.Next(Slice(file.data(), file.size()), 0, final, &result).ok());
-    if (result.outcome != ReadOutcome::kRecord) {
-      out.end = result;
-      return out;
-    }
-    out.records.push_back(result.record);
-    const Slice p = result.record.payload;
-    out.payloads.emplace_back(p.data(), p.data() + p.size());
-  }
-}
-
-// Feeds the file as a prefix growing by one byte per step (every prefix
-// ends once), then the whole file as final; returns what it read.
-ReadBack ReadGrowing(const std::vector<uint8_t>& file,
-                     const LogReaderOptions& options = Expect()) {
-  ReadBack out;
-  LogReader reader;
-  EXPECT_TRUE(reader.Init(options).ok());
-  for (size_t length = 0; length <= file.size(); ++length) {
-    const bool final = length == file.size();
-    // An exact-size copy, so ASan sees any read past the prefix.
-    const std::vector<uint8_t> prefix(file.begin(), file.begin() + length);
-    for (;;) {
-      ReadResult result;
-      EXPECT_TRUE(
-          reader.Next(Slice(prefix.data(), prefix.size()), 0, final, &result)
-              .ok());
-      if (result.outcome == ReadOutcome::kRecord) {
-        out.records.push_back(result.record);
-        const Slice p = result.record.payload;
-        out.payloads.emplace_back(p.data(), p.data() + p.size());
-        continue;
-      }
-      if (!final) {
-        // Without `final` only decisions that later bytes cannot change.
-        EXPECT_TRUE(result.outcome == ReadOutcome::kNeedMore ||
-                    result.outcome == ReadOutcome::kCorruption ||
-                    result.outcome == ReadOutcome::kUnsupported)
-            << ReadOutcomeName(result.outcome) << " at prefix " << length;
-      }
-      if (final || result.outcome != ReadOutcome::kNeedMore) out.end = result;
-      break;
-    }
-  }
-  return out;
-}
-
-void ExpectSameRead(const ReadBack& a, const ReadBack& b) {
-  ASSERT_EQ(a.records.size(), b.records.size());
-  for (size_t i = 0; i < a.records.size(); ++i) {
-    EXPECT_EQ(a.records[i].offset, b.records[i].offset);
-    EXPECT_EQ(a.records[i].record_number, b.records[i].record_number);
-    EXPECT_EQ(a.payloads[i], b.payloads[i]);
-  }
-  EXPECT_EQ(a.end.outcome, b.end.outcome);
-  EXPECT_EQ(a.end.offset, b.end.offset);
-  EXPECT_EQ(a.end.defect, b.end.defect);
-  EXPECT_EQ(a.end.resync_offset, b.end.resync_offset);
 }
 
 TEST(LogReaderTest, RoundTripOfManyRandomRecords) {

@@ -33,15 +33,9 @@ Status LogWriter::Init(const LogWriterOptions& options) {
   if (options.salt == 0) {
     return Status(StatusCode::kInvalidArgument, "log salt must not be zero");
   }
-  if (options.start_offset % kAlignment != 0) {
-    return Status(StatusCode::kInvalidArgument,
-                  "log start offset is not a multiple of 8");
-  }
-  if (options.next_record_number == 0 ||
-      (options.start_offset == 0) != (options.next_record_number == 1)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "log record number 1 belongs exactly at offset 0");
-  }
+  const Status start =
+      CheckLogStart(options.start_offset, options.next_record_number);
+  if (!start.ok()) return start;
   const uint64_t chunk_bytes = options.chunk_bytes;
   if (!IsPowerOfTwo(chunk_bytes) || chunk_bytes < kMinChunkBytes ||
       chunk_bytes > kMaxChunkBytes || options.chunk_count < 2 ||

@@ -1,0 +1,143 @@
+// Test-only helpers shared by the LogReader tests (log_reader_test.cc,
+// log_damage_test.cc): writing a test log with LogWriter and reading it back
+// whole or as a prefix growing byte by byte. Included only by *_test.cc; not
+// part of mars.ko (scripts/check-core-includes, kernel/Makefile).
+#ifndef MARS_CORE_LOG_LOG_TEST_UTIL_H_
+#define MARS_CORE_LOG_LOG_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/log/log_format.h"
+#include "core/log/log_reader.h"
+#include "core/log/log_writer.h"
+
+namespace mars {
+namespace log {
+namespace test {
+
+using File = std::vector<uint8_t>;
+
+constexpr uint64_t kSalt = 0xC0FFEE0000000001ull;
+constexpr uint64_t kLogfile = 42;
+
+// Writer options for logfile kLogfile: a fresh log when `first_number` is 1,
+// else continuing at the end of `file` with record `first_number`.
+inline LogWriterOptions WriterOptions(uint64_t salt, const File& file,
+                                      uint64_t first_number) {
+  LogWriterOptions options;
+  options.salt = salt;
+  options.logfile_number = kLogfile;
+  options.chunk_bytes = 65536;
+  options.chunk_count = 18;
+  options.start_offset = first_number == 1 ? 0 : file.size();
+  options.next_record_number = first_number;
+  return options;
+}
+
+// Copies every write the writer has ready into `file` (grown as needed).
+inline void TakeAllWrites(LogWriter* writer, File* file) {
+  LogWrite write;
+  while (writer->TakeWrite(TakePolicy::kAll, &write)) {
+    if (file->size() < write.end()) file->resize(write.end());
+    std::memcpy(file->data() + write.file_offset, write.data, write.size);
+  }
+}
+
+struct ReadBack {
+  std::vector<RecordView> records;
+  std::vector<File> payloads;  // each returned record's payload
+  std::vector<File> raw;       // each returned record's bytes
+  ReadResult end;
+};
+
+inline LogReaderOptions Expect(uint64_t salt = kSalt) {
+  LogReaderOptions options;
+  options.salt = salt;
+  options.logfile_number = kLogfile;
+  return options;
+}
+
+// Keeps a copy of the record's payload and bytes (the view dies with the
+// buffer it was read from).
+inline void Take(const ReadResult& result, ReadBack* out) {
+  out->records.push_back(result.record);
+  const Slice p = result.record.payload;
+  out->payloads.emplace_back(p.data(), p.data() + p.size());
+  const uint8_t* start = p.data() - kHeaderBytes;
+  out->raw.emplace_back(start, start + result.record.size);
+}
+
+inline ReadBack ReadAll(const File& file,
+                        const LogReaderOptions& options = Expect(),
+                        bool final = true) {
+  ReadBack out;
+  LogReader reader;
+  EXPECT_TRUE(reader.Init(options).ok());
+  for (;;) {
+    ReadResult result;
+    EXPECT_TRUE(
+        reader.Next(Slice(file.data(), file.size()), 0, final, &result).ok());
+    if (result.outcome != ReadOutcome::kRecord) {
+      out.end = result;
+      return out;
+    }
+    Take(result, &out);
+  }
+}
+
+// Feeds the file as a prefix growing by one byte per step (every prefix
+// ends once), then the whole file as final; returns what it read.
+inline ReadBack ReadGrowing(const File& file,
+                            const LogReaderOptions& options = Expect()) {
+  ReadBack out;
+  LogReader reader;
+  EXPECT_TRUE(reader.Init(options).ok());
+  for (size_t length = 0; length <= file.size(); ++length) {
+    const bool final = length == file.size();
+    // An exact-size copy, so ASan sees any read past the prefix.
+    const File prefix(file.begin(), file.begin() + length);
+    for (;;) {
+      ReadResult result;
+      EXPECT_TRUE(
+          reader.Next(Slice(prefix.data(), prefix.size()), 0, final, &result)
+              .ok());
+      if (result.outcome == ReadOutcome::kRecord) {
+        Take(result, &out);
+        continue;
+      }
+      if (!final) {
+        // Without `final` only decisions that later bytes cannot change.
+        EXPECT_TRUE(result.outcome == ReadOutcome::kNeedMore ||
+                    result.outcome == ReadOutcome::kCorruption ||
+                    result.outcome == ReadOutcome::kUnsupported)
+            << ReadOutcomeName(result.outcome) << " at prefix " << length;
+      }
+      if (final || result.outcome != ReadOutcome::kNeedMore) out.end = result;
+      break;
+    }
+  }
+  return out;
+}
+
+inline void ExpectSameRead(const ReadBack& a, const ReadBack& b) {
+  ASSERT_EQ(a.records.size(), b.records.size());
+  for (size_t i = 0; i < a.records.size(); ++i) {
+    EXPECT_EQ(a.records[i].offset, b.records[i].offset);
+    EXPECT_EQ(a.records[i].record_number, b.records[i].record_number);
+    EXPECT_EQ(a.payloads[i], b.payloads[i]);
+    EXPECT_EQ(a.raw[i], b.raw[i]);
+  }
+  EXPECT_EQ(a.end.outcome, b.end.outcome);
+  EXPECT_EQ(a.end.offset, b.end.offset);
+  EXPECT_EQ(a.end.defect, b.end.defect);
+  EXPECT_EQ(a.end.resync_offset, b.end.resync_offset);
+}
+
+}  // namespace test
+}  // namespace log
+}  // namespace mars
+
+#endif  // MARS_CORE_LOG_LOG_TEST_UTIL_H_
