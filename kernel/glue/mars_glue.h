@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The boundary between the C glue (the .c files in kernel/glue, the only code that includes
- * kernel headers) and the C++ engine (kernel/core, kernel/platform).
+ * The boundary between the C glue (the .c files in kernel/glue, the only code
+ * that includes kernel headers) and the C++ engine (kernel/core, kernel/platform).
  *
  * Rules (docu/kernel-cpp-rules.md): builtin types only, no kernel header, no
  * noreturn function, errors as 0 / -errno, allocation context always explicit.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Module entry and exit: brings up the C++ engine, then the control interface. */
+/* Module entry and exit: starts the C++ engine, then the control interface. */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
