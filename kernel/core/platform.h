@@ -58,6 +58,11 @@ uint64_t RealTimeNs();
 // Context: any, does not allocate.
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size);
 
+// Copies `src[0, size)` to `dst` (no overlap) and returns
+// Crc32cExtend(crc, src, size): one pass over the data where the platform
+// can fuse the two. Context: any, does not allocate.
+uint32_t Crc32cCopy(uint32_t crc, void* dst, const void* src, size_t size);
+
 constexpr size_t kSha256Bytes = 32;
 
 // SHA-256 of `data[0, size)` into `out`. Never hand-written: the kernel's

@@ -38,6 +38,12 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size) {
   return mars_glue_crc32c(crc, data, size);
 }
 
+uint32_t Crc32cCopy(uint32_t crc, void* dst, const void* src, size_t size) {
+  crc = mars_glue_crc32c(crc, src, size);
+  __builtin_memcpy(dst, src, size);
+  return crc;
+}
+
 void Sha256(const void* data, size_t size, uint8_t out[kSha256Bytes]) {
   mars_glue_sha256(data, size, out);
 }

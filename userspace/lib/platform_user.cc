@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <atomic>
@@ -92,12 +93,18 @@ inline uint64_t Load64(const uint8_t* p) {
   return word;
 }
 
-__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(uint32_t crc,
-                                                       const void* data,
-                                                       size_t size) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
+inline void Store64(uint8_t* p, uint64_t word) { __builtin_memcpy(p, &word, 8); }
+
+// The SSE4.2 CRC of `src`; with kCopy it also stores every byte to `dst` in
+// the same pass (loads feed both the crc32 instruction and the store).
+template <bool kCopy>
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42Pass(uint32_t crc,
+                                                           uint8_t* dst,
+                                                           const uint8_t* p,
+                                                           size_t size) {
   uint64_t c = static_cast<uint32_t>(~crc);
   while (size > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
+    if (kCopy) *dst++ = *p;
     c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
     --size;
   }
@@ -107,22 +114,37 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cSse42(uint32_t crc,
       uint64_t c1 = 0;
       uint64_t c2 = 0;
       for (size_t i = 0; i < kStride; i += 8) {
-        c = __builtin_ia32_crc32di(c, Load64(p + i));
-        c1 = __builtin_ia32_crc32di(c1, Load64(p + kStride + i));
-        c2 = __builtin_ia32_crc32di(c2, Load64(p + 2 * kStride + i));
+        const uint64_t w0 = Load64(p + i);
+        const uint64_t w1 = Load64(p + kStride + i);
+        const uint64_t w2 = Load64(p + 2 * kStride + i);
+        c = __builtin_ia32_crc32di(c, w0);
+        c1 = __builtin_ia32_crc32di(c1, w1);
+        c2 = __builtin_ia32_crc32di(c2, w2);
+        if (kCopy) {
+          Store64(dst + i, w0);
+          Store64(dst + kStride + i, w1);
+          Store64(dst + 2 * kStride + i, w2);
+        }
       }
       c = ShiftByStride(shift, c) ^ c1;
       c = ShiftByStride(shift, c) ^ c2;
       p += 3 * kStride;
+      if (kCopy) dst += 3 * kStride;
       size -= 3 * kStride;
     } while (size >= 3 * kStride);
   }
   while (size >= 8) {
-    c = __builtin_ia32_crc32di(c, Load64(p));
+    const uint64_t w = Load64(p);
+    c = __builtin_ia32_crc32di(c, w);
+    if (kCopy) {
+      Store64(dst, w);
+      dst += 8;
+    }
     p += 8;
     size -= 8;
   }
   while (size > 0) {
+    if (kCopy) *dst++ = *p;
     c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
     --size;
   }
@@ -139,8 +161,21 @@ bool CpuHasSse42() {
 bool Crc32cUsesSse42() { return CpuHasSse42(); }
 
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size) {
-  if (CpuHasSse42()) return Crc32cSse42(crc, data, size);
+  if (CpuHasSse42()) {
+    return Crc32cSse42Pass<false>(crc, nullptr,
+                                  static_cast<const uint8_t*>(data), size);
+  }
   return crc32c::ExtendPortable(crc, data, size);
+}
+
+uint32_t Crc32cCopy(uint32_t crc, void* dst, const void* src, size_t size) {
+  if (CpuHasSse42()) {
+    return Crc32cSse42Pass<true>(crc, static_cast<uint8_t*>(dst),
+                                 static_cast<const uint8_t*>(src), size);
+  }
+  crc = crc32c::ExtendPortable(crc, src, size);
+  memcpy(dst, src, size);
+  return crc;
 }
 
 void Sha256(const void* data, size_t size, uint8_t out[kSha256Bytes]) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -96,6 +97,33 @@ TEST(Crc32cTest, InterleavedPathAgreesAtEveryAlignment) {
       ASSERT_EQ(crc32c::Extend(0x12345678u, data.data() + offset, len),
                 crc32c::ExtendPortable(0x12345678u, data.data() + offset, len))
           << "offset " << offset << " len " << len;
+    }
+  }
+}
+
+// The fused copy returns the CRC of its source and leaves an exact copy, at
+// every length around the three-stream threshold and at mismatched
+// source/destination alignments.
+TEST(Crc32cTest, CopyChecksumsAndCopiesExactly) {
+  std::mt19937 rng(13);
+  std::vector<uint8_t> src(2600);
+  for (auto& b : src) b = static_cast<uint8_t>(rng());
+  std::vector<uint8_t> dst(2700);
+  for (size_t src_off : {0u, 3u}) {
+    for (size_t dst_off : {0u, 5u}) {
+      for (size_t len = 0; len + 8 <= 2560; len += len < 64 ? 1 : 61) {
+        std::fill(dst.begin(), dst.end(), 0xEE);
+        const uint32_t got = platform::Crc32cCopy(
+            0xABCDu, dst.data() + dst_off, src.data() + src_off, len);
+        ASSERT_EQ(got, crc32c::ExtendPortable(0xABCDu, src.data() + src_off, len))
+            << len;
+        ASSERT_EQ(std::memcmp(dst.data() + dst_off, src.data() + src_off, len), 0)
+            << len;
+        ASSERT_EQ(dst[dst_off + len], 0xEE) << "wrote past the end at " << len;
+        if (dst_off > 0) {
+          ASSERT_EQ(dst[dst_off - 1], 0xEE);
+        }
+      }
     }
   }
 }

@@ -96,6 +96,19 @@ void LogWriter::CopyIn(uint64_t offset, const uint8_t* src, size_t size) {
   }
 }
 
+uint32_t LogWriter::CopyInWithCrc(uint64_t offset, const uint8_t* src,
+                                  size_t size, uint32_t crc) {
+  while (size > 0) {
+    const uint64_t room = chunk_bytes_ - (offset & chunk_mask_);
+    const size_t n = room < size ? static_cast<size_t>(room) : size;
+    crc = platform::Crc32cCopy(crc, ChunkAt(offset), src, n);
+    offset += n;
+    src += n;
+    size -= n;
+  }
+  return crc;
+}
+
 void LogWriter::ZeroIn(uint64_t offset, size_t size) {
   while (size > 0) {
     const uint64_t room = chunk_bytes_ - (offset & chunk_mask_);
@@ -145,22 +158,19 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
   uint8_t encoded[kHeaderBytes];
   EncodeHeader(header, encoded);
   const size_t padding = header.total_len - kHeaderBytes - header.payload_len;
-  uint32_t crc = crc32c::Extend(0, encoded, kCrcOffset);
-  for (size_t i = 0; i < piece_count; ++i) {
-    crc = crc32c::Extend(crc, pieces[i].data(), pieces[i].size());
-  }
-  crc = crc32c::Extend(crc, kZeroPadding, padding);
-  EncodeFixed32(encoded + kCrcOffset, crc);
-
   const uint64_t begin = appended_;
-  uint64_t at = begin;
-  CopyIn(at, encoded, kHeaderBytes);
-  at += kHeaderBytes;
+  // One pass over the payload: copy it into the ring and checksum it; the
+  // header goes in last, once its CRC is known.
+  uint32_t crc = crc32c::Extend(0, encoded, kCrcOffset);
+  uint64_t at = begin + kHeaderBytes;
   for (size_t i = 0; i < piece_count; ++i) {
-    CopyIn(at, pieces[i].data(), pieces[i].size());
+    crc = CopyInWithCrc(at, pieces[i].data(), pieces[i].size(), crc);
     at += pieces[i].size();
   }
+  crc = crc32c::Extend(crc, kZeroPadding, padding);
   ZeroIn(at, padding);
+  EncodeFixed32(encoded + kCrcOffset, crc);
+  CopyIn(begin, encoded, kHeaderBytes);
 
   appended_ = begin + header.total_len;
   position->record_number = next_record_number_++;

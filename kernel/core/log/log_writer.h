@@ -122,6 +122,9 @@ class LogWriter {
   uint8_t* ChunkAt(uint64_t offset) const;
   // Copies `size` bytes to the ring at file offset `offset`, across chunks.
   void CopyIn(uint64_t offset, const uint8_t* src, size_t size);
+  // CopyIn() that also returns the CRC-32C of `src` continued from `crc`.
+  uint32_t CopyInWithCrc(uint64_t offset, const uint8_t* src, size_t size,
+                         uint32_t crc);
   void ZeroIn(uint64_t offset, size_t size);
 
   uint64_t salt_ = 0;
