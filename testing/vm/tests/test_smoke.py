@@ -21,6 +21,19 @@ def loaded_modules(vm):
     return [l.split()[0] for l in vm.check("cat /proc/modules").splitlines() if l.strip()]
 
 
+def check_control_values(vm):
+    """The documented values of /proc/sys/mars (docu/control-interface.md)."""
+    expect(vm.check("cat /proc/sys/mars/trigger").strip() == "1", "trigger does not read back 1")
+    rc, _ = vm.run("echo 3 > /proc/sys/mars/trigger")
+    expect(rc != 0, "trigger accepted the out-of-range value 3")
+    expect(vm.check("cat /proc/sys/mars/trigger").strip() == "1", "refused write changed trigger")
+    first = int(vm.check("cat /proc/sys/mars/lamport_clock").strip())
+    second = int(vm.check("cat /proc/sys/mars/lamport_clock").strip())
+    expect(second > first, "lamport_clock not increasing: %d then %d" % (first, second))
+    rc, _ = vm.run("echo 5 > /proc/sys/mars/lamport_clock")
+    expect(rc != 0, "lamport_clock accepted a write")
+
+
 def test_load_unload(env):
     """insmod/rmmod mars.ko 10 times; /proc/sys/mars appears and goes; marsadm runs."""
     with env.cluster(1, mars=True) as c:
@@ -34,6 +47,8 @@ def test_load_unload(env):
             if i == 0:
                 print("    /proc/sys/mars/version: %s" % version)
             vm.check("test -e /proc/sys/mars/trigger && echo 1 > /proc/sys/mars/trigger")
+            if i == 0:
+                check_control_values(vm)
             vm.check("rmmod mars")
             rc, out = vm.run("ls /proc/sys/mars")
             expect(rc != 0, "cycle %d: /proc/sys/mars still there after rmmod: %r" % (i, out))
