@@ -76,6 +76,13 @@ void __cxa_pure_virtual(void);
  */
 int mars_core_init(void);
 void mars_core_exit(void);
+/*
+ * After the control interface is up: starts the main thread, which restores
+ * the resources the /mars tree asks for. mars_core_stop() detaches them all
+ * (the module cannot unload while a device is open: its fops own the module).
+ */
+int mars_core_start(void);
+void mars_core_stop(void);
 /* A fresh stamp of the module's Lamport clock, in ns since the epoch. */
 unsigned long long mars_core_lamport_now(void);
 

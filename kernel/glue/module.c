@@ -7,6 +7,7 @@
 
 #include "control.h"
 #include "errno_map.h"
+#include "glue_block.h"
 #include "mars_glue.h"
 
 /* Referenced from the vtable slot of a pure virtual function; never called. */
@@ -19,25 +20,37 @@ static int __init mars_init(void)
 {
 	int ret;
 
-	ret = mars_status_to_errno(mars_core_init());
+	ret = mars_glue_block_init();
 	if (ret)
 		goto err_out;
+	ret = mars_status_to_errno(mars_core_init());
+	if (ret)
+		goto err_block;
 	ret = mars_control_init();
 	if (ret)
 		goto err_core;
+	ret = mars_status_to_errno(mars_core_start());
+	if (ret)
+		goto err_control;
 	pr_info("version %s loaded\n", MARS_VERSION);
 	return 0;
 
+err_control:
+	mars_control_exit();
 err_core:
 	mars_core_exit();
+err_block:
+	mars_glue_block_exit();
 err_out:
 	return ret;
 }
 
 static void __exit mars_exit(void)
 {
+	mars_core_stop();
 	mars_control_exit();
 	mars_core_exit();
+	mars_glue_block_exit();
 	pr_info("version %s unloaded\n", MARS_VERSION);
 }
 

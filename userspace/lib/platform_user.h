@@ -1,6 +1,19 @@
-// Userspace-only additions to core/platform.h, for tests and benchmarks.
+// Userspace-only additions to core/platform.h and core/platform_io.h, for
+// tests and benchmarks: the POSIX platform's knobs (host name, trigger,
+// tunables, counters), a client of the exported device that stands in for
+// the kernel's block layer, and per-path statistics and injected failures of
+// the backing "block devices" (regular files in userspace).
 #ifndef MARS_USERSPACE_LIB_PLATFORM_USER_H_
 #define MARS_USERSPACE_LIB_PLATFORM_USER_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/base/status.h"
+#include "core/platform_io.h"
 
 namespace mars {
 namespace platform {
@@ -8,6 +21,121 @@ namespace platform {
 // True when Crc32cExtend() runs on the SSE4.2 crc32 instruction.
 bool Crc32cUsesSse42();
 
+// Test-only API of the userspace platform. Every setting is process-wide
+// and thread-safe; nothing here exists in the kernel.
+namespace test {
+
+// Makes HostName() return `name` (copied; at most 63 bytes); nullptr
+// restores the uname-derived name.
+void SetHostNameForTest(const char* name);
+
+// Writes the trigger as `echo LEVEL > /proc/sys/mars/trigger` would: wakes
+// every WaitForTrigger() with `level` (1 or 2; others are ignored). A trigger
+// written while nobody waits is kept (the highest level) and returned by the
+// next WaitForTrigger() at once.
+void TriggerForTest(int level);
+
+// Sets a tunable as a write to /proc/sys/mars/<name> would.
+void SetTunableForTest(Tunable id, uint64_t value);
+// Restores every tunable to its default (see the enum in platform_io.h).
+void ResetTunablesForTest();
+// Sets every counter to 0.
+void ResetCountersForTest();
+
+// ---------------------------------------------------------------------------
+// A client of the exported devices (FrontDisk), in place of the kernel's
+// block layer: it builds FrontRequests, hands them to the disk's submit
+// function in the calling thread, and waits for CompleteFrontRequest().
+
+// An open of /dev/mars/NAME: counts in FrontDisk::open_count().
+struct FrontDiskHandle;
+
+// Opens the disk `name`; nullptr when no such disk exists.
+FrontDiskHandle* OpenFrontDisk(const char* name);
+// Closes a handle from OpenFrontDisk(); accepts nullptr.
+void CloseFrontDisk(FrontDiskHandle* handle);
+// The size of the disk `name` in bytes, or 0 when it does not exist.
+uint64_t FrontDiskSizeForTest(const char* name);
+
+// Where a request goes: an open handle, or a disk looked up by name for this
+// request only (not counted as an open; fails kNotFound once destroyed).
+class FrontTarget {
+ public:
+  FrontTarget(FrontDiskHandle* handle) : handle_(handle) {}  // NOLINT
+  FrontTarget(const char* name) : name_(name) {}             // NOLINT
+  FrontDiskHandle* handle() const { return handle_; }
+  const char* name() const { return name_; }
+
+ private:
+  FrontDiskHandle* handle_ = nullptr;
+  const char* name_ = nullptr;
+};
+
+// One request in flight: a waitable token. Destroying it waits for the
+// completion (the request's data must stay valid until then).
+class FrontIo {
+ public:
+  struct State;  // the request and its completion; in platform_io_user.cc
+  explicit FrontIo(std::unique_ptr<State> state);
+  ~FrontIo();
+  FrontIo(const FrontIo&) = delete;
+  FrontIo& operator=(const FrontIo&) = delete;
+
+  // True once CompleteFrontRequest() ran (or the request was refused).
+  bool done() const;
+  // Waits for the completion and returns its status.
+  Status Wait();
+  // Waits at most `timeout_ns`; false when still in flight.
+  bool WaitFor(uint64_t timeout_ns);
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// Starts one request. Checked like the block layer would before the submit
+// function sees it: offset and size multiples of 4096, size <= 1 MiB, inside
+// the disk, size == sum of the vecs, kFlush with size 0 and no vecs; a
+// violation completes the token at once with kInvalidArgument (kIoError
+// beyond the end of the disk, kNotFound for an unknown name). `data` may be
+// nullptr when size is 0. The submit function runs in the calling thread.
+std::unique_ptr<FrontIo> StartFrontIo(FrontTarget target, FrontOp op,
+                                      uint32_t flags, uint64_t offset,
+                                      void* data, size_t size);
+std::unique_ptr<FrontIo> StartFrontIo(FrontTarget target, FrontOp op,
+                                      uint32_t flags, uint64_t offset,
+                                      std::vector<IoVec> vecs);
+
+// StartFrontIo() and Wait(): the status given to CompleteFrontRequest().
+Status SubmitToFrontDisk(FrontTarget target, FrontOp op, uint32_t flags,
+                         uint64_t offset, void* data, size_t size);
+Status SubmitToFrontDisk(FrontTarget target, FrontOp op, uint32_t flags,
+                         uint64_t offset, std::vector<IoVec> vecs);
+
+// ---------------------------------------------------------------------------
+// Backing block devices, by the path given to BlockDevice::Open(). Counts
+// are kept per path across opens until reset.
+
+struct BlockDeviceStats {
+  uint64_t reads = 0;
+  uint64_t writes = 0;      // all kWrite requests, FUA or not
+  uint64_t fua_writes = 0;  // kWrite requests with fua
+  uint64_t flushes = 0;     // kFlush requests
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t failed = 0;  // requests completed with an error
+};
+
+BlockDeviceStats GetBlockDeviceStatsForTest(const char* path);
+// Clears the counts, the injected failures and the async mode of `path`.
+void ResetBlockDeviceForTest(const char* path);
+// Fails the next `count` requests of kind `op` on `path` with EIO's status,
+// without touching the file (a failing FUA write writes nothing).
+void FailBlockDeviceOpsForTest(const char* path, BlockDevice::Op op, int count);
+// With `async`, requests on `path` complete from another thread after
+// Submit() returned (default: inline, before Submit() returns).
+void SetBlockDeviceAsyncForTest(const char* path, bool async);
+
+}  // namespace test
 }  // namespace platform
 }  // namespace mars
 

@@ -15,7 +15,8 @@ namespace {
 
 Phase CheckMemberPhase() {
   return CheckPhase("check preconditions", [](Step& step) -> Outcome {
-    return RequireMember(ResourceTree(step.tree(), step.resource()), step.host())
+    return RequireMember(ResourceTree(step.tree(), step.resource()),
+                         step.host())
         .value_or(Outcome::Done());
   });
 }
@@ -25,7 +26,9 @@ Phase CheckUnusedPhase() {
   return CheckPhase("check preconditions", [](Step& step) -> Outcome {
     const ResourceTree res(step.tree(), step.resource());
     if (auto failure = RequireMember(res, step.host())) return *failure;
-    if (auto failure = RequireUnused(res, step.host(), step.force())) return *failure;
+    if (auto failure =
+            RequireUnused(res, step.host(), step.force(), step.module()))
+      return *failure;
     return Outcome::Done();
   });
 }
@@ -38,10 +41,11 @@ ExitCode RunAttach(const Invocation& invocation, Context& context) {
 }
 
 ExitCode RunDetach(const Invocation& invocation, Context& context) {
-  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
-                        {CheckUnusedPhase(),
-                         SwitchPhase("switch attach off", {{kTodoAttach, false}}),
-                         WaitActualPhase("is-attached", false)});
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckUnusedPhase(),
+       SwitchPhase("switch attach off", {{kTodoAttach, false}}),
+       WaitActualPhase("is-attached", false)});
 }
 
 ExitCode RunUp(const Invocation& invocation, Context& context) {
@@ -56,14 +60,15 @@ ExitCode RunUp(const Invocation& invocation, Context& context) {
 }
 
 ExitCode RunDown(const Invocation& invocation, Context& context) {
-  return RunOnResources(invocation, context, ListPolicy::kListOrAll, true,
-                        {CheckUnusedPhase(),
-                         SwitchPhase("switch sync, fetch, replay and attach off",
-                                     {{kTodoSync, false},
-                                      {kTodoConnect, false},
-                                      {kTodoReplay, false},
-                                      {kTodoAttach, false}}),
-                         WaitActualPhase("is-attached", false)});
+  return RunOnResources(
+      invocation, context, ListPolicy::kListOrAll, true,
+      {CheckUnusedPhase(),
+       SwitchPhase("switch sync, fetch, replay and attach off",
+                   {{kTodoSync, false},
+                    {kTodoConnect, false},
+                    {kTodoReplay, false},
+                    {kTodoAttach, false}}),
+       WaitActualPhase("is-attached", false)});
 }
 
 ExitCode RunPrimary(const Invocation& invocation, Context& context) {
@@ -78,22 +83,27 @@ ExitCode RunSecondary(const Invocation& invocation, Context& context) {
                   [](Step& step) -> Outcome {
                     const ResourceTree res(step.tree(), step.resource());
                     const std::string& host = step.host();
-                    if (auto failure = RequireMember(res, host)) return *failure;
+                    if (auto failure = RequireMember(res, host))
+                      return *failure;
                     const auto primary = res.DesignatedPrimary();
                     if (primary && *primary != host && !step.force()) {
-                      return Outcome::Fail(*primary + " is the designated primary; run "
-                                           "'marsadm secondary " + step.resource() +
+                      return Outcome::Fail(*primary +
+                                           " is the designated primary; run "
+                                           "'marsadm secondary " +
+                                           step.resource() +
                                            "' there, or use --force");
                     }
-                    return RequireUnused(res, host, step.force()).value_or(Outcome::Done());
+                    return RequireUnused(res, host, step.force(), step.module())
+                        .value_or(Outcome::Done());
                   }),
-       ActPhase("designate no primary",
-                [](Step& step) {
-                  const ResourceTree res(step.tree(), step.resource());
-                  SetIfDifferent(step, res.Path("primary"), FormatPrimary(""));
-                  return Outcome::Done();
-                },
-                TriggerCode::kLocalAndPeers),
+       ActPhase(
+           "designate no primary",
+           [](Step& step) {
+             const ResourceTree res(step.tree(), step.resource());
+             SetIfDifferent(step, res.Path("primary"), FormatPrimary(""));
+             return Outcome::Done();
+           },
+           TriggerCode::kLocalAndPeers),
        WaitActualPhase("is-primary", false)});
 }
 
@@ -108,9 +118,11 @@ ExitCode RunFakeSync(const Invocation& invocation, Context& context) {
       {CheckPhase("check preconditions",
                   [](Step& step) -> Outcome {
                     const ResourceTree res(step.tree(), step.resource());
-                    if (auto failure = RequireMember(res, step.host())) return *failure;
+                    if (auto failure = RequireMember(res, step.host()))
+                      return *failure;
                     step.scratch()["sync"] =
-                        res.Todo(step.host(), kTodoSync).value_or(false) ? "1" : "0";
+                        res.Todo(step.host(), kTodoSync).value_or(false) ? "1"
+                                                                         : "0";
                     return Outcome::Done();
                   }),
        SwitchPhase("switch sync off", {{kTodoSync, false}}),
@@ -120,7 +132,8 @@ ExitCode RunFakeSync(const Invocation& invocation, Context& context) {
          SetIfDifferent(step, res.Path("syncstatus-" + step.host()),
                         FormatByteCount(*res.Size()));
          if (step.scratch()["sync"] == "1") {
-           SetIfDifferent(step, res.TodoPath(step.host(), kTodoSync), SwitchValue(true));
+           SetIfDifferent(step, res.TodoPath(step.host(), kTodoSync),
+                          SwitchValue(true));
          }
          return Outcome::Done();
        })});
@@ -129,11 +142,14 @@ ExitCode RunFakeSync(const Invocation& invocation, Context& context) {
 ExitCode RunWaitUmount(const Invocation& invocation, Context& context) {
   return RunOnResources(
       invocation, context, ListPolicy::kListOrAll, true,
-      {CheckMemberPhase(), WaitPhase("wait until the device is closed", [](Step& step) {
+      {CheckMemberPhase(),
+       WaitPhase("wait until the device is closed", [](Step& step) {
          const ResourceTree res(step.tree(), step.resource());
-         const uint64_t open = res.ActualNumber(step.host(), "open-count").value_or(0);
+         const uint64_t open =
+             res.ActualNumber(step.host(), "open-count").value_or(0);
          if (open == 0) return Outcome::Done();
-         return Outcome::NotYet("actual-" + step.host() + "/open-count is 0 (now " +
+         return Outcome::NotYet("actual-" + step.host() +
+                                "/open-count is 0 (now " +
                                 std::to_string(open) + ")");
        })});
 }
@@ -183,26 +199,34 @@ const Command kOperationCommands[] = {
      "Refuses on another host than the designated primary and while the local\n"
      "device is open, unless --force.",
      nullptr, RunSecondary},
-    {"invalidate", "discard the local replica and sync it again from the primary",
-     "RES", 1, 1,
+    {"invalidate",
+     "discard the local replica and sync it again from the primary", "RES", 1,
+     1,
      "Runs on a secondary. Switches sync, fetch, replay and attach off, waits\n"
      "until they stopped, writes syncstatus-HOST = 0, deletes this host's\n"
-     "version links from the primary's logfile N on (and diverged older ones),\n"
-     "purges obsolete logfiles, sets replay-HOST to log-N-ORIGIN,0,0 with a copy\n"
+     "version links from the primary's logfile N on (and diverged older "
+     "ones),\n"
+     "purges obsolete logfiles, sets replay-HOST to log-N-ORIGIN,0,0 with a "
+     "copy\n"
      "of the primary's version link before N, and switches attach, fetch and\n"
      "replay on, sync last. A full sync follows; resolves a local split brain.",
      nullptr, RunInvalidate},
-    {"fake-sync", "mark the local replica as synced without copying", "RES", 1, 1,
+    {"fake-sync", "mark the local replica as synced without copying", "RES", 1,
+     1,
      "Dangerous: only for new resources before mkfs, or identical data.\n"
      "Switches sync off, waits for actual-HOST/is-syncing = 0, writes\n"
      "syncstatus-HOST = size and restores the sync switch.",
      nullptr, RunFakeSync},
     {"wait-umount", "wait until the local device is closed", "RES", 1, 1,
-     "Waits until actual-HOST/open-count is 0 (or absent).", nullptr, RunWaitUmount},
-    {"wait-resource", "wait until a resource reaches a condition", "RES CONDITION", 2, 2,
+     "Waits until actual-HOST/open-count is 0 (or absent).", nullptr,
+     RunWaitUmount},
+    {"wait-resource", "wait until a resource reaches a condition",
+     "RES CONDITION", 2, 2,
      "CONDITION is {is-,}{attach,primary,device,sync,fetch,replay}{-off,}.\n"
-     "Without 'is-' it tests the desired state: todo-HOST/attach (sync, connect,\n"
-     "allow-replay) is 1; primary: this host is the designated primary; device:\n"
+     "Without 'is-' it tests the desired state: todo-HOST/attach (sync, "
+     "connect,\n"
+     "allow-replay) is 1; primary: this host is the designated primary; "
+     "device:\n"
      "designated primary here and todo-HOST/attach is 1. With 'is-' it tests\n"
      "the kernel's answer: actual-HOST/is-attached (is-syncing, is-copying,\n"
      "is-replaying, is-primary) is 1; is-device: /dev/mars/DEVNAME exists.\n"

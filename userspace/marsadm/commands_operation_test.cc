@@ -50,11 +50,35 @@ TEST_F(OperationCommandsTest, UpAndDown) {
   ExpectRefused(Op("hostB", {"down", "r0"}), "umount");
 }
 
+TEST_F(OperationCommandsTest, DownWaitsBrieflyForAJustClosedDevice) {
+  // The module publishes open-count 0 shortly after the close (umount; down).
+  Actual("hostB", "open-count", "1");
+  std::future<RunResult> down = RunAsync("hostB", {"down", "r0"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Actual("hostB", "open-count", "0");
+  const RunResult r = down.get();
+  EXPECT_EQ(r.code, 0) << r.err;  // is-attached absent = off
+  EXPECT_EQ(Todo("hostB", "attach"), "0");
+}
+
+TEST_F(OperationCommandsTest, DownFailsAtOnceWhenTheModuleRefuses) {
+  // The device was opened after the check: the module refuses to switch off.
+  Actual("hostB", "is-attached", "1");
+  Actual("hostB", "msg-wrn-device-open", "/dev/mars/r0 is open");
+  const RunResult r = Op("hostB", {"down", "r0"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(
+      Has(r.err, "the module keeps the device up: /dev/mars/r0 is open"))
+      << r.err;
+  EXPECT_TRUE(Has(r.err, "wait-umount r0")) << r.err;
+}
+
 TEST_F(OperationCommandsTest, OperationsNeedTheModuleAndMembership) {
   UnloadModule();
   const std::string before = Listing();
-  for (const char* cmd : {"attach", "detach", "up", "down", "primary", "secondary",
-                          "invalidate", "fake-sync", "wait-umount"}) {
+  for (const char* cmd :
+       {"attach", "detach", "up", "down", "primary", "secondary", "invalidate",
+        "fake-sync", "wait-umount"}) {
     ExpectRefused(Op("hostB", {cmd, "r0"}), "module is not loaded");
   }
   EXPECT_EQ(Listing(), before);
@@ -64,7 +88,8 @@ TEST_F(OperationCommandsTest, OperationsNeedTheModuleAndMembership) {
 }
 
 TEST_F(OperationCommandsTest, Secondary) {
-  ExpectRefused(Op("hostB", {"secondary", "r0"}), "hostA is the designated primary");
+  ExpectRefused(Op("hostB", {"secondary", "r0"}),
+                "hostA is the designated primary");
   Actual("hostA", "open-count", "1");
   ExpectRefused(Op("hostA", {"secondary", "r0"}), "in use");
   Actual("hostA", "open-count", "0");
@@ -93,7 +118,8 @@ TEST_F(OperationCommandsTest, SwitchCommandsLocalAndGlobal) {
   EXPECT_EQ(Todo("hostA", "allow-replay"), "0");
   EXPECT_EQ(Todo("hostB", "allow-replay"), "0");
   EXPECT_EQ(TriggerValue(), "2");
-  ASSERT_EQ(Run("hostC", {"connect-global", "r0"}).code, 0);  // non-member: global ok
+  ASSERT_EQ(Run("hostC", {"connect-global", "r0"}).code,
+            0);  // non-member: global ok
   EXPECT_EQ(Todo("hostB", "connect"), "1");
   ASSERT_EQ(Run("hostA", {"resume-replay-global", "r0"}).code, 0);
   EXPECT_EQ(Todo("hostB", "allow-replay"), "1");
@@ -110,7 +136,8 @@ TEST_F(OperationCommandsTest, DryRunWritesNothing) {
   const std::string before = Listing();
   const RunResult r = Run("hostB", {"--dry-run", "down", "r0"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(Has(r.out, "would: set resource-r0/todo-hostB/attach -> 0")) << r.out;
+  EXPECT_TRUE(Has(r.out, "would: set resource-r0/todo-hostB/attach -> 0"))
+      << r.out;
   EXPECT_EQ(Listing(), before);
   EXPECT_EQ(TriggerValue(), "");
 }
@@ -118,8 +145,9 @@ TEST_F(OperationCommandsTest, DryRunWritesNothing) {
 TEST_F(OperationCommandsTest, HelpExistsForEveryOperationCommand) {
   for (const char* cmd :
        {"attach", "detach", "up", "down", "primary", "secondary", "invalidate",
-        "fake-sync", "wait-umount", "wait-resource", "pause-sync", "resume-sync-local",
-        "pause-fetch-global", "connect", "disconnect-global", "resume-replay"}) {
+        "fake-sync", "wait-umount", "wait-resource", "pause-sync",
+        "resume-sync-local", "pause-fetch-global", "connect",
+        "disconnect-global", "resume-replay"}) {
     const RunResult r = Run("hostA", {"help", cmd});
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_TRUE(Has(r.out, cmd)) << r.out;

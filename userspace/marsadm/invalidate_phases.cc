@@ -21,18 +21,23 @@ Outcome CheckInvalidate(Step& step) {
   if (auto failure = RequireMember(res, host)) return *failure;
   const auto primary = res.DesignatedPrimary();
   if (!primary) {
-    return Outcome::Fail("no designated primary to sync from; run 'marsadm primary " +
-                         step.resource() + "' on the host with the good data first");
+    return Outcome::Fail(
+        "no designated primary to sync from; run 'marsadm primary " +
+        step.resource() + "' on the host with the good data first");
   }
   if (*primary == host) {
-    return Outcome::Fail("this host is the designated primary; invalidate runs on a "
-                         "secondary");
+    return Outcome::Fail(
+        "this host is the designated primary; invalidate runs on a "
+        "secondary");
   }
   if (!res.Replay(*primary)) {
-    return Outcome::Fail("the primary " + *primary + " has no valid replay link yet; "
-                         "wait with 'marsadm wait-cluster " + step.resource() + "'");
+    return Outcome::Fail("the primary " + *primary +
+                         " has no valid replay link yet; "
+                         "wait with 'marsadm wait-cluster " +
+                         step.resource() + "'");
   }
-  if (auto failure = RequireUnused(res, host, step.force())) return *failure;
+  if (auto failure = RequireUnused(res, host, step.force(), step.module()))
+    return *failure;
   step.scratch()[kPrimary] = *primary;
   return Outcome::Done();
 }
@@ -55,9 +60,10 @@ Outcome ForgetReplica(Step& step) {
   const std::string primary = step.scratch()[kPrimary];
   const auto replay = res.Replay(primary);
   if (res.DesignatedPrimary() != primary || !replay) {
-    return Outcome::Fail("the designated primary changed meanwhile (was " + primary +
-                         "); the local switches are off: retry 'marsadm invalidate " +
-                         step.resource() + "'");
+    return Outcome::Fail(
+        "the designated primary changed meanwhile (was " + primary +
+        "); the local switches are off: retry 'marsadm invalidate " +
+        step.resource() + "'");
   }
   step.scratch()[kRestart] = FormatReplayLink(*replay);
   const uint32_t n = replay->log.number;
@@ -106,12 +112,15 @@ std::vector<Phase> InvalidatePhases() {
                    {kTodoConnect, false},
                    {kTodoReplay, false},
                    {kTodoAttach, false}}),
-      WaitPhase("wait until sync, fetch, replay and attach stopped", StoppedLocally),
+      WaitPhase("wait until sync, fetch, replay and attach stopped",
+                StoppedLocally),
       ActPhase("forget the local replica", ForgetReplica),
-      ActPhase("purge obsolete logfiles", PurgeLogfiles, TriggerCode::kLocalAndPeers),
+      ActPhase("purge obsolete logfiles", PurgeLogfiles,
+               TriggerCode::kLocalAndPeers),
       ActPhase("restart from the primary's logfile", Restart),
-      SwitchPhase("switch attach, fetch and replay on",
-                  {{kTodoAttach, true}, {kTodoConnect, true}, {kTodoReplay, true}}),
+      SwitchPhase(
+          "switch attach, fetch and replay on",
+          {{kTodoAttach, true}, {kTodoConnect, true}, {kTodoReplay, true}}),
       SwitchPhase("switch sync on", {{kTodoSync, true}}),
   };
 }

@@ -4,7 +4,8 @@
 
 namespace mars::cli {
 
-void SetIfDifferent(Step& step, const std::string& path, const std::string& value) {
+void SetIfDifferent(Step& step, const std::string& path,
+                    const std::string& value) {
   if (step.tree().ReadLink(path) != value) step.changes().SetLink(path, value);
 }
 
@@ -21,20 +22,44 @@ Phase SwitchPhase(const char* headline,
 
 Phase WaitActualPhase(const char* name, bool on, TriggerCode trigger) {
   return WaitPhase(
-      on ? "wait for the module to switch on" : "wait for the module to switch off",
+      on ? "wait for the module to switch on"
+         : "wait for the module to switch off",
       [name, on](Step& step) {
         const ResourceTree res(step.tree(), step.resource());
         if (res.Actual(step.host(), name) == on) return Outcome::Done();
+        // Switching off: the module refuses while the device is open
+        // (docu/module-state.md); waiting on would only time out.
+        const auto refused = step.tree().ReadLink(
+            res.ActualPath(step.host(), "msg-wrn-device-open"));
+        if (!on && refused) {
+          return Outcome::Fail(
+              "the module keeps the device up: " + *refused +
+              "; it switches off once the device is closed ('marsadm "
+              "wait-umount " +
+              step.resource() + "')");
+        }
         return Outcome::NotYet("actual-" + step.host() + "/" + name + " is " +
                                (on ? "1" : "0"));
       },
       trigger);
 }
 
-std::optional<Outcome> RequireUnused(const ResourceTree& res, const std::string& host,
-                                     bool force) {
-  const uint64_t open = res.ActualNumber(host, "open-count").value_or(0);
-  if (open == 0 || force) return std::nullopt;
+std::optional<Outcome> RequireUnused(const ResourceTree& res,
+                                     const std::string& host, bool force,
+                                     const ModuleLink& module) {
+  if (force) return std::nullopt;
+  uint64_t open = 0;
+  const auto closed = [&] {
+    open = res.ActualNumber(host, "open-count").value_or(0);
+    return open == 0;
+  };
+  if (closed()) return std::nullopt;
+  if (module.Loaded() &&
+      Poll(closed,
+           PollLimits{kOpenCountSettleSeconds, std::chrono::milliseconds(50)},
+           module, TriggerCode::kLocal)) {
+    return std::nullopt;
+  }
   return Outcome::Fail("the device of this host is in use (actual-" + host +
                        "/open-count " + std::to_string(open) +
                        "); stop its users (umount) first, or use --force");
@@ -59,10 +84,12 @@ std::string StageReplayRestart(Step& step, const ResourceTree& res,
   return "";
 }
 
-void StageRestartFrom(Step& step, const ResourceTree& res, const std::string& primary) {
+void StageRestartFrom(Step& step, const ResourceTree& res,
+                      const std::string& primary) {
   const std::string& host = step.host();
   SetIfDifferent(step, res.Path("syncstatus-" + host), FormatByteCount(0));
-  const std::string kept = StageReplayRestart(step, res, primary, *res.Replay(primary));
+  const std::string kept =
+      StageReplayRestart(step, res, primary, *res.Replay(primary));
   for (const VersionEntry& own : res.VersionChain(host)) {
     if (own.file != kept) step.changes().Delete(res.Path(own.file));
   }

@@ -18,7 +18,8 @@ namespace mars::cli {
 
 // Stages `path` -> `value` unless the link already has that value (no
 // needless new stamps).
-void SetIfDifferent(Step& step, const std::string& path, const std::string& value);
+void SetIfDifferent(Step& step, const std::string& path,
+                    const std::string& value);
 
 // An act phase writing this host's todo switches (name, on).
 Phase SwitchPhase(const char* headline,
@@ -29,9 +30,13 @@ Phase WaitActualPhase(const char* name, bool on,
                       TriggerCode trigger = TriggerCode::kLocal);
 
 // Fails unless --force while this host's device is open
-// (actual-HOST/open-count > 0).
+// (actual-HOST/open-count > 0). The module publishes open-count right after
+// a close, but asynchronously: a count > 0 is re-read, with triggers, for up
+// to kOpenCountSettleSeconds while the module is loaded before it counts.
+inline constexpr int kOpenCountSettleSeconds = 2;
 std::optional<Outcome> RequireUnused(const ResourceTree& res,
-                                     const std::string& host, bool force);
+                                     const std::string& host, bool force,
+                                     const ModuleLink& module);
 
 // Stages replay-HOST = `primary_replay` at position 0 (log-N-ORIGIN,0,0)
 // and a copy of `primary`'s newest version link numbered below N as
@@ -44,7 +49,8 @@ std::string StageReplayRestart(Step& step, const ResourceTree& res,
 // join-resource: syncstatus-HOST = 0, StageReplayRestart from `primary`'s
 // current replay link, and every other version link of HOST deleted.
 // REQUIRES: res.Replay(primary).
-void StageRestartFrom(Step& step, const ResourceTree& res, const std::string& primary);
+void StageRestartFrom(Step& step, const ResourceTree& res,
+                      const std::string& primary);
 
 }  // namespace mars::cli
 

@@ -198,19 +198,19 @@ TEST(ValuesTest, ByteCountsAndResourceSize) {
                "number contains a character other than a digit");
   EXPECT_EQ(ParseResourceSize(Slice::FromCString("0"), &bytes).code(),
             StatusCode::kOutOfRange);
-  EXPECT_STREQ(ParseResourceSize(Slice::FromCString("513"), &bytes).message(),
-               "resource size is not a multiple of 512 bytes");
+  EXPECT_STREQ(ParseResourceSize(Slice::FromCString("512"), &bytes).message(),
+               "resource size is not a multiple of 4096 bytes");
   EXPECT_EQ(bytes, 0u);
   EXPECT_STREQ(ParseResourceSize(Slice::FromCString("0512"), &bytes).message(),
                "number has a leading zero");
   Bytes out;
-  ASSERT_TRUE(AppendResourceSize(1024, &out).ok());
+  ASSERT_TRUE(AppendResourceSize(8192, &out).ok());
   ASSERT_TRUE(out.PushBack(' ').ok());
   ASSERT_TRUE(AppendByteCount(7, &out).ok());
-  EXPECT_EQ(Str(out), "1024 7");
-  EXPECT_FALSE(AppendResourceSize(100, &out).ok());
+  EXPECT_EQ(Str(out), "8192 7");
+  EXPECT_FALSE(AppendResourceSize(1024, &out).ok());
   EXPECT_FALSE(AppendResourceSize(0, &out).ok());
-  EXPECT_EQ(Str(out), "1024 7");
+  EXPECT_EQ(Str(out), "8192 7");
 }
 
 TEST(ValuesTest, Switches) {

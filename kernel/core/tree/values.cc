@@ -21,7 +21,7 @@ Status CheckResourceSize(uint64_t bytes) {
     return Status(StatusCode::kOutOfRange, "resource size is zero");
   if (bytes % kResourceSizeUnit != 0) {
     return Status(StatusCode::kInvalidArgument,
-                  "resource size is not a multiple of 512 bytes");
+                  "resource size is not a multiple of 4096 bytes");
   }
   return Status::Ok();
 }

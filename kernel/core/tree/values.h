@@ -17,16 +17,17 @@ namespace tree {
 
 // The value of resource-R/primary when no host is designated.
 constexpr char kNoPrimary[] = "(none)";
-// Resource sizes are whole 512-byte sectors.
-constexpr uint64_t kResourceSizeUnit = 512;
+// Resource sizes are whole 4096-byte blocks (the logical block size of
+// /dev/mars/R).
+constexpr uint64_t kResourceSizeUnit = 4096;
 
 // A byte count: canonical decimal u64 (see ParseDecimalU64 in text.h).
 Status ParseByteCount(Slice value, uint64_t* bytes);
 Status AppendByteCount(uint64_t bytes, Bytes* out);
 
-// resource-R/size: a byte count that is > 0 and a multiple of 512.
+// resource-R/size: a byte count that is > 0 and a multiple of 4096.
 // kOutOfRange "resource size is zero", kInvalidArgument "resource size is
-// not a multiple of 512 bytes", or the byte-count errors.
+// not a multiple of 4096 bytes", or the byte-count errors.
 Status ParseResourceSize(Slice value, uint64_t* bytes);
 Status AppendResourceSize(uint64_t bytes, Bytes* out);
 

@@ -16,7 +16,7 @@ Modules (one concept each; tests use only the names re-exported here):
     common     constants, exceptions, log/wait_until/cache helpers
     kernels    kernel short name -> headers -> apt-get download/unpack cache
     modules    .ko reading, .modinfo, module dependencies
-    builds     make of mars.ko and marsadm
+    builds     make of mars.ko, marsadm and the guest test tools (testing/vm/tools)
     initramfs  cpio writer, ldd closure, guest init and agent scripts
     channel    the guest command protocol (VM.run/check/run_full/put/get)
     qemu       VM process, QMP, disks, console, networking
@@ -30,7 +30,8 @@ from .common import (AGENT_PORT, AGENT_READY, CONSOLE_BAD, DEFAULT_TOOLS, FIO_TO
                      set_verbose, wait_until)
 from .modules import ModuleIndex, modinfo, read_ko
 from .kernels import Kernel, get_kernel, kdir_for, uts_release
-from .builds import build_marsadm, build_module, marsadm_path, module_path
+from .builds import (build_marsadm, build_module, build_vm_tools, marsadm_path, module_path,
+                     vm_tools_dir)
 from .initramfs import AGENT, INIT_RC, INITTAB, Cpio, build_initramfs
 from .channel import AgentChannel
 from .qemu import QMP, VM, Disk, free_udp_port, install_signal_handlers
@@ -42,7 +43,7 @@ __all__ = [
     "KIT_VERSION", "NET_PREFIX", "TOP", "VIRTIO_MODULES", "BootError", "CommandFailed",
     "ConsoleError", "GuestTimeout", "VMError", "cache_dir", "log", "set_verbose", "wait_until",
     "ModuleIndex", "modinfo", "read_ko", "Kernel", "get_kernel", "kdir_for", "uts_release",
-    "build_marsadm", "build_module", "marsadm_path", "module_path", "AGENT", "INIT_RC", "INITTAB",
+    "build_marsadm", "build_module", "build_vm_tools", "marsadm_path", "module_path", "vm_tools_dir", "AGENT", "INIT_RC", "INITTAB",
     "Cpio", "build_initramfs", "AgentChannel", "QMP", "VM", "Disk", "free_udp_port",
     "install_signal_handlers", "Cluster", "TestEnv", "collect_tests", "main", "run_tests"
 ]

@@ -1,14 +1,15 @@
-"""Builds of mars.ko and marsadm (make -C TOP ...)."""
+"""Builds of mars.ko and marsadm (make -C TOP ...) and of the guest test tools
+(make -C testing/vm/tools: static C programs, see tools/Makefile)."""
 
 import subprocess
 import time
 
-from .common import TOP, VMError, _locked, _tail, cache_dir, log
+from .common import HERE, TOP, VMError, _locked, _tail, cache_dir, log
 from .modules import modinfo
 
 
-def _run_make(args, what):
-    cmd = ["make", "-C", str(TOP)] + args
+def _run_make(args, what, directory=TOP):
+    cmd = ["make", "-C", str(directory)] + args
     log("building %s: %s" % (what, " ".join(cmd)))
     t0 = time.monotonic()
     # one build at a time (runners for several kernels share build/user)
@@ -47,3 +48,22 @@ def build_marsadm(build=True):
     if not p.is_file():
         raise VMError("no %s (make -C %s marsadm)" % (p, TOP))
     return p
+
+
+def vm_tools_dir():
+    return TOP / "build" / "vm-tools"
+
+
+def build_vm_tools(build=True):
+    """The static test programs of testing/vm/tools (one per TOOL.c), built
+    into build/vm-tools/; returns their paths, sorted by name."""
+    out = vm_tools_dir()
+    if build:
+        _run_make(["OUT=%s" % out], "VM test tools", directory=HERE / "tools")
+    paths = []
+    for src in sorted((HERE / "tools").glob("*.c")):
+        p = out / src.stem
+        if not p.is_file():
+            raise VMError("no %s (make -C %s OUT=%s)" % (p, HERE / "tools", out))
+        paths.append(p)
+    return paths

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .builds import build_marsadm, build_module
+from .builds import build_marsadm, build_module, build_vm_tools
 from .common import DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError, _tail
 from .initramfs import build_initramfs
 from .kernels import get_kernel
@@ -24,11 +24,15 @@ class Cluster:
     on all its NICs with a /32 route to each peer through the matching NIC,
     and /etc/hosts names all VMs. On exit every VM is stopped, consoles are
     checked (ConsoleError unless the body already raised) and, when the
-    Cluster made its own work dir, it is removed."""
+    Cluster made its own work dir, it is removed.
+
+    vm_tools: True (build and include every testing/vm/tools program) or
+    paths of static binaries; each goes to /usr/bin/NAME in the guest."""
 
     def __init__(self, kernel, n=1, names=None, mars_ko=None, marsadm=None, modules=(),
                  boot_modules=(), disks=(), mem="512M", smp=1, net=True, workdir=None,
-                 tools=DEFAULT_TOOLS, fio=False, files=None, cmdline="", boot=True, allow_console=()):
+                 tools=DEFAULT_TOOLS, fio=False, files=None, cmdline="", boot=True, allow_console=(),
+                 vm_tools=()):
         if isinstance(kernel, str):
             kernel = get_kernel(kernel)
         self.kernel = kernel
@@ -38,8 +42,11 @@ class Cluster:
         self.allow_console = tuple(allow_console)
         self.boot_on_enter = boot
         tools = tuple(tools) + (FIO_TOOLS if fio else ())
+        if vm_tools is True:
+            vm_tools = build_vm_tools()
         self.initrd = build_initramfs(kernel, modules=modules, mars_ko=mars_ko, marsadm=marsadm,
-                                      tools=tools, boot_modules=boot_modules, files=files)
+                                      tools=tools, boot_modules=boot_modules, files=files,
+                                      vm_tools=vm_tools or ())
         hosts = [(nm, NET_PREFIX + str(i + 1)) for i, nm in enumerate(names)]
         links = {nm: [] for nm in names}
         if net and len(names) > 1:
@@ -140,7 +147,9 @@ class TestEnv:
     env.kernel     Kernel (short name env.kernel.short, release env.kernel.release)
     env.mars_ko    Path of mars.ko for this kernel (built on first use)
     env.marsadm    Path of marsadm (built on first use)
-    env.cluster(n, mars=False, **kw)   Cluster; mars=True adds mars.ko and marsadm
+    env.vm_tools   paths of the static test programs of testing/vm/tools (built on first use)
+    env.cluster(n, mars=False, **kw)   Cluster; mars=True adds mars.ko and marsadm,
+                   vm_tools=True the test programs
     env.tmpdir     scratch dir of this test (removed afterwards)
     """
 
@@ -180,10 +189,16 @@ class TestEnv:
     def marsadm(self):
         return self._artifact("marsadm", lambda: build_marsadm(self.build))
 
+    @property
+    def vm_tools(self):
+        return self._artifact("vm-tools", lambda: build_vm_tools(self.build))
+
     def cluster(self, n=1, mars=False, **kw):
         if mars:
             kw.setdefault("mars_ko", self.mars_ko)
             kw.setdefault("marsadm", self.marsadm)
+        if kw.get("vm_tools") is True:
+            kw["vm_tools"] = self.vm_tools
         wd = Path(tempfile.mkdtemp(prefix="c", dir=self.tmpdir))
         c = Cluster(self.kernel, n=n, workdir=wd, **kw)
         self.clusters.append(c)

@@ -28,7 +28,8 @@ AGENT_PORT = "vmkit.agent"          # name of the virtio-serial port of the agen
 # Host binaries copied into every guest (with their shared libraries). fio is
 # opt-in (fio=True): Debian's fio pulls in ~85 MiB of libraries, which would
 # cost every boot a second or two and pin that much guest RAM in the rootfs.
-DEFAULT_TOOLS = ("mke2fs", "mkfs.ext4", "e2fsck", "fsck.ext4", "tune2fs", "dumpe2fs", "debugfs")
+DEFAULT_TOOLS = ("mke2fs", "mkfs.ext4", "e2fsck", "fsck.ext4", "tune2fs", "dumpe2fs", "debugfs",
+                 "dmsetup")
 FIO_TOOLS = ("fio",)
 
 NET_PREFIX = "10.77.0."

@@ -227,7 +227,7 @@ INITTAB = """::sysinit:/etc/init.d/rcS
 
 
 def build_initramfs(kernel, modules=(), mars_ko=None, marsadm=None, tools=DEFAULT_TOOLS,
-                    boot_modules=(), files=None):
+                    boot_modules=(), files=None, vm_tools=()):
     """Build (or reuse from the cache) an initramfs for kernel; returns its path.
 
     modules:      extra kernel modules from the image to include (with deps),
@@ -237,6 +237,7 @@ def build_initramfs(kernel, modules=(), mars_ko=None, marsadm=None, tools=DEFAUL
     marsadm:      path of marsadm -> /usr/sbin/marsadm (+ its libraries)
     tools:        host binaries to copy with their libraries (missing ones are skipped)
     files:        {guest path: bytes or str} extra files
+    vm_tools:     paths of static test programs (build_vm_tools) -> /usr/bin/NAME
     """
     idx = kernel.modules
     extra = {}
@@ -265,6 +266,7 @@ def build_initramfs(kernel, modules=(), mars_ko=None, marsadm=None, tools=DEFAUL
             log("tool %s not found on the host, skipped" % t)
     binpaths = [p for p, _ in bins] + ([Path(marsadm)] if marsadm else [])
     libs = _ldd_closure(binpaths)
+    vm_tools = [Path(p) for p in vm_tools]
 
     # cache key: everything that goes in
     h = hashlib.sha256()
@@ -272,7 +274,8 @@ def build_initramfs(kernel, modules=(), mars_ko=None, marsadm=None, tools=DEFAUL
         _sha256_file(src, h)            # any change of the kit rebuilds
     h.update(("%s\0%s\0%s\0%s\0%s\0%s\0" % (KIT_VERSION, kernel.release, include, boot,
                                                 INIT_RC + AGENT + INITTAB, sorted((files or {}).keys()))).encode())
-    for p in [Path("/bin/busybox")] + binpaths + [Path(l) for l in libs] + ([mars_ko] if mars_ko else []):
+    for p in ([Path("/bin/busybox")] + binpaths + [Path(l) for l in libs] + ([mars_ko] if mars_ko else [])
+              + vm_tools):
         h.update(str(p).encode() + b"\0")
         _sha256_file(p, h)
     for k, v in sorted((files or {}).items()):
@@ -327,6 +330,8 @@ def build_initramfs(kernel, modules=(), mars_ko=None, marsadm=None, tools=DEFAUL
         c.host_file(marsadm, "usr/sbin/marsadm", 0o755)
     for lib in libs:
         c.host_file(lib, lib)
+    for p in vm_tools:
+        c.host_file(p, "usr/bin/" + p.name, 0o755)
     for k, v in (files or {}).items():
         c.file(k, v, 0o755 if k.startswith(("bin/", "sbin/", "usr/bin/", "usr/sbin/", "/bin/", "/sbin/", "/usr/")) else 0o644)
 

@@ -1,0 +1,257 @@
+// Log replay after a crash (engine/recovery.h).
+#include "core/engine/recovery.h"
+
+#include "core/engine/error_text.h"
+#include "core/engine/resource.h"
+#include "core/engine/tree_writes.h"
+#include "core/log/log_reader.h"
+#include "core/tree/log_names.h"
+#include "core/tree/text.h"
+
+namespace mars {
+namespace engine {
+
+namespace {
+
+// Window of file bytes the reader sees: at least one record of any size.
+constexpr size_t kWindowBytes = 2 * log::kMaxRecordBytes;
+// Payloads reach the data device through this direct-mapped staging buffer.
+constexpr size_t kStageBytes = 64 * 1024;
+
+struct Replayer {
+  platform::BlockDevice* data;
+  uint64_t device_size;
+  uint8_t* window;
+  void* stage;
+  RecoveryResult* result;
+};
+
+Status ApplyRecord(Replayer* r, const log::RecordView& record) {
+  if (record.kind() != log::kKindWrite) return Status::Ok();
+  const uint64_t size = record.payload.size();
+  if (record.device_offset > r->device_size ||
+      size > r->device_size - record.device_offset ||
+      record.device_offset % 512 != 0 || size % 512 != 0) {
+    return Status(StatusCode::kCorruption,
+                  "record writes outside the data device");
+  }
+  for (uint64_t done = 0; done < size;) {
+    const size_t n = size - done < kStageBytes ? size - done : kStageBytes;
+    __builtin_memcpy(r->stage, record.payload.data() + done, n);
+    Status status =
+        r->data->WriteSync(record.device_offset + done, r->stage, n);
+    if (!status.ok()) return status;
+    done += n;
+  }
+  r->result->records_applied++;
+  r->result->bytes_applied += size;
+  return Status::Ok();
+}
+
+void DescribeDefect(ErrorText* why, const char* path, const char* outcome,
+                    const log::ReadResult& read) {
+  tree::TextWriter w(why->text, ErrorText::kCapacity);
+  w.CString("logfile ");
+  w.CString(path);
+  w.CString(" has ");
+  w.CString(outcome);
+  w.CString(" at byte offset ");
+  w.Decimal(read.offset);
+  w.CString(" (");
+  w.CString(log::DefectName(read.defect));
+  w.CString(
+      "); recovery stopped there, the data device holds every record "
+      "before it; inspect with marsadm dump-log");
+}
+
+// Replays one logfile from `start`. *end = end of its valid records.
+Status ReplayLogfile(Replayer* r, const char* path, uint64_t number,
+                     uint64_t start, uint64_t* end, ErrorText* why) {
+  platform::File file;
+  Status status =
+      file.Open(path, platform::File::kRead | platform::File::kWrite);
+  if (!status.ok()) return status;  // kNotFound: the caller decides
+  uint64_t file_size = 0;
+  status = file.Size(&file_size);
+  if (!status.ok()) {
+    FormatError(why, "cannot read the size of logfile", path, status);
+    return status;
+  }
+  log::LogReader reader;
+  log::LogReaderOptions options;
+  options.logfile_number = number;
+  status = reader.Init(options);
+  if (!MARS_CHECK(status.ok())) return status;
+  uint64_t window_offset = 0;
+  size_t window_size = 0;
+  for (;;) {
+    const bool final = window_offset + window_size == file_size;
+    log::ReadResult read;
+    status =
+        reader.Next(Slice(r->window, window_size), window_offset, final, &read);
+    if (!MARS_CHECK(status.ok())) return status;
+    if (read.outcome == log::ReadOutcome::kRecord) {
+      if (read.record.end() > start) {
+        status = ApplyRecord(r, read.record);
+        if (!status.ok()) {
+          FormatError(why, "cannot replay a record of", path, status);
+          return status;
+        }
+      }
+      continue;
+    }
+    if (read.outcome == log::ReadOutcome::kNeedMore) {
+      // Slide the window to where the reader needs bytes from.
+      window_offset = reader.NeededOffset();
+      size_t loaded = 0;
+      const uint64_t left = file_size - window_offset;
+      const size_t want =
+          left < kWindowBytes ? static_cast<size_t>(left) : kWindowBytes;
+      status = file.Read(window_offset, r->window, want, &loaded);
+      if (!status.ok()) {
+        FormatError(why, "cannot read logfile", path, status);
+        return status;
+      }
+      if (loaded < want) file_size = window_offset + loaded;
+      window_size = loaded;
+      continue;
+    }
+    if (read.outcome == log::ReadOutcome::kCorruption ||
+        read.outcome == log::ReadOutcome::kUnsupported) {
+      DescribeDefect(why, path,
+                     read.outcome == log::ReadOutcome::kCorruption
+                         ? "a corrupt record"
+                         : "a record this module does not understand",
+                     read);
+      return Status(StatusCode::kCorruption, "corrupt logfile");
+    }
+    // Clean end, torn tail or stale bytes of an older incarnation: the log
+    // ends here. Cut the tail so the file is exactly its valid records.
+    *end = read.offset;
+    if (read.offset < start) {
+      FormatError(why, "replay position lies beyond the valid records of", path,
+                  Status::Ok());
+      return Status(StatusCode::kCorruption, "replay position beyond log");
+    }
+    if (file_size > read.offset) {
+      status = file.Truncate(read.offset);
+      if (status.ok()) status = file.Sync(0, read.offset);
+      if (!status.ok()) {
+        FormatError(why, "cannot cut the torn tail of", path, status);
+        return status;
+      }
+      platform::Log(platform::LogLevel::kNotice,
+                    "logfile %s: cut %llu bytes after its last valid record "
+                    "(%s)",
+                    path,
+                    static_cast<unsigned long long>(file_size - read.offset),
+                    log::ReadOutcomeName(read.outcome));
+    }
+    return Status::Ok();
+  }
+}
+
+}  // namespace
+
+Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
+                      uint64_t device_size, LamportClock* clock,
+                      RecoveryResult* result, ErrorText* why) {
+  *result = RecoveryResult();
+  char path[Resource::kPathBytes];
+  char leaf[Resource::kMaxNameBytes + 8];
+  __builtin_memcpy(leaf, "replay-", 7);
+  __builtin_memcpy(leaf + 7, resource.host(),
+                   __builtin_strlen(resource.host()) + 1);
+  if (!resource.ResourcePath(leaf, path)) {
+    return Status(StatusCode::kInvalidArgument, "path too long");
+  }
+  char value[128];
+  size_t size = 0;
+  uint64_t stamp = 0;
+  Status status = platform::ReadLink(path, value, sizeof(value), &size, &stamp);
+  tree::ReplayLink link;
+  if (status.ok()) {
+    clock->Observe(stamp).ok();
+    status = tree::ParseReplayLink(Slice(value, size), &link);
+  }
+  if (!status.ok()) {
+    FormatError(why, "cannot read the replay link", path, status);
+    return status;
+  }
+  if (link.log.host.slice() != Slice::FromCString(resource.host())) {
+    FormatError(why, "the replay link names another host's logfile:", path,
+                Status(StatusCode::kInvalidArgument,
+                       "replication is needed to continue"));
+    return Status(StatusCode::kInvalidArgument, "foreign logfile");
+  }
+  Replayer replayer{data, device_size, nullptr, nullptr, result};
+  replayer.window = static_cast<uint8_t*>(
+      platform::Allocate(kWindowBytes, platform::Gfp::kKernel));
+  replayer.stage =
+      platform::AllocateIoBuffer(kStageBytes, platform::Gfp::kKernel);
+  if (replayer.window == nullptr || replayer.stage == nullptr) {
+    platform::Free(replayer.window);
+    platform::FreeIoBuffer(replayer.stage);
+    FormatError(why, "no memory to replay the log of", resource.name(),
+                Status(StatusCode::kNoMemory, "out of memory"));
+    return Status(StatusCode::kNoMemory, "no memory for recovery");
+  }
+  uint64_t number = link.log.number;
+  uint64_t start = link.position;
+  result->last_logfile = number;
+  result->last_end = 0;
+  for (;; ++number, start = 0) {
+    if (!resource.LogfilePath(number, path)) {
+      status = Status(StatusCode::kInvalidArgument, "path too long");
+      break;
+    }
+    uint64_t end = 0;
+    status = ReplayLogfile(&replayer, path, number, start, &end, why);
+    if (status.code() == StatusCode::kNotFound) {
+      // No logfile N: fine only when nothing of it was ever replayed.
+      if (number == link.log.number && link.position != 0) {
+        FormatError(why,
+                    "the logfile named by the replay link is missing:", path,
+                    status);
+        break;
+      }
+      status = Status::Ok();
+      break;
+    }
+    if (!status.ok()) break;
+    if (number > result->last_logfile || number == link.log.number) {
+      if (number > link.log.number) {
+        // The previous logfile is finished: keep its version link current.
+        Status link_status = WriteVersionLink(resource, result->last_logfile,
+                                              result->last_end, clock);
+        (void)link_status.ok();
+      }
+      result->last_logfile = number;
+      result->last_end = end;
+    }
+  }
+  platform::Free(replayer.window);
+  platform::FreeIoBuffer(replayer.stage);
+  if (!status.ok()) return status;
+  status = data->FlushSync();
+  if (!status.ok()) {
+    FormatError(why, "cannot flush the data device after replay", "", status);
+    return status;
+  }
+  platform::AddCounter(platform::Counter::kBytesReplayed,
+                       result->bytes_applied);
+  if (result->records_applied > 0) {
+    platform::Log(platform::LogLevel::kNotice,
+                  "resource %s: recovery replayed %llu records (%llu bytes) "
+                  "up to logfile %llu offset %llu",
+                  resource.name(),
+                  static_cast<unsigned long long>(result->records_applied),
+                  static_cast<unsigned long long>(result->bytes_applied),
+                  static_cast<unsigned long long>(result->last_logfile),
+                  static_cast<unsigned long long>(result->last_end));
+  }
+  return Status::Ok();
+}
+
+}  // namespace engine
+}  // namespace mars

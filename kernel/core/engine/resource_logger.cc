@@ -1,0 +1,300 @@
+// The logger thread: writes appended records to the current logfile, makes
+// them durable with one fdatasync for everything written so far when someone
+// waits for durability (FUA, flush), when writers wait for room, when the
+// logfile is switched, or at the latest log_sync_interval_ms after the first
+// unsynced byte; completes the requests waiting for it; switches logfiles
+// (docu/write-path.md "Logger", "Rotation").
+#include "core/base/errno_status.h"
+#include "core/engine/resource.h"
+#include "core/engine/tree_writes.h"
+
+namespace mars {
+namespace engine {
+
+namespace {
+
+constexpr size_t kChunkBytes = size_t{1} << 20;
+constexpr size_t kChunkCount = 8;
+constexpr size_t kMaxRangesPerPass = kChunkCount + 1;
+constexpr uint64_t kMsToNs = 1000ull * 1000;
+
+}  // namespace
+
+Status Resource::StartLogger(uint64_t logfile_number, ErrorText* why) {
+  char path[kPathBytes];
+  if (!LogfilePath(logfile_number, path)) {
+    return Status(StatusCode::kInvalidArgument, "logfile path too long");
+  }
+  Status status =
+      log_file_.Open(path, platform::File::kRead | platform::File::kWrite |
+                               platform::File::kCreate);
+  uint64_t size = 0;
+  if (status.ok()) status = log_file_.Size(&size);
+  if (status.ok() && size != 0) {
+    status = Status(StatusCode::kAlreadyExists, "new logfile is not empty");
+  }
+  if (!status.ok()) {
+    FormatError(why, "cannot open the new logfile", path, status);
+    log_file_.Close();
+    return status;
+  }
+  log::LogWriterOptions options;
+  platform::RandomBytes(&options.salt, sizeof(options.salt));
+  if (options.salt == 0) options.salt = 1;
+  options.logfile_number = logfile_number;
+  options.chunk_bytes = kChunkBytes;
+  options.chunk_count = kChunkCount;
+  options.gfp = platform::Gfp::kKernel;
+  UniquePtr<log::LogWriter> writer(New<log::LogWriter>(platform::Gfp::kKernel));
+  status = writer ? writer->Init(options)
+                  : Status(StatusCode::kNoMemory, "no memory for the log");
+  if (!status.ok()) {
+    FormatError(why, "cannot set up the log buffer for", path, status);
+    log_file_.Close();
+    return status;
+  }
+  {
+    platform::MutexGuard guard(lock_);
+    writer_ = Move(writer);
+    logfile_ = logfile_number;
+    durable_ = LogPosition{logfile_number, 0};
+    rotate_to_ = 0;
+    rotating_ = false;
+    log_failed_ = false;
+  }
+  written_end_ = 0;
+  synced_end_ = 0;
+  last_sync_ns_ = platform::MonotonicNs();
+  status = logger_thread_.Start("mars_log", LoggerMain, this,
+                                platform::Gfp::kKernel);
+  if (!status.ok()) {
+    FormatError(why, "cannot start the logger thread for", path, status);
+    platform::MutexGuard guard(lock_);
+    writer_.Reset();
+    log_file_.Close();
+  }
+  return status;
+}
+
+void Resource::StopLogger() {
+  logger_thread_.Stop();
+  // Whatever is still appended becomes durable now (or fails).
+  while (!log_failed_ && LoggerPass(true)) {
+    platform::MutexGuard guard(lock_);
+    if (writer_.get() == nullptr || writer_->PendingBytes() == 0) break;
+  }
+  platform::MutexGuard guard(lock_);
+  writer_.Reset();
+  log_file_.Close();
+}
+
+void Resource::LoggerMain(void* context) {
+  Resource* self = static_cast<Resource*>(context);
+  while (!platform::Thread::ShouldStop()) {
+    const uint64_t interval_ns =
+        platform::GetTunable(platform::Tunable::kLogSyncIntervalMs) * kMsToNs;
+    self->logger_wq_.WaitUntil(
+        [](void* c) {
+          Resource* r = static_cast<Resource*>(c);
+          return __atomic_load_n(&r->logger_kick_, __ATOMIC_ACQUIRE) != 0;
+        },
+        self, interval_ns);
+    if (!self->LoggerPass(false)) {
+      // The log failed: nothing more to do until the resource stops.
+      self->logger_wq_.WaitUntil([](void*) { return false; }, nullptr,
+                                 1000 * kMsToNs);
+    }
+  }
+}
+
+bool Resource::LoggerPass(bool force_sync) {
+  log::LogWrite ranges[kMaxRangesPerPass];
+  size_t range_count = 0;
+  bool has_waiters = false;
+  bool rotating = false;
+  uint64_t appended_end = 0;
+  __atomic_store_n(&logger_kick_, 0, __ATOMIC_RELEASE);
+  {
+    platform::MutexGuard guard(lock_);
+    if (log_failed_ || writer_.get() == nullptr) return false;
+    const uint64_t rotate_bytes =
+        platform::GetTunable(platform::Tunable::kLogRotateBytes);
+    if (rotate_to_ == 0 && writer_->AppendedEnd() >= rotate_bytes) {
+      rotate_to_ = logfile_ + 1;
+    }
+    if (rotate_to_ > logfile_) rotating_ = true;
+    while (range_count < kMaxRangesPerPass &&
+           writer_->TakeWrite(log::TakePolicy::kAll, &ranges[range_count])) {
+      range_count++;
+    }
+    has_waiters = waiters_ != nullptr;
+    rotating = rotating_;
+    appended_end = writer_->AppendedEnd();
+  }
+  for (size_t i = 0; i < range_count; ++i) {
+    Status status =
+        log_file_.Write(ranges[i].file_offset, ranges[i].data, ranges[i].size);
+    if (!status.ok()) {
+      platform::MutexGuard guard(lock_);
+      FailLogLocked("cannot write the logfile", status);
+      return false;
+    }
+    written_end_ = ranges[i].end();
+  }
+  const uint64_t now = platform::MonotonicNs();
+  const uint64_t interval_ns =
+      platform::GetTunable(platform::Tunable::kLogSyncIntervalMs) * kMsToNs;
+  const bool sync_due =
+      force_sync || has_waiters || rotating ||
+      __atomic_load_n(&throttled_writers_, __ATOMIC_ACQUIRE) != 0 ||
+      __atomic_load_n(&draining_, __ATOMIC_ACQUIRE) ||
+      now - last_sync_ns_ >= interval_ns;
+  const bool sync = written_end_ > synced_end_ && sync_due;
+  if (sync) {
+    Status status = log_file_.Sync(synced_end_, written_end_);
+    if (!status.ok()) {
+      platform::MutexGuard guard(lock_);
+      FailLogLocked("cannot sync the logfile", status);
+      return false;
+    }
+    platform::AddCounter(platform::Counter::kLogFlushes, 1);
+    synced_end_ = written_end_;
+    last_sync_ns_ = now;
+  } else if (written_end_ == synced_end_) {
+    last_sync_ns_ = now;  // the interval counts from the first unsynced byte
+  }
+  DurabilityWaiter* done = nullptr;
+  {
+    platform::MutexGuard guard(lock_);
+    if (range_count > 0) {
+      Status status = writer_->Release(written_end_);
+      if (!MARS_CHECK(status.ok())) {
+        FailLogLocked("log buffer bookkeeping failed", status);
+        return false;
+      }
+    }
+    durable_ = LogPosition{logfile_, synced_end_};
+    // Waiters are in position order: complete the durable prefix.
+    DurabilityWaiter** tail = &done;
+    while (waiters_ != nullptr && waiters_->position <= durable_) {
+      *tail = waiters_;
+      tail = &waiters_->next;
+      waiters_ = waiters_->next;
+    }
+    *tail = nullptr;
+    if (waiters_ == nullptr) waiters_tail_ = nullptr;
+    if (writer_->PendingBytes() > 0 || waiters_ != nullptr) {
+      __atomic_store_n(&logger_kick_, 1, __ATOMIC_RELEASE);
+    }
+  }
+  while (done != nullptr) {
+    DurabilityWaiter* next = done->next;
+    FinishFront(done->request, Status::Ok());
+    platform::Free(done);
+    done = next;
+  }
+  space_wq_.WakeAll();
+  if (sync) {
+    __atomic_store_n(&writeback_kick_, 1, __ATOMIC_RELEASE);
+    idle_wq_.WakeAll();
+  }
+  if (rotating && synced_end_ == appended_end && written_end_ == appended_end) {
+    uint64_t target = 0;
+    {
+      platform::MutexGuard guard(lock_);
+      target = rotate_to_;
+    }
+    Status status = RotateLogfile(target);
+    if (!status.ok()) {
+      platform::MutexGuard guard(lock_);
+      FailLogLocked("cannot switch to the next logfile", status);
+      return false;
+    }
+  }
+  return true;
+}
+
+Status Resource::RotateLogfile(uint64_t number) {
+  // Writers wait while rotating_; every appended byte is written and synced.
+  const uint64_t old_number = logfile_;
+  const uint64_t final_length = written_end_;
+  char path[kPathBytes];
+  if (!LogfilePath(number, path)) {
+    return Status(StatusCode::kInvalidArgument, "logfile path too long");
+  }
+  platform::File next;
+  Status status =
+      next.Open(path, platform::File::kRead | platform::File::kWrite |
+                          platform::File::kCreate);
+  uint64_t size = 0;
+  if (status.ok()) status = next.Size(&size);
+  if (status.ok() && size != 0) {
+    status = Status(StatusCode::kAlreadyExists, "next logfile is not empty");
+  }
+  if (!status.ok()) return status;
+  log::LogWriterOptions options;
+  platform::RandomBytes(&options.salt, sizeof(options.salt));
+  if (options.salt == 0) options.salt = 1;
+  options.logfile_number = number;
+  options.chunk_bytes = kChunkBytes;
+  options.chunk_count = kChunkCount;
+  options.gfp = platform::Gfp::kKernel;
+  UniquePtr<log::LogWriter> writer(New<log::LogWriter>(platform::Gfp::kKernel));
+  status = writer ? writer->Init(options)
+                  : Status(StatusCode::kNoMemory, "no memory for the log");
+  if (!status.ok()) return status;
+  // The finished logfile's version link, before anything of the next one
+  // can be acknowledged.
+  status = WriteVersionLink(*this, old_number, final_length, clock_);
+  if (!status.ok()) {
+    platform::Log(platform::LogLevel::kWarning,
+                  "resource %s: cannot write the version link of logfile "
+                  "%llu: %s",
+                  name_, static_cast<unsigned long long>(old_number),
+                  status.message());
+  }
+  log_file_.Close();
+  {
+    platform::MutexGuard guard(lock_);
+    writer_ = Move(writer);
+    logfile_ = number;
+    durable_ = LogPosition{number, 0};
+    if (rotate_to_ <= number) rotate_to_ = 0;
+    rotating_ = false;
+  }
+  // `next` hands its open file over to log_file_.
+  log_file_.Swap(next);
+  written_end_ = 0;
+  synced_end_ = 0;
+  last_sync_ns_ = platform::MonotonicNs();
+  space_wq_.WakeAll();
+  platform::Log(platform::LogLevel::kInfo,
+                "resource %s: logfile %llu finished at %llu bytes, now "
+                "writing logfile %llu",
+                name_, static_cast<unsigned long long>(old_number),
+                static_cast<unsigned long long>(final_length),
+                static_cast<unsigned long long>(number));
+  return Status::Ok();
+}
+
+void Resource::FailLogLocked(const char* what, Status status) {
+  if (!log_failed_) {
+    platform::Log(platform::LogLevel::kError, "resource %s: %s: %s", name_,
+                  what, status.message());
+    FormatError(&error_, what, "", status);
+  }
+  log_failed_ = true;
+  while (waiters_ != nullptr) {
+    DurabilityWaiter* next = waiters_->next;
+    FinishFront(waiters_->request,
+                Status(StatusCode::kIoError, "the log of this device failed"));
+    platform::Free(waiters_);
+    waiters_ = next;
+  }
+  waiters_tail_ = nullptr;
+  space_wq_.WakeAll();
+  idle_wq_.WakeAll();
+}
+
+}  // namespace engine
+}  // namespace mars

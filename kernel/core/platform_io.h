@@ -1,0 +1,313 @@
+// The platform's I/O interface: files and symlinks on the /mars filesystem,
+// backing block devices, the replicated block device the module exports, host
+// identity, the trigger, and the tunables and counters under /proc/sys/mars.
+//
+// Implemented by kernel/platform/platform_io_kernel.cc (on the C glue:
+// glue/file.c, glue/tree_fs.c, glue/bdev.c, glue/blkdev.c, glue/control.c) and
+// by userspace/lib/platform_io_user.cc (POSIX; regular files stand in for block
+// devices, and tests drive the exported device through platform_user.h).
+//
+// Errors: every function here reports an operating-system error as the Status
+// of StatusFromErrno() (core/base/errno_status.h): its code classifies the
+// error, its message names it ("no space left on device (errno 28)").
+// Paths are absolute, NUL-terminated, at most kMaxPathBytes bytes.
+#ifndef MARS_CORE_PLATFORM_IO_H_
+#define MARS_CORE_PLATFORM_IO_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/status.h"
+#include "core/platform.h"
+
+namespace mars {
+namespace platform {
+
+constexpr size_t kMaxPathBytes = 4095;
+// A symlink's value: 1..4095 bytes (docu/mars-tree.md §2.4).
+constexpr size_t kMaxLinkValueBytes = 4095;
+
+// Monotonic time in nanoseconds (not affected by clock changes). Context: any.
+uint64_t MonotonicNs();
+
+// Fills `out` with cryptographically strong random bytes. Context: may sleep.
+void RandomBytes(void* out, size_t size);
+
+// This host's name: `uname -n` up to the first '.', NUL-terminated. Returns
+// the length, or 0 when it does not fit `capacity` (64 is always enough for
+// a valid host name). Context: any.
+size_t HostName(char* out, size_t capacity);
+
+// ---------------------------------------------------------------------------
+// Files (logfiles). Not thread-safe per object: one user at a time, except
+// that Write/Read/Sync may run concurrently from different threads.
+
+class File {
+ public:
+  enum Flags : uint32_t {
+    kRead = 1u << 0,
+    kWrite = 1u << 1,
+    kCreate = 1u << 2,     // create when missing (mode 0600)
+    kExclusive = 1u << 3,  // with kCreate: fail kAlreadyExists if present
+  };
+
+  File() = default;
+  ~File() { Close(); }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  // Opens `path` (kRead and/or kWrite required). Context: may sleep.
+  Status Open(const char* path, uint32_t flags);
+  // Closes; idempotent. Context: may sleep.
+  void Close();
+  bool is_open() const { return impl_ != nullptr; }
+  // Exchanges the open files of *this and `other`. Context: any.
+  void Swap(File& other) {
+    void* impl = impl_;
+    impl_ = other.impl_;
+    other.impl_ = impl;
+  }
+
+  // Reads up to `size` bytes at `offset` into `buffer`; `*done` < size only
+  // at the end of the file. Context: may sleep.
+  Status Read(uint64_t offset, void* buffer, size_t size, size_t* done);
+  // Writes all `size` bytes at `offset` (a short write is an error: kIoError
+  // or the errno's status, e.g. ENOSPC). Context: may sleep.
+  Status Write(uint64_t offset, const void* data, size_t size);
+  // Makes the bytes [begin, end) and the metadata needed to read them back
+  // durable (fdatasync of that range). Context: may sleep.
+  Status Sync(uint64_t begin, uint64_t end);
+  // Sets the file size. Context: may sleep.
+  Status Truncate(uint64_t size);
+  // Current file size. Context: may sleep.
+  Status Size(uint64_t* size);
+
+ private:
+  void* impl_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------
+// Symlinks and directories of the /mars tree. A link's value is its target
+// text; its stamp is its mtime in ns since the epoch (docu/mars-tree.md §5).
+
+// Reads the link at `path`: value into `value[0, *size)` (not NUL-terminated;
+// `capacity` >= kMaxLinkValueBytes is always enough) and its mtime.
+// kNotFound when absent; kInvalidArgument when `path` is not a symlink.
+// Context: may sleep.
+Status ReadLink(const char* path, char* value, size_t capacity, size_t* size,
+                uint64_t* stamp_ns);
+
+// Replaces (or creates) the link at `path` atomically: a staging link
+// `.tmp.k.<name>` in the same directory with the value and mtime `stamp_ns`
+// is renamed over `path` (readers see the old or the new link, never none).
+// REQUIRES the parent directory exists. Context: may sleep.
+Status WriteLink(const char* path, const char* value, size_t size,
+                 uint64_t stamp_ns);
+
+// Removes the link or regular file at `path`. kNotFound when absent.
+// Context: may sleep.
+Status RemoveEntry(const char* path);
+
+// Creates the directory `path` (mode 0755); Ok if it already exists as a
+// directory. Context: may sleep.
+Status MakeDirectory(const char* path);
+
+enum class EntryType : uint8_t {
+  kOther = 0,
+  kFile = 1,
+  kDirectory = 2,
+  kLink = 3
+};
+
+// Calls visit(context, name, name_size, type) for every entry of directory
+// `path` except "." and "..", in no particular order; a visit returning false
+// stops early. The name is not NUL-terminated and valid during the call.
+// visit must not call ListDirectory on the same directory. kNotFound when the
+// directory is absent. Context: may sleep.
+using DirectoryVisitor = bool (*)(void* context, const char* name,
+                                  size_t name_size, EntryType type);
+Status ListDirectory(const char* path, DirectoryVisitor visit, void* context);
+
+// Free and total bytes of the filesystem holding `path`. Context: may sleep.
+Status FilesystemSpace(const char* path, uint64_t* free_bytes,
+                       uint64_t* total_bytes);
+
+// ---------------------------------------------------------------------------
+// Memory for I/O buffers: directly addressable by block I/O (the kernel
+// allocates it with kmalloc, never vmalloc). `size` <= 1 MiB.
+
+void* AllocateIoBuffer(size_t size, Gfp gfp);
+void FreeIoBuffer(void* buffer);
+
+// One piece of a gather/scatter list. For block I/O, `data` comes from
+// AllocateIoBuffer() or is a segment of an exported-device request.
+struct IoVec {
+  void* data;
+  size_t size;
+};
+
+// ---------------------------------------------------------------------------
+// Backing block devices (the resource's data device, e.g. /dev/vg/r0).
+
+class BlockDevice {
+ public:
+  enum class Op : uint8_t { kRead = 0, kWrite = 1, kFlush = 2 };
+
+  // One asynchronous request. The caller owns it until `done` is called.
+  // Offsets and sizes are multiples of 512; the vecs' total equals `size`
+  // (kFlush: size 0, no vecs). `fua` makes a write durable before it
+  // completes.
+  struct Request {
+    Op op = Op::kRead;
+    bool fua = false;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+    const IoVec* vecs = nullptr;
+    size_t vec_count = 0;
+    // Called once with the outcome. Context: any, possibly interrupt
+    // context and possibly before Submit() returns: it must not sleep, not
+    // take a Mutex, and the submitter must not hold a lock `done` needs.
+    void (*done)(Request* request, Status status) = nullptr;
+    void* context = nullptr;
+  };
+
+  BlockDevice() = default;
+  ~BlockDevice() { Close(); }
+  BlockDevice(const BlockDevice&) = delete;
+  BlockDevice& operator=(const BlockDevice&) = delete;
+
+  // Opens the block device (or, in userspace, regular file) at `path` for
+  // reading and writing, exclusively (kernel: a holder claim; another
+  // exclusive opener or a mounted filesystem gives EBUSY). Context: may sleep.
+  Status Open(const char* path);
+  // REQUIRES no request in flight. Idempotent. Context: may sleep.
+  void Close();
+  bool is_open() const { return impl_ != nullptr; }
+  // Size in bytes, as of Open(). Context: any.
+  uint64_t size() const { return size_; }
+
+  // Starts `request`. Never fails synchronously: errors arrive through
+  // `done`. Context: may sleep (allocates with kNoIo); not from interrupt.
+  void Submit(Request* request);
+
+  // Synchronous helpers over Submit(). Context: may sleep; the caller must
+  // not be inside the exported device's submit path.
+  Status ReadSync(uint64_t offset, void* buffer, size_t size);
+  Status WriteSync(uint64_t offset, const void* data, size_t size);
+  Status FlushSync();
+
+ private:
+  void* impl_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// The exported device /dev/mars/NAME (kernel: a bio-based gendisk).
+
+enum class FrontOp : uint8_t { kRead = 0, kWrite = 1, kFlush = 2 };
+
+enum FrontFlags : uint32_t {
+  kFrontFua = 1u << 0,       // durable before completion
+  kFrontPreflush = 1u << 1,  // everything completed before is durable first
+};
+
+// One request to the exported device. Offsets/sizes are multiples of the
+// logical block size (4096); size <= 1 MiB; kFlush has size 0 and no vecs.
+// `vecs` point into the submitter's pages and stay valid until completion.
+struct FrontRequest {
+  FrontOp op = FrontOp::kRead;
+  uint32_t flags = 0;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  const IoVec* vecs = nullptr;
+  size_t vec_count = 0;
+  void* platform = nullptr;  // owned by the platform
+};
+
+// Completes a request handed to a FrontDisk's submit function; the request
+// must not be touched afterwards. Context: any (also interrupt context).
+void CompleteFrontRequest(FrontRequest* request, Status status);
+
+class FrontDisk {
+ public:
+  // Called for every request, in the submitter's context (may sleep, but
+  // must not wait for I/O it submits itself: kernel bios submitted from here
+  // start only after it returns). Must eventually call
+  // CompleteFrontRequest().
+  using SubmitFunction = void (*)(void* context, FrontRequest* request);
+
+  static constexpr uint32_t kLogicalBlockBytes = 4096;
+  static constexpr uint32_t kMaxRequestBytes = 1u << 20;
+
+  FrontDisk() = default;
+  ~FrontDisk() {
+    Status ignored = Destroy();
+    (void)ignored;
+  }
+  FrontDisk(const FrontDisk&) = delete;
+  FrontDisk& operator=(const FrontDisk&) = delete;
+
+  // Creates /dev/mars/`name` of `size_bytes` (a multiple of 4096) with a
+  // volatile write cache and FUA advertised, no discard or write-zeroes.
+  // Requests start arriving before Create() returns. Context: may sleep.
+  Status Create(const char* name, uint64_t size_bytes, SubmitFunction submit,
+                void* context);
+  // Removes the device: refuses new opens, then deletes it. Returns
+  // kUnavailable (nothing changes) while open_count() > 0. After it returns
+  // no submit call runs or starts; requests already handed to the submit
+  // function may still be completing (the engine tracks its own).
+  // Idempotent. Context: may sleep.
+  Status Destroy();
+  bool exists() const { return impl_ != nullptr; }
+  // Current number of openers. Context: any.
+  int open_count() const;
+
+ private:
+  void* impl_ = nullptr;
+};
+
+// ---------------------------------------------------------------------------
+// The trigger (/proc/sys/mars/trigger) and the main thread's sleep.
+
+// Sleeps until the trigger is written, `timeout_ns` passed, or the calling
+// platform thread is asked to stop. Returns the trigger level written (1 or
+// 2), or 0 on timeout/stop. Context: may sleep.
+int WaitForTrigger(uint64_t timeout_ns);
+
+// ---------------------------------------------------------------------------
+// Tunables (read-write) and status values (read-only) under /proc/sys/mars/,
+// documented in docu/control-interface.md. Append only; never renumber.
+
+enum class Tunable : int {
+  kBufferLimitBytes = 0,      // buffer_limit_bytes: write buffer per host
+  kLogRotateBytes = 1,        // logrotate_bytes: start a new logfile after
+  kLogSyncIntervalMs = 2,     // log_sync_interval_ms: longest delay of a log
+                              // fdatasync when nobody waits for one
+  kReplayLinkIntervalMs = 3,  // replay_link_interval_ms: replay-HOST updates
+  kCount = 4,
+};
+
+enum class Counter : int {
+  kBytesLogged = 0,         // bytes_logged: record bytes written to logfiles
+  kBytesWrittenBack = 1,    // bytes_written_back: to data devices
+  kLogFlushes = 2,          // log_flushes: fdatasyncs of logfiles
+  kDataFlushes = 3,         // data_flushes: flushes of data devices
+  kBytesBuffered = 4,       // bytes_buffered: now, not yet written back
+  kWritesThrottled = 5,     // writes_throttled: writes that waited for room
+  kLogRateBytes = 6,        // log_rate_bytes: bytes/s logged, last second
+  kWritebackRateBytes = 7,  // writeback_rate_bytes: bytes/s, last second
+  kBytesReplayed = 8,       // bytes_replayed: applied by crash recovery
+  kCount = 9,
+};
+
+// Context: any.
+uint64_t GetTunable(Tunable id);
+uint64_t GetCounter(Counter id);
+void AddCounter(Counter id, uint64_t delta);
+void SubtractCounter(Counter id, uint64_t delta);
+void SetCounter(Counter id, uint64_t value);
+
+}  // namespace platform
+}  // namespace mars
+
+#endif  // MARS_CORE_PLATFORM_IO_H_

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Regular files for the C++ engine (the logfiles under /mars): open, positional
+ * read and write from kernel buffers, range fdatasync, truncate and size, on a
+ * struct file from filp_open(). Errors are -errno from the VFS unchanged.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/fcntl.h>
+#include <linux/fs.h>
+#include <linux/limits.h>
+#include <linux/stat.h>
+
+#include "glue_fs.h"
+
+int mars_glue_file_open(const char *path, unsigned int flags, void **handle)
+{
+	int oflags = O_LARGEFILE;
+	struct file *file;
+	umode_t mode;
+
+	*handle = NULL;
+	switch (flags & (MARS_FILE_READ | MARS_FILE_WRITE)) {
+	case MARS_FILE_READ:
+		oflags |= O_RDONLY;
+		break;
+	case MARS_FILE_WRITE:
+		oflags |= O_WRONLY;
+		break;
+	case MARS_FILE_READ | MARS_FILE_WRITE:
+		oflags |= O_RDWR;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (flags & MARS_FILE_CREATE) {
+		oflags |= O_CREAT;
+		if (flags & MARS_FILE_EXCLUSIVE)
+			oflags |= O_EXCL;
+	}
+	file = filp_open(path, oflags, 0600);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	/* Logfiles only: a directory or device here is a broken tree. */
+	mode = file_inode(file)->i_mode;
+	if (!S_ISREG(mode)) {
+		filp_close(file, NULL);
+		return S_ISDIR(mode) ? -EISDIR : -EINVAL;
+	}
+	*handle = file;
+	return 0;
+}
+
+void mars_glue_file_close(void *file)
+{
+	if (file)
+		filp_close(file, NULL);
+}
+
+/* [offset, offset + size) must be representable as loff_t. */
+static int mars_file_range_ok(unsigned long long offset, size_t size)
+{
+	return offset <= LLONG_MAX && size <= LLONG_MAX - offset;
+}
+
+int mars_glue_file_read(void *file, unsigned long long offset, void *buffer,
+			size_t size, size_t *done)
+{
+	loff_t pos = offset;
+	size_t total = 0;
+
+	*done = 0;
+	if (!mars_file_range_ok(offset, size))
+		return -EINVAL;
+	while (total < size) {
+		ssize_t n = kernel_read(file, (char *)buffer + total,
+					size - total, &pos);
+
+		if (n < 0) {
+			*done = total;
+			return n;
+		}
+		if (n == 0)
+			break; /* end of file */
+		total += n;
+	}
+	*done = total;
+	return 0;
+}
+
+int mars_glue_file_write(void *file, unsigned long long offset,
+			 const void *data, size_t size)
+{
+	loff_t pos = offset;
+	size_t total = 0;
+
+	if (!mars_file_range_ok(offset, size))
+		return -EINVAL;
+	while (total < size) {
+		ssize_t n = kernel_write(file, (const char *)data + total,
+					 size - total, &pos);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO; /* no progress and no reason given */
+		total += n;
+	}
+	return 0;
+}
+
+int mars_glue_file_sync(void *file, unsigned long long begin,
+			unsigned long long end)
+{
+	loff_t last;
+
+	if (end <= begin)
+		return 0;
+	if (begin > LLONG_MAX)
+		return -EINVAL;
+	last = end - 1 > LLONG_MAX ? LLONG_MAX : end - 1;
+	return vfs_fsync_range(file, begin, last, 1);
+}
+
+int mars_glue_file_truncate(void *handle, unsigned long long size)
+{
+	struct file *file = handle;
+
+	if (size > LLONG_MAX)
+		return -EINVAL;
+	return vfs_truncate(&file->f_path, size);
+}
+
+unsigned long long mars_glue_file_size(void *file)
+{
+	return i_size_read(file_inode(file));
+}
