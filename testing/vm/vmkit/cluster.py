@@ -13,6 +13,21 @@ from .kernels import get_kernel
 from .qemu import VM, free_udp_port
 
 
+def _pin(initrd, workdir):
+    """A private link (or copy) of a cached initramfs in workdir: reboots
+    (power-cut tests) need it long after the cache of a concurrent run may
+    have pruned it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    pinned = workdir / initrd.name
+    with contextlib.suppress(FileNotFoundError):
+        pinned.unlink()
+    try:
+        os.link(initrd, pinned)
+    except OSError:
+        shutil.copy2(initrd, pinned)
+    return pinned
+
+
 class Cluster:
     """Several VMs of one kernel sharing an initramfs, fully meshed by UDP links.
 
@@ -44,9 +59,10 @@ class Cluster:
         tools = tuple(tools) + (FIO_TOOLS if fio else ())
         if vm_tools is True:
             vm_tools = build_vm_tools()
-        self.initrd = build_initramfs(kernel, modules=modules, mars_ko=mars_ko, marsadm=marsadm,
-                                      tools=tools, boot_modules=boot_modules, files=files,
-                                      vm_tools=vm_tools or ())
+        cached = build_initramfs(kernel, modules=modules, mars_ko=mars_ko, marsadm=marsadm,
+                                 tools=tools, boot_modules=boot_modules, files=files,
+                                 vm_tools=vm_tools or ())
+        self.initrd = _pin(cached, self.workdir)
         hosts = [(nm, NET_PREFIX + str(i + 1)) for i, nm in enumerate(names)]
         links = {nm: [] for nm in names}
         if net and len(names) > 1:
