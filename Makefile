@@ -3,6 +3,7 @@
 #   make                 marsadm and mars.ko (for KDIR, default: the running kernel)
 #   make check           install deps, unit tests under ASan/UBSan, module audit
 #                        for both supported kernels, VM smoke tests
+#   make check-full      make check, then a 10x larger crash-state run
 #   make install         DESTDIR=... KDIR=...
 #   make clean           remove every build product
 
@@ -23,7 +24,7 @@ FUZZ_SECONDS ?= 60
 MARSADM := $(CMAKE_USER)/userspace/marsadm/marsadm
 
 .PHONY: all marsadm module install clean deps check check-unit check-module \
-	check-source check-vm fuzz bench-core
+	check-source check-vm check-full fuzz bench-core
 
 all: marsadm module
 
@@ -71,6 +72,14 @@ check-module:
 
 check-vm: marsadm
 	$(TOP)/testing/vm/run-tests --kernel all
+
+# make check, then the crash-state checker (docu/crash-consistency.md) on
+# CRASH_STATES states with another enumeration seed than make check's.
+CRASH_STATES ?= 100000
+check-full: check
+	cd $(CMAKE_CHECK) && MARS_CRASH_STATES=$(CRASH_STATES) MARS_CRASH_SEED=2 \
+		ctest -j$(JOBS) --output-on-failure -R '^Workloads/CrashConsistency'
+	@echo "make check-full: all checks passed"
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from the checked-in seeds.
 fuzz:

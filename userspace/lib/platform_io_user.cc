@@ -1,8 +1,9 @@
 // core/platform_io.h implemented with POSIX, plus the test API of
 // platform_user.h: files and the tree on the local filesystem, regular files
 // (or block devices) as backing devices with synchronous I/O, exported
-// devices as a process-wide registry driven by test clients, and the
-// trigger, tunables and counters as process-wide state.
+// devices as a process-wide registry driven by test clients, the trigger,
+// tunables and counters as process-wide state, and the recorder of storage
+// operations (StartRecordingForTest, recording.h).
 //
 // Process-wide registries are leaked heap objects, so that threads still
 // running at exit never meet a destroyed mutex.
@@ -31,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,6 +42,7 @@
 #include "core/platform.h"
 #include "core/platform_io.h"
 #include "platform_user.h"
+#include "recording.h"
 
 namespace mars {
 namespace platform {
@@ -126,13 +129,210 @@ size_t HostName(char* out, size_t capacity) {
 }
 
 // ---------------------------------------------------------------------------
+// The recorder (StartRecordingForTest, recording.h). While a recording runs,
+// every hooked operation takes effect under the recorder's lock and is
+// appended as an event before the lock is dropped, so the events are in the
+// order the operations took effect; without a recording the hooks only read
+// an atomic flag. The lock is innermost: nothing under it calls back into
+// the engine.
+
+namespace {
+
+class FileDisk;
+
+struct Recorder {
+  std::mutex mutex;
+  bool active = false;
+  uint64_t session = 0;  // bumped by every start: tells stale handles apart
+  std::string root;      // the recorded directory, no trailing '/'
+  bool capture_content = true;  // snapshots read files and devices
+  std::unique_ptr<test::Recording> recording;
+  std::map<std::string, uint32_t> files;    // relative path -> incarnation
+  std::map<std::string, uint32_t> devices;  // device path -> index
+  std::map<std::thread::id, uint64_t> threads;
+  uint32_t next_front_id = 0;
+  // Every open backing device, recording or not: captured at the start.
+  std::set<FileDisk*> open_disks;
+};
+
+Recorder& Rec() {
+  static Recorder* recorder = new Recorder;
+  return *recorder;
+}
+
+std::atomic<bool> g_recording{false};
+
+// Holds the recorder's lock while a recording runs.
+class RecordLock {
+ public:
+  RecordLock() {
+    if (!g_recording.load(std::memory_order_acquire)) return;
+    lock_ = std::unique_lock<std::mutex>(Rec().mutex);
+    if (!Rec().active) lock_.unlock();
+  }
+  bool active() const { return lock_.owns_lock(); }
+  void Unlock() {
+    if (lock_.owns_lock()) lock_.unlock();
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+constexpr uint32_t kNotRecorded = UINT32_MAX;
+
+using test::RecordedEvent;
+
+// `path` relative to the recorded directory; false when outside it.
+bool RelativePath(const Recorder& rec, const char* path, std::string* rel) {
+  const size_t n = rec.root.size();
+  if (strncmp(path, rec.root.c_str(), n) != 0 || path[n] != '/') return false;
+  *rel = path + n + 1;
+  return !rel->empty();
+}
+
+// REQUIRES the lock held while recording. Returns the event's index.
+uint64_t AppendEvent(Recorder& rec, RecordedEvent event) {
+  const auto thread =
+      rec.threads.emplace(std::this_thread::get_id(), rec.threads.size());
+  event.thread = thread.first->second;
+  rec.recording->events.push_back(std::move(event));
+  return rec.recording->events.size() - 1;
+}
+
+RecordedEvent MakeEvent(RecordedEvent::Kind kind, uint32_t object) {
+  RecordedEvent event;
+  event.kind = kind;
+  event.object = object;
+  return event;
+}
+
+// The whole content of the open file `fd` (or block device).
+bool ReadWholeFile(int fd, std::vector<uint8_t>* out) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode) && ioctl(fd, BLKGETSIZE64, &size) != 0) return false;
+  out->resize(size);
+  for (uint64_t done = 0; done < size;) {
+    const ssize_t n =
+        pread(fd, out->data() + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<uint64_t>(n);
+  }
+  // A file that grew meanwhile is not one this recording may capture.
+  uint8_t more;
+  return pread(fd, &more, 1, static_cast<off_t>(size)) == 0;
+}
+
+uint32_t NewIncarnation(Recorder& rec, std::vector<uint8_t> content) {
+  rec.recording->files.push_back(std::move(content));
+  return static_cast<uint32_t>(rec.recording->files.size() - 1);
+}
+
+// The incarnation of the regular file `path`, open as `fd`. REQUIRES the lock
+// held while recording. A file under the directory that the recording does
+// not know (made behind the platform's back) enters it now with its current
+// content, as if created at this point.
+uint32_t FileIncarnationLocked(Recorder& rec, const std::string& path, int fd) {
+  std::string rel;
+  if (!RelativePath(rec, path.c_str(), &rel)) return kNotRecorded;
+  const auto it = rec.files.find(rel);
+  if (it != rec.files.end()) return it->second;
+  std::vector<uint8_t> content;
+  if (!ReadWholeFile(fd, &content)) {
+    ReportBug(__FILE__, __LINE__);  // a recording must not miss data
+  }
+  const uint32_t id = NewIncarnation(rec, std::move(content));
+  rec.files[rel] = id;
+  RecordedEvent event = MakeEvent(RecordedEvent::Kind::kCreateFile, id);
+  event.path = rel;
+  AppendEvent(rec, std::move(event));
+  return id;
+}
+
+// Captures the directory `dir` (relative name `rel`, "" for the root) into
+// the recording's initial tree.
+bool SnapshotDirectory(Recorder& rec, const std::string& dir,
+                       const std::string& rel) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return false;
+  bool ok = true;
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    const struct dirent* entry = readdir(d);
+    if (entry == nullptr) {
+      ok = errno == 0;
+      break;
+    }
+    if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) {
+      continue;
+    }
+    names.push_back(entry->d_name);
+  }
+  closedir(d);
+  for (const std::string& name : names) {
+    if (!ok) break;
+    const std::string path = dir + "/" + name;
+    const std::string name_rel = rel.empty() ? name : rel + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) return false;
+    test::RecordedEntry entry;
+    if (S_ISDIR(st.st_mode)) {
+      entry.type = test::RecordedEntry::Type::kDirectory;
+      rec.recording->initial_tree[name_rel] = entry;
+      ok = SnapshotDirectory(rec, path, name_rel);
+    } else if (S_ISREG(st.st_mode)) {
+      std::vector<uint8_t> content;
+      if (rec.capture_content) {
+        const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        ok = fd >= 0 && ReadWholeFile(fd, &content);
+        if (fd >= 0) close(fd);
+      }
+      entry.type = test::RecordedEntry::Type::kFile;
+      entry.file = NewIncarnation(rec, std::move(content));
+      rec.files[name_rel] = entry.file;
+      rec.recording->initial_tree[name_rel] = entry;
+    } else if (S_ISLNK(st.st_mode)) {
+      char value[kMaxLinkValueBytes + 1];
+      const ssize_t n = readlink(path.c_str(), value, sizeof(value));
+      if (n < 0) return false;
+      entry.type = test::RecordedEntry::Type::kLink;
+      entry.value.assign(value, static_cast<size_t>(n));
+      entry.stamp_ns = TimespecNs(st.st_mtim);
+      rec.recording->initial_tree[name_rel] = entry;
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
 // Files.
 
 namespace {
 
 struct UserFile {
   int fd;
+  std::string path;
+  // The recording session and incarnation this file was last resolved in.
+  uint64_t session = 0;
+  uint32_t id = kNotRecorded;
 };
+
+// The file's incarnation in the running recording (kNotRecorded outside the
+// recorded directory). REQUIRES the recorder's lock held while recording.
+uint32_t FileIdLocked(UserFile* file) {
+  Recorder& rec = Rec();
+  if (file->session != rec.session) {
+    file->session = rec.session;
+    file->id = FileIncarnationLocked(rec, file->path, file->fd);
+  }
+  return file->id;
+}
 
 int FdOf(void* impl) { return static_cast<UserFile*>(impl)->fd; }
 
@@ -192,9 +392,26 @@ Status File::Open(const char* path, uint32_t flags) {
     open_flags |= O_CREAT;
     if ((flags & kExclusive) != 0) open_flags |= O_EXCL;
   }
+  RecordLock record;
+  std::string rel;
+  const bool recorded = record.active() && RelativePath(Rec(), path, &rel);
+  struct stat st;
+  const bool existed = !recorded || lstat(path, &st) == 0;
   const int fd = open(path, open_flags, 0600);
   if (fd < 0) return LastError();
-  impl_ = new UserFile{fd};
+  auto* file = new UserFile{fd, path};
+  if (recorded && !existed) {
+    Recorder& rec = Rec();
+    file->session = rec.session;
+    file->id = NewIncarnation(rec, {});
+    rec.files[rel] = file->id;
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kCreateFile, file->id);
+    event.path = rel;
+    AppendEvent(rec, std::move(event));
+  } else if (recorded) {
+    FileIdLocked(file);
+  }
+  impl_ = file;
   return Status::Ok();
 }
 
@@ -213,18 +430,61 @@ Status File::Read(uint64_t offset, void* buffer, size_t size, size_t* done) {
 
 Status File::Write(uint64_t offset, const void* data, size_t size) {
   if (impl_ == nullptr) return StatusFromErrno(EBADF);
-  return WriteFully(FdOf(impl_), offset, data, size);
+  RecordLock record;
+  auto* file = static_cast<UserFile*>(impl_);
+  const uint32_t id = record.active() ? FileIdLocked(file) : kNotRecorded;
+  Status status = WriteFully(file->fd, offset, data, size);
+  if (status.ok() && id != kNotRecorded) {
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kFileWrite, id);
+    event.offset = offset;
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    event.data.assign(bytes, bytes + size);
+    AppendEvent(Rec(), std::move(event));
+  }
+  return status;
 }
 
 Status File::Sync(uint64_t /*begin*/, uint64_t /*end*/) {
   if (impl_ == nullptr) return StatusFromErrno(EBADF);
-  return fdatasync(FdOf(impl_)) == 0 ? Status::Ok() : LastError();
+  auto* file = static_cast<UserFile*>(impl_);
+  uint32_t id = kNotRecorded;
+  uint64_t session = 0;
+  uint64_t begin = 0;
+  {
+    RecordLock record;
+    if (record.active()) id = FileIdLocked(file);
+    if (id != kNotRecorded) {
+      session = Rec().session;
+      begin = AppendEvent(Rec(),
+                          MakeEvent(RecordedEvent::Kind::kFileSyncBegin, id));
+    }
+  }
+  // Not under the lock: other files and devices go on meanwhile.
+  Status status = fdatasync(file->fd) == 0 ? Status::Ok() : LastError();
+  if (id != kNotRecorded) {
+    RecordLock record;
+    if (record.active() && Rec().session == session) {
+      RecordedEvent event = MakeEvent(RecordedEvent::Kind::kFileSyncEnd, id);
+      event.begin = begin;
+      event.ok = status.ok();
+      AppendEvent(Rec(), std::move(event));
+    }
+  }
+  return status;
 }
 
 Status File::Truncate(uint64_t size) {
   if (impl_ == nullptr) return StatusFromErrno(EBADF);
-  return ftruncate(FdOf(impl_), static_cast<off_t>(size)) == 0 ? Status::Ok()
-                                                               : LastError();
+  RecordLock record;
+  auto* file = static_cast<UserFile*>(impl_);
+  const uint32_t id = record.active() ? FileIdLocked(file) : kNotRecorded;
+  if (ftruncate(file->fd, static_cast<off_t>(size)) != 0) return LastError();
+  if (id != kNotRecorded) {
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kFileTruncate, id);
+    event.offset = size;
+    AppendEvent(Rec(), std::move(event));
+  }
+  return Status::Ok();
 }
 
 Status File::Size(uint64_t* size) {
@@ -287,6 +547,8 @@ Status WriteLink(const char* path, const char* value, size_t size,
   const std::string staging = target_path.substr(0, slash + 1) + ".tmp.k." +
                               target_path.substr(slash + 1);
   const std::string text(value, size);
+  // The staging link and the rename are one event: the link op of the model.
+  RecordLock record;
   if (unlink(staging.c_str()) != 0 && errno != ENOENT) return LastError();
   if (symlink(text.c_str(), staging.c_str()) != 0) return LastError();
   struct timespec times[2];
@@ -299,15 +561,42 @@ Status WriteLink(const char* path, const char* value, size_t size,
     unlink(staging.c_str());
     return StatusFromErrno(error);
   }
+  std::string rel;
+  if (record.active() && RelativePath(Rec(), path, &rel)) {
+    Rec().files.erase(rel);
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kWriteLink, 0);
+    event.path = rel;
+    event.value = text;
+    event.stamp_ns = stamp_ns;
+    AppendEvent(Rec(), std::move(event));
+  }
   return Status::Ok();
 }
 
 Status RemoveEntry(const char* path) {
-  return unlink(path) == 0 ? Status::Ok() : LastError();
+  RecordLock record;
+  if (unlink(path) != 0) return LastError();
+  std::string rel;
+  if (record.active() && RelativePath(Rec(), path, &rel)) {
+    Rec().files.erase(rel);
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kRemoveEntry, 0);
+    event.path = rel;
+    AppendEvent(Rec(), std::move(event));
+  }
+  return Status::Ok();
 }
 
 Status MakeDirectory(const char* path) {
-  if (mkdir(path, 0755) == 0) return Status::Ok();
+  RecordLock record;
+  if (mkdir(path, 0755) == 0) {
+    std::string rel;
+    if (record.active() && RelativePath(Rec(), path, &rel)) {
+      RecordedEvent event = MakeEvent(RecordedEvent::Kind::kMakeDirectory, 0);
+      event.path = rel;
+      AppendEvent(Rec(), std::move(event));
+    }
+    return Status::Ok();
+  }
   const int error = errno;
   struct stat st;
   if (error == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -404,6 +693,12 @@ class FileDisk {
   FileDisk& operator=(const FileDisk&) = delete;
 
   const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+
+  // The recording session and device index this disk was last resolved in
+  // (recorder's lock).
+  uint64_t rec_session = 0;
+  uint32_t rec_id = kNotRecorded;
 
   // All of [offset, offset + sum of vecs) or an error (EIO at the end of
   // the file).
@@ -450,6 +745,55 @@ class FileDisk {
   const std::string path_;
 };
 
+// The disk's index in the running recording; captures its content when it
+// is new to the recording. REQUIRES the recorder's lock held while recording.
+uint32_t DeviceIdLocked(FileDisk* disk) {
+  Recorder& rec = Rec();
+  if (disk->rec_session == rec.session) return disk->rec_id;
+  disk->rec_session = rec.session;
+  const auto it = rec.devices.find(disk->path());
+  if (it != rec.devices.end()) {
+    disk->rec_id = it->second;
+    return disk->rec_id;
+  }
+  test::RecordedDevice device;
+  device.path = disk->path();
+  if (rec.capture_content && !ReadWholeFile(disk->fd(), &device.initial)) {
+    ReportBug(__FILE__, __LINE__);  // a recording must not miss data
+  }
+  rec.recording->devices.push_back(std::move(device));
+  disk->rec_id = static_cast<uint32_t>(rec.recording->devices.size() - 1);
+  rec.devices[disk->path()] = disk->rec_id;
+  return disk->rec_id;
+}
+
+// A flush of `disk`, recorded as a begin and an end event.
+Status FlushRecorded(FileDisk* disk) {
+  uint32_t id = kNotRecorded;
+  uint64_t session = 0;
+  uint64_t begin = 0;
+  {
+    RecordLock record;
+    if (record.active()) {
+      id = DeviceIdLocked(disk);
+      session = Rec().session;
+      begin = AppendEvent(
+          Rec(), MakeEvent(RecordedEvent::Kind::kDeviceFlushBegin, id));
+    }
+  }
+  Status status = disk->Flush();
+  if (id != kNotRecorded) {
+    RecordLock record;
+    if (record.active() && Rec().session == session) {
+      RecordedEvent event = MakeEvent(RecordedEvent::Kind::kDeviceFlushEnd, id);
+      event.begin = begin;
+      event.ok = status.ok();
+      AppendEvent(Rec(), std::move(event));
+    }
+  }
+  return status;
+}
+
 Status CheckRequest(const BlockDevice::Request& r, uint64_t device_size) {
   uint64_t total = 0;
   for (size_t i = 0; i < r.vec_count; ++i) total += r.vecs[i].size;
@@ -485,11 +829,27 @@ void Execute(FileDisk* disk, uint64_t device_size, BlockDevice::Request* r) {
     if (injected) {
       status = StatusFromErrno(EIO);
     } else if (r->op == BlockDevice::Op::kFlush) {
-      status = disk->Flush();
+      status = FlushRecorded(disk);
     } else {
       const bool write = r->op == BlockDevice::Op::kWrite;
+      // A write takes effect under the recorder's lock (a FUA write with its
+      // flush: it is durable once recorded).
+      RecordLock record;
+      if (!write) record.Unlock();
+      const uint32_t id = record.active() ? DeviceIdLocked(disk) : kNotRecorded;
       status = disk->Transfer(write, r->offset, r->vecs, r->vec_count);
       if (status.ok() && write && r->fua) status = disk->Flush();
+      if (status.ok() && id != kNotRecorded) {
+        RecordedEvent event = MakeEvent(RecordedEvent::Kind::kDeviceWrite, id);
+        event.offset = r->offset;
+        event.fua = r->fua;
+        event.data.reserve(r->size);
+        for (size_t i = 0; i < r->vec_count; ++i) {
+          const auto* bytes = static_cast<const uint8_t*>(r->vecs[i].data);
+          event.data.insert(event.data.end(), bytes, bytes + r->vecs[i].size);
+        }
+        AppendEvent(Rec(), std::move(event));
+      }
     }
   }
   {
@@ -547,12 +907,24 @@ Status BlockDevice::Open(const char* path) {
     close(fd);
     return StatusFromErrno(ENOTBLK);
   }
-  impl_ = new FileDisk(fd, path);
+  auto* disk = new FileDisk(fd, path);
+  {
+    Recorder& rec = Rec();
+    std::lock_guard<std::mutex> lock(rec.mutex);
+    rec.open_disks.insert(disk);
+    if (rec.active) DeviceIdLocked(disk);
+  }
+  impl_ = disk;
   size_ = size;
   return Status::Ok();
 }
 
 void BlockDevice::Close() {
+  if (impl_ != nullptr) {
+    Recorder& rec = Rec();
+    std::lock_guard<std::mutex> lock(rec.mutex);
+    rec.open_disks.erase(static_cast<FileDisk*>(impl_));
+  }
   delete static_cast<FileDisk*>(impl_);
   impl_ = nullptr;
   size_ = 0;
@@ -619,6 +991,9 @@ struct FrontIo::State {
   Status status;
   std::vector<IoVec> vecs;
   FrontRequest request;
+  // The request's id in the recording session `record_session` (0: none).
+  uint64_t record_session = 0;
+  uint32_t record_id = 0;
 
   void Complete(Status result) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -636,6 +1011,16 @@ struct FrontIo::State {
 void CompleteFrontRequest(FrontRequest* request, Status status) {
   auto* state = static_cast<test::FrontIo::State*>(request->platform);
   if (!MARS_CHECK(state != nullptr)) return;
+  if (state->record_session != 0) {
+    // Recorded before the submitter can see the completion.
+    RecordLock record;
+    if (record.active() && Rec().session == state->record_session) {
+      RecordedEvent event =
+          MakeEvent(RecordedEvent::Kind::kFrontComplete, state->record_id);
+      event.ok = status.ok();
+      AppendEvent(Rec(), std::move(event));
+    }
+  }
   state->Complete(status);
 }
 
@@ -787,6 +1172,26 @@ std::unique_ptr<FrontIo> StartFrontIo(FrontTarget target, FrontOp op,
       return io;
     }
     ++disk->active_submits;
+  }
+  {
+    RecordLock record;
+    if (record.active()) {
+      Recorder& rec = Rec();
+      s->record_session = rec.session;
+      s->record_id = rec.next_front_id++;
+      RecordedEvent event =
+          MakeEvent(RecordedEvent::Kind::kFrontSubmit, s->record_id);
+      event.front_op = static_cast<uint8_t>(op);
+      event.front_flags = flags;
+      event.offset = offset;
+      if (op == FrontOp::kWrite) {
+        for (const IoVec& vec : s->vecs) {
+          const auto* bytes = static_cast<const uint8_t*>(vec.data);
+          event.data.insert(event.data.end(), bytes, bytes + vec.size);
+        }
+      }
+      AppendEvent(rec, std::move(event));
+    }
   }
   disk->submit(disk->context, &request);
   {
@@ -981,6 +1386,43 @@ void SetBlockDeviceAsyncForTest(const char* path, bool async) {
   PathRegistry& registry = Paths();
   std::lock_guard<std::mutex> lock(registry.mutex);
   registry.paths[path].async = async;
+}
+
+bool StartRecordingForTest(const char* root, bool capture_content) {
+  Recorder& rec = Rec();
+  std::lock_guard<std::mutex> lock(rec.mutex);
+  if (rec.active || root == nullptr) return false;
+  std::string dir(root);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  rec.recording = std::make_unique<Recording>();
+  rec.recording->root = dir;
+  rec.recording->content_captured = capture_content;
+  rec.root = dir;
+  rec.capture_content = capture_content;
+  rec.files.clear();
+  rec.devices.clear();
+  rec.threads.clear();
+  rec.next_front_id = 0;
+  ++rec.session;
+  if (!SnapshotDirectory(rec, dir, "")) {
+    rec.recording.reset();
+    return false;
+  }
+  for (FileDisk* disk : rec.open_disks) DeviceIdLocked(disk);
+  rec.active = true;
+  g_recording.store(true, std::memory_order_release);
+  return true;
+}
+
+std::unique_ptr<Recording> StopRecordingForTest() {
+  Recorder& rec = Rec();
+  std::lock_guard<std::mutex> lock(rec.mutex);
+  if (!rec.active) return nullptr;
+  rec.active = false;
+  g_recording.store(false, std::memory_order_release);
+  rec.files.clear();
+  rec.devices.clear();
+  return std::move(rec.recording);
 }
 
 }  // namespace test

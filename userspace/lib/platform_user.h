@@ -1,8 +1,9 @@
 // Userspace-only additions to core/platform.h and core/platform_io.h, for
 // tests and benchmarks: the POSIX platform's knobs (host name, trigger,
 // tunables, counters), a client of the exported device that stands in for
-// the kernel's block layer, and per-path statistics and injected failures of
-// the backing "block devices" (regular files in userspace).
+// the kernel's block layer, per-path statistics and injected failures of
+// the backing "block devices" (regular files in userspace), and a recorder
+// of every storage operation for crash-state enumeration (recording.h).
 #ifndef MARS_USERSPACE_LIB_PLATFORM_USER_H_
 #define MARS_USERSPACE_LIB_PLATFORM_USER_H_
 
@@ -14,6 +15,7 @@
 
 #include "core/base/status.h"
 #include "core/platform_io.h"
+#include "recording.h"
 
 namespace mars {
 namespace platform {
@@ -134,6 +136,27 @@ void FailBlockDeviceOpsForTest(const char* path, BlockDevice::Op op, int count);
 // With `async`, requests on `path` complete from another thread after
 // Submit() returned (default: inline, before Submit() returns).
 void SetBlockDeviceAsyncForTest(const char* path, bool async);
+
+// ---------------------------------------------------------------------------
+// Recording of storage operations (recording.h; used by testing/crash/,
+// docu/crash-consistency.md).
+
+// Starts recording, in one global order: writes, truncations and syncs of
+// the regular files under the directory `root` (the /mars tree: logfiles),
+// file creations and removals, link writes (WriteLink) and directory
+// creations under it; writes (with FUA) and flushes of every backing block
+// device; submissions and completions of requests of the exported devices.
+// Captures `root` (directories, regular files, symlinks) now, and every
+// backing device's content now if it is open, else when it is opened.
+// Backing devices must not live under `root`. Without `capture_content` the
+// contents are not read (Recording::content_captured is false; the caller
+// knows them): the files of the initial tree and the devices' initial
+// images are left empty. False when a recording is already running or
+// `root` cannot be read.
+bool StartRecordingForTest(const char* root, bool capture_content = true);
+// Ends the recording and returns it; nullptr when none runs. Files and devices
+// still open are not recorded any further.
+std::unique_ptr<Recording> StopRecordingForTest();
 
 }  // namespace test
 }  // namespace platform

@@ -8,7 +8,8 @@
 // new link is first created as a staging link ".tmp.<pid>.<name>" beside its
 // target with its stamp already set, and only when all are staged are they
 // renamed into place. If staging fails, the staged links are removed and
-// nothing visible changed.
+// nothing visible changed. A successful Commit() of any change ends with
+// syncfs() of the tree's filesystem: it is durable when Commit() returns.
 #ifndef MARS_USERSPACE_MARSADM_TREE_DIR_H_
 #define MARS_USERSPACE_MARSADM_TREE_DIR_H_
 
@@ -22,11 +23,11 @@ namespace mars::cli {
 enum class EntryType { kLink, kFile, kDirectory };
 
 struct DiskEntry {
-  std::string path;    // relative to the root, '/'-separated
+  std::string path;  // relative to the root, '/'-separated
   EntryType type = EntryType::kLink;
-  std::string value;   // link target (kLink only)
+  std::string value;      // link target (kLink only)
   uint64_t stamp_ns = 0;  // 0 for directories
-  uint64_t size = 0;   // bytes (kFile only)
+  uint64_t size = 0;      // bytes (kFile only)
   bool tombstone = false;
 };
 

@@ -749,8 +749,16 @@ void Manager::WriteHeartbeat(uint64_t now) {
   Status s = EnsureDirectory(root_, dir.c_str());
   if (s.ok()) s = WriteValue(root_, link.c_str(), Slice(text, size), stamp);
   if (!s.ok()) {
-    platform::Log(platform::LogLevel::kWarning, "cannot write %s: %s",
-                  link.c_str(), s.message());
+    // Once per failure streak: a read-only /mars fails it every 5 s.
+    if (!heartbeat_failed_) {
+      platform::Log(platform::LogLevel::kWarning,
+                    "cannot write %s: %s (retried every 5 s)", link.c_str(),
+                    s.message());
+    }
+    heartbeat_failed_ = true;
+  } else if (heartbeat_failed_) {
+    heartbeat_failed_ = false;
+    platform::Log(platform::LogLevel::kInfo, "%s written again", link.c_str());
   }
 }
 

@@ -93,6 +93,7 @@ class Manager {
   Vector<ResourceName> names_;   // scan scratch
   uint64_t next_heartbeat_ns_ = 0;
   bool heartbeat_written_ = false;
+  bool heartbeat_failed_ = false;  // the last heartbeat write failed (logged)
   platform::Thread thread_;
 };
 

@@ -99,6 +99,9 @@ class Resource {
   Status RotateLogfile(uint64_t number);
   // REQUIRES lock_ held. Fails every waiter and marks the log failed.
   void FailLogLocked(const char* what, Status status);
+  // After a log failure, with the logger stopped: truncates the logfile to
+  // synced_end_ (what is durable).
+  void CutUndurableTail();
 
   // resource_writeback.cc
   static void WritebackMain(void* context);

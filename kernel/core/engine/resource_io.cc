@@ -357,6 +357,11 @@ void Resource::SubmitFlush(platform::FrontRequest* request) {
 
 Status Resource::WaitForDurableLocked(platform::FrontRequest* request,
                                       LogPosition position) {
+#if defined(MARS_MUTATION) && MARS_MUTATION == 1
+  // Deliberate fault for testing/crash: FUA and flush complete before the
+  // log is durable.
+  position = durable_;
+#endif
   if (position <= durable_) {
     // Completing under lock_ is allowed: completion does not sleep.
     FinishFront(request, Status::Ok());

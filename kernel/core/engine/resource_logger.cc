@@ -83,9 +83,40 @@ void Resource::StopLogger() {
     platform::MutexGuard guard(lock_);
     if (writer_.get() == nullptr || writer_->PendingBytes() == 0) break;
   }
+  if (log_failed_ && log_file_.is_open()) CutUndurableTail();
   platform::MutexGuard guard(lock_);
   writer_.Reset();
   log_file_.Close();
+}
+
+void Resource::CutUndurableTail() {
+  // Bytes after synced_end_ were written (maybe in part) but never made
+  // durable: after a failed fdatasync they may sit in the page cache though
+  // they never reached the disk, and recovery would replay them and
+  // publish a log end that the disk does not have. Cut them, so that the
+  // logfile is exactly what was durable (acknowledged FUA writes are below
+  // synced_end_).
+  uint64_t size = 0;
+  Status status = log_file_.Size(&size);
+  if (!status.ok() || size <= synced_end_) return;
+  status = log_file_.Truncate(synced_end_);
+  if (status.ok()) status = log_file_.Sync(0, synced_end_);
+  if (!status.ok()) {
+    platform::Log(platform::LogLevel::kWarning,
+                  "resource %s: cannot cut logfile %llu at its durable end "
+                  "%llu: %s (recovery reads what reached the disk once "
+                  "/mars is remounted)",
+                  name_, static_cast<unsigned long long>(logfile_),
+                  static_cast<unsigned long long>(synced_end_),
+                  status.message());
+    return;
+  }
+  platform::Log(platform::LogLevel::kNotice,
+                "resource %s: logfile %llu cut at its durable end %llu "
+                "(%llu bytes were never durable)",
+                name_, static_cast<unsigned long long>(logfile_),
+                static_cast<unsigned long long>(synced_end_),
+                static_cast<unsigned long long>(size - synced_end_));
 }
 
 void Resource::LoggerMain(void* context) {

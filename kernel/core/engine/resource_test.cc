@@ -5,6 +5,8 @@
 #include "core/engine/resource.h"
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,6 +332,96 @@ TEST_F(ResourceTest, StopPrimaryRefusedWhileOpen) {
   ASSERT_TRUE(Write(3, 1).ok());
   pt::CloseFrontDisk(handle);
   EXPECT_TRUE(kResourceHooks.stop_primary(resource_, &why).ok()) << why.text;
+}
+
+// The logfile may not grow beyond `bytes` while alive (RLIMIT_FSIZE: a write
+// beyond it fails with EFBIG after a short write, as a full or failing /mars
+// would fail it). Only the log grows in the test: the data image has its size.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(uint64_t bytes) {
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &old_), 0);
+    struct rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  }
+  ~FileSizeLimit() {
+    EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &old_), 0);
+    signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  struct rlimit old_ = {};
+  void (*old_handler_)(int) = nullptr;
+};
+
+uint64_t FileSize(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+TEST_F(ResourceTest, LogFailureFailsFuaAndLaterWritesAndStopCutsTheTail) {
+  // No periodic sync: only the FUA writes make the log durable.
+  pt::SetTunableForTest(platform::Tunable::kLogSyncIntervalMs, 100000);
+  StartPrimary();
+  for (uint64_t b = 0; b < 10; ++b) {
+    ASSERT_TRUE(Write(b, 1, platform::kFrontFua).ok());
+  }
+  const std::string log_path = dir_ + "/log-000000001-h1";
+  const uint64_t durable = FileSize(log_path);
+  ASSERT_GT(durable, 10 * kBlock);
+  {
+    // Room for one more record and part of a second.
+    FileSizeLimit limit(durable + kBlock + kBlock / 2);
+    EXPECT_TRUE(Write(20, 1).ok());  // plain: buffered, not yet durable
+    EXPECT_TRUE(Write(21, 1).ok());
+    // Its record cannot be written completely: the log fails, the FUA write
+    // is not acknowledged, and every later request fails.
+    EXPECT_EQ(Write(22, 1, platform::kFrontFua).code(), StatusCode::kIoError);
+    EXPECT_EQ(Write(23, 1).code(), StatusCode::kIoError);
+    EXPECT_EQ(
+        pt::SubmitToFrontDisk("r0", platform::FrontOp::kFlush, 0, 0, nullptr, 0)
+            .code(),
+        StatusCode::kIoError);
+  }
+  ResourceReport report;
+  kResourceHooks.report(resource_, &report);
+  EXPECT_TRUE(report.io_error);
+  EXPECT_NE(std::string(report.error.text).find("logfile"), std::string::npos)
+      << report.error.text;
+  // Reads still work, from the buffer and from the data device.
+  EXPECT_EQ(Read(3), Pattern(3, 1));
+  EXPECT_GT(FileSize(log_path), durable);  // the partial record is there
+  ErrorText why;
+  ASSERT_TRUE(kResourceHooks.stop_primary(resource_, &why).ok()) << why.text;
+  // Stop cut what was never durable: the log ends cleanly at the last sync.
+  EXPECT_EQ(FileSize(log_path), durable);
+  const std::string log = ReadFile(log_path);
+  log::LogReader reader;
+  ASSERT_TRUE(reader.Init(log::LogReaderOptions()).ok());
+  int records = 0;
+  for (;;) {
+    log::ReadResult result;
+    ASSERT_TRUE(
+        reader.Next(Slice(log.data(), log.size()), 0, true, &result).ok());
+    if (result.outcome != log::ReadOutcome::kRecord) {
+      EXPECT_EQ(result.outcome, log::ReadOutcome::kCleanEnd);
+      break;
+    }
+    records++;
+  }
+  EXPECT_EQ(records, 10);
+  // The documented way back: detach, attach (replays what is durable), up.
+  ASSERT_TRUE(kResourceHooks.detach(resource_, &why).ok()) << why.text;
+  ASSERT_TRUE(kResourceHooks.attach(resource_, &why).ok()) << why.text;
+  ASSERT_TRUE(kResourceHooks.start_primary(resource_, "r0", &why).ok())
+      << why.text;
+  kResourceHooks.report(resource_, &report);
+  EXPECT_FALSE(report.io_error);
+  for (uint64_t b = 0; b < 10; ++b) EXPECT_EQ(Read(b), Pattern(b, 1)) << b;
+  ASSERT_TRUE(Write(24, 1, platform::kFrontFua).ok());
+  EXPECT_EQ(Read(24), Pattern(24, 1));
 }
 
 TEST_F(ResourceTest, AttachRefusesAMissingDataDevice) {

@@ -112,7 +112,12 @@ size_t Resource::WritebackPass() {
       code == 0 ? Status::Ok()
                 : Status(static_cast<StatusCode>(code), batch->first_message);
   if (status.ok()) {
+#if defined(MARS_MUTATION) && MARS_MUTATION == 2
+    // Deliberate fault for testing/crash: no data-device flush before the
+    // replay position advances.
+#else
     status = data_.FlushSync();
+#endif
     platform::AddCounter(platform::Counter::kDataFlushes, 1);
   }
   if (!status.ok()) {
@@ -129,7 +134,11 @@ size_t Resource::WritebackPass() {
     SetError("cannot write back to the data device", status);
     return 0;
   }
-  __atomic_store_n(&writeback_failed_, false, __ATOMIC_RELEASE);
+  if (__atomic_exchange_n(&writeback_failed_, false, __ATOMIC_ACQ_REL)) {
+    platform::Log(platform::LogLevel::kNotice,
+                  "resource %s: writeback to %s works again", name_,
+                  data_path_);
+  }
   {
     platform::MutexGuard guard(lock_);
     const uint64_t before = index_->buffered_bytes();

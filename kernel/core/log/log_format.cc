@@ -72,17 +72,28 @@ Status CheckLogStart(uint64_t start_offset, uint64_t next_record_number) {
 
 const char* DefectName(Defect defect) {
   switch (defect) {
-    case Defect::kNone: return "none";
-    case Defect::kTruncated: return "truncated";
-    case Defect::kZeroes: return "zeroes";
-    case Defect::kBadMagic: return "bad-magic";
-    case Defect::kBadVersion: return "bad-version";
-    case Defect::kBadHeaderLength: return "bad-header-length";
-    case Defect::kBadLength: return "bad-length";
-    case Defect::kBadChecksum: return "bad-checksum";
-    case Defect::kWrongRecordNumber: return "wrong-record-number";
-    case Defect::kForeignRecord: return "foreign-record";
-    case Defect::kUnknownKind: return "unknown-kind";
+    case Defect::kNone:
+      return "none";
+    case Defect::kTruncated:
+      return "truncated";
+    case Defect::kZeroes:
+      return "zeroes";
+    case Defect::kBadMagic:
+      return "bad-magic";
+    case Defect::kBadVersion:
+      return "bad-version";
+    case Defect::kBadHeaderLength:
+      return "bad-header-length";
+    case Defect::kBadLength:
+      return "bad-length";
+    case Defect::kBadChecksum:
+      return "bad-checksum";
+    case Defect::kWrongRecordNumber:
+      return "wrong-record-number";
+    case Defect::kForeignRecord:
+      return "foreign-record";
+    case Defect::kUnknownKind:
+      return "unknown-kind";
   }
   return "unknown-defect";
 }
@@ -96,8 +107,7 @@ ParseState ParseRecord(const uint8_t* bytes, size_t available,
   // never change the verdict: fewer than 4 zero bytes may still become
   // kZeroes or kBadMagic.
   const size_t magic_seen = available < 4 ? available : 4;
-  if (magic_seen > 0 &&
-      __builtin_memcmp(bytes, kMagicBytes, magic_seen) != 0) {
+  if (magic_seen > 0 && __builtin_memcmp(bytes, kMagicBytes, magic_seen) != 0) {
     if (!AllZero(bytes, magic_seen)) return Invalid(Defect::kBadMagic, defect);
     if (magic_seen == 4) return Invalid(Defect::kZeroes, defect);
   }
@@ -123,9 +133,15 @@ ParseState ParseRecord(const uint8_t* bytes, size_t available,
   if (available < total_len) return ParseState::kIncomplete;
 
   const uint32_t stored_crc = DecodeFixed32(bytes + kCrcOffset);
+#if defined(MARS_MUTATION) && MARS_MUTATION == 3
+  // Deliberate fault for testing/crash: a record whose checksum fails is
+  // read (and replayed) as valid.
+  (void)stored_crc;
+#else
   if (RecordCrc(bytes, total_len) != stored_crc) {
     return Invalid(Defect::kBadChecksum, defect);
   }
+#endif
   DecodeHeader(bytes, header);
   return ParseState::kComplete;
 }

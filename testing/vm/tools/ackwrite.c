@@ -11,8 +11,12 @@
  * least the acknowledged one, and every block must be intact (valid block of
  * its position, or all zeroes if no write to it was ever acknowledged).
  *
- *   ackwrite write DEV ACKDEV --blocks N --run R [--threads T] [--count C] [--seed S]
- *   ackwrite check DEV ACKDEV --blocks N [--min-acks-run R:K]
+ *   ackwrite write DEV ACKDEV --blocks N --run R [--threads T] [--count C] [--seed S] [--offset B]
+ *   ackwrite check DEV ACKDEV --blocks N [--min-acks-run R:K] [--offset B]
+ *
+ * --offset B puts the region at blocks B..B+N-1 of DEV (default 0), so the
+ * rest of the device can hold something else (a filesystem); block numbers
+ * in blocks and acks stay relative to the region.
  *
  * Exit: 0 ok, 1 check failed or I/O error, 2 usage.
  */
@@ -105,8 +109,9 @@ static void die(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ackwrite write DEV ACKDEV --blocks N --run R [--threads T] [--count C] [--seed S]\n"
-		"       ackwrite check DEV ACKDEV --blocks N [--min-acks-run R:K]\n");
+		"usage: ackwrite write DEV ACKDEV --blocks N --run R [--threads T] [--count C] [--seed S]"
+		" [--offset B]\n"
+		"       ackwrite check DEV ACKDEV --blocks N [--min-acks-run R:K] [--offset B]\n");
 	exit(2);
 }
 
@@ -219,7 +224,7 @@ static uint64_t scan_acks(int fd, const char *name, void (*fn)(const struct ack_
 
 struct writer {
 	int dev, ack;
-	uint64_t blocks, count, ack_capacity;
+	uint64_t offset, blocks, count, ack_capacity;
 	uint32_t run, threads;
 	uint64_t seed;
 	uint64_t counter;       /* sequence numbers handed out (atomic) */
@@ -248,7 +253,7 @@ static void *writer_thread(void *p)
 		uint64_t seq = ((uint64_t)w->run << 32) | (n + 1);
 		uint64_t block = ta->tid + w->threads * (xorshift(&rnd) % mine);
 		fill_block(buf, block, seq, w->run, ta->tid);
-		ssize_t r = pwrite(w->dev, buf, BLOCK, (off_t)(block * BLOCK));
+		ssize_t r = pwrite(w->dev, buf, BLOCK, (off_t)((w->offset + block) * BLOCK));
 		if (r != (ssize_t)BLOCK)
 			die("write block %" PRIu64 ": %s", block, r < 0 ? strerror(errno) : "short write");
 		uint64_t idx = __atomic_fetch_add(&w->ack_next, 1, __ATOMIC_RELAXED);
@@ -275,8 +280,8 @@ static void *writer_thread(void *p)
 	return NULL;
 }
 
-static int do_write(const char *dev, const char *ackdev, uint64_t blocks, uint32_t run, uint32_t threads,
-		    uint64_t count, uint64_t seed)
+static int do_write(const char *dev, const char *ackdev, uint64_t offset, uint64_t blocks, uint32_t run,
+		    uint32_t threads, uint64_t count, uint64_t seed)
 {
 	struct writer w = { 0 };
 	w.dev = open(dev, O_RDWR | O_DIRECT | O_DSYNC);
@@ -285,10 +290,11 @@ static int do_write(const char *dev, const char *ackdev, uint64_t blocks, uint32
 	w.ack = open(ackdev, O_RDWR | O_DIRECT | O_DSYNC);
 	if (w.ack < 0)
 		die("open %s: %s", ackdev, strerror(errno));
-	if (dev_size(w.dev, dev) < blocks * BLOCK)
-		die("%s is smaller than %" PRIu64 " blocks", dev, blocks);
+	if (dev_size(w.dev, dev) < (offset + blocks) * BLOCK)
+		die("%s is smaller than %" PRIu64 " blocks", dev, offset + blocks);
 	if (threads == 0 || threads > 64 || threads > blocks)
 		die("bad thread count %u", threads);
+	w.offset = offset;
 	w.blocks = blocks;
 	w.run = run;
 	w.threads = threads;
@@ -337,7 +343,8 @@ static void collect_ack(const struct ack_hdr *h, void *arg)
 		c->acked[h->block] = h->seq;
 }
 
-static int do_check(const char *dev, const char *ackdev, uint64_t blocks, long min_run, uint64_t min_acks)
+static int do_check(const char *dev, const char *ackdev, uint64_t offset, uint64_t blocks, long min_run,
+		    uint64_t min_acks)
 {
 	struct checker c = { 0 };
 	int dfd = open(dev, O_RDONLY | O_DIRECT), afd = open(ackdev, O_RDONLY | O_DIRECT);
@@ -345,8 +352,8 @@ static int do_check(const char *dev, const char *ackdev, uint64_t blocks, long m
 		die("open %s: %s", dev, strerror(errno));
 	if (afd < 0)
 		die("open %s: %s", ackdev, strerror(errno));
-	if (dev_size(dfd, dev) < blocks * BLOCK)
-		die("%s is smaller than %" PRIu64 " blocks", dev, blocks);
+	if (dev_size(dfd, dev) < (offset + blocks) * BLOCK)
+		die("%s is smaller than %" PRIu64 " blocks", dev, offset + blocks);
 	c.blocks = blocks;
 	c.acked = calloc(blocks, sizeof(uint64_t));
 	if (!c.acked)
@@ -358,7 +365,7 @@ static int do_check(const char *dev, const char *ackdev, uint64_t blocks, long m
 	uint64_t zero = 0, valid = 0, newer = 0, failures = 0;
 	for (uint64_t first = 0; first < blocks; first += chunk / BLOCK) {
 		size_t want = (size_t)((blocks - first < chunk / BLOCK ? blocks - first : chunk / BLOCK) * BLOCK);
-		ssize_t n = pread(dfd, buf, want, (off_t)(first * BLOCK));
+		ssize_t n = pread(dfd, buf, want, (off_t)((offset + first) * BLOCK));
 		if (n != (ssize_t)want)
 			die("read %s at block %" PRIu64 ": %s", dev, first, n < 0 ? strerror(errno) : "short read");
 		for (size_t i = 0; i < want / BLOCK; i++) {
@@ -423,7 +430,7 @@ static uint64_t parse_u64(const char *s, const char *opt)
 
 int main(int argc, char **argv)
 {
-	uint64_t blocks = 0, count = 0, seed = 1, run = 0, threads = 4, min_acks = 0;
+	uint64_t blocks = 0, count = 0, seed = 1, run = 0, threads = 4, min_acks = 0, offset = 0;
 	long min_run = -1;
 	int have_run = 0;
 	if (argc < 4)
@@ -443,6 +450,8 @@ int main(int argc, char **argv)
 			count = parse_u64(v, o);
 		else if (!strcmp(o, "--seed"))
 			seed = parse_u64(v, o);
+		else if (!strcmp(o, "--offset"))
+			offset = parse_u64(v, o);
 		else if (!strcmp(o, "--min-acks-run")) {
 			char *colon = strchr(v, ':');
 			if (!colon)
@@ -453,16 +462,16 @@ int main(int argc, char **argv)
 		} else
 			usage();
 	}
-	if (blocks == 0)
+	if (blocks == 0 || offset > (UINT64_MAX / BLOCK) - blocks)
 		usage();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[1], "write")) {
 		if (!have_run || run == 0 || run > 0xffffffffu)
 			die("write needs --run R with 1 <= R < 2^32 (seq = R << 32 | counter)");
-		return do_write(argv[2], argv[3], blocks, (uint32_t)run, (uint32_t)threads, count, seed);
+		return do_write(argv[2], argv[3], offset, blocks, (uint32_t)run, (uint32_t)threads, count, seed);
 	}
 	if (!strcmp(argv[1], "check"))
-		return do_check(argv[2], argv[3], blocks, min_run, min_acks);
+		return do_check(argv[2], argv[3], offset, blocks, min_run, min_acks);
 	usage();
 	return 2;
 }

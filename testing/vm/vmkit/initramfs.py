@@ -193,7 +193,7 @@ cd /
 echo "@@VMAGENT READY"
 while read -r tag mode tmo clen dlen; do
     case "$tag" in @@*) ;; *) continue ;; esac
-    rm -f $D/out $D/err $D/in $D/timedout
+    rm -f $D/out $D/err $D/in
     dd of=$D/cmd bs=65536 count=$clen iflag=count_bytes,fullblock status=none
     in=/dev/null
     if [ "$dlen" -gt 0 ]; then
@@ -207,12 +207,19 @@ while read -r tag mode tmo clen dlen; do
         setsid sh $D/cmd <$in >$D/out 2>&1 &
     fi
     pid=$!
-    setsid sh -c "sleep $tmo; touch $D/timedout; kill -9 -$pid" </dev/null >/dev/null 2>&1 &
+    # The watchdog acts only while this command's marker exists: `kill -$wd`
+    # misses a watchdog that has not yet called setsid (a command that ends at
+    # once), and such a watchdog must not time out a later command.
+    run=$D/run.${tag#@@}
+    : > $run
+    setsid sh -c "sleep $tmo; [ -e $run ] && touch $run.timedout && kill -9 -$pid" </dev/null >/dev/null 2>&1 &
     wd=$!
     wait $pid
     rc=$?
+    rm -f $run
     kill -9 -$wd 2>/dev/null
-    to=0; [ -e $D/timedout ] && to=1
+    to=0; [ -e $run.timedout ] && to=1
+    rm -f $run.timedout
     set -- $(stat -c %s $D/out $D/err)
     echo "$tag DONE $rc $to $1 $2"
     head -c $1 $D/out
