@@ -90,6 +90,11 @@ class Resource {
                               LogPosition position);
 
   // resource_logger.cc
+  // Creates the empty logfile `number` (kAlreadyExists if it has data) and
+  // a log writer for it; on failure nothing stays open and *why says what.
+  Status OpenFreshLogfile(uint64_t number, platform::File* file,
+                          UniquePtr<log::LogWriter>* writer,
+                          ErrorText* why) const;
   Status StartLogger(uint64_t logfile_number, ErrorText* why);
   void StopLogger();
   static void LoggerMain(void* context);

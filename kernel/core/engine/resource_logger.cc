@@ -20,39 +20,53 @@ constexpr uint64_t kMsToNs = 1000ull * 1000;
 
 }  // namespace
 
-Status Resource::StartLogger(uint64_t logfile_number, ErrorText* why) {
+Status Resource::OpenFreshLogfile(uint64_t number, platform::File* file,
+                                  UniquePtr<log::LogWriter>* writer,
+                                  ErrorText* why) const {
   char path[kPathBytes];
-  if (!LogfilePath(logfile_number, path)) {
-    return Status(StatusCode::kInvalidArgument, "logfile path too long");
+  if (!LogfilePath(number, path)) {
+    const Status status(StatusCode::kInvalidArgument, "logfile path too long");
+    FormatError(why, "cannot name logfile of", name_, status);
+    return status;
   }
   Status status =
-      log_file_.Open(path, platform::File::kRead | platform::File::kWrite |
-                               platform::File::kCreate);
+      file->Open(path, platform::File::kRead | platform::File::kWrite |
+                           platform::File::kCreate);
   uint64_t size = 0;
-  if (status.ok()) status = log_file_.Size(&size);
+  if (status.ok()) status = file->Size(&size);
   if (status.ok() && size != 0) {
     status = Status(StatusCode::kAlreadyExists, "new logfile is not empty");
   }
   if (!status.ok()) {
     FormatError(why, "cannot open the new logfile", path, status);
-    log_file_.Close();
+    file->Close();
     return status;
   }
   log::LogWriterOptions options;
   platform::RandomBytes(&options.salt, sizeof(options.salt));
   if (options.salt == 0) options.salt = 1;
-  options.logfile_number = logfile_number;
+  options.logfile_number = number;
   options.chunk_bytes = kChunkBytes;
   options.chunk_count = kChunkCount;
   options.gfp = platform::Gfp::kKernel;
-  UniquePtr<log::LogWriter> writer(New<log::LogWriter>(platform::Gfp::kKernel));
-  status = writer ? writer->Init(options)
-                  : Status(StatusCode::kNoMemory, "no memory for the log");
+  UniquePtr<log::LogWriter> made(New<log::LogWriter>(platform::Gfp::kKernel));
+  status = made ? made->Init(options)
+                : Status(StatusCode::kNoMemory, "no memory for the log");
   if (!status.ok()) {
     FormatError(why, "cannot set up the log buffer for", path, status);
-    log_file_.Close();
+    file->Close();
     return status;
   }
+  *writer = Move(made);
+  return Status::Ok();
+}
+
+Status Resource::StartLogger(uint64_t logfile_number, ErrorText* why) {
+  platform::File file;
+  UniquePtr<log::LogWriter> writer;
+  Status status = OpenFreshLogfile(logfile_number, &file, &writer, why);
+  if (!status.ok()) return status;
+  log_file_.Swap(file);
   {
     platform::MutexGuard guard(lock_);
     writer_ = Move(writer);
@@ -68,7 +82,7 @@ Status Resource::StartLogger(uint64_t logfile_number, ErrorText* why) {
   status = logger_thread_.Start("mars_log", LoggerMain, this,
                                 platform::Gfp::kKernel);
   if (!status.ok()) {
-    FormatError(why, "cannot start the logger thread for", path, status);
+    FormatError(why, "cannot start the logger thread of", name_, status);
     platform::MutexGuard guard(lock_);
     writer_.Reset();
     log_file_.Close();
@@ -249,30 +263,11 @@ Status Resource::RotateLogfile(uint64_t number) {
   // Writers wait while rotating_; every appended byte is written and synced.
   const uint64_t old_number = logfile_;
   const uint64_t final_length = written_end_;
-  char path[kPathBytes];
-  if (!LogfilePath(number, path)) {
-    return Status(StatusCode::kInvalidArgument, "logfile path too long");
-  }
   platform::File next;
-  Status status =
-      next.Open(path, platform::File::kRead | platform::File::kWrite |
-                          platform::File::kCreate);
-  uint64_t size = 0;
-  if (status.ok()) status = next.Size(&size);
-  if (status.ok() && size != 0) {
-    status = Status(StatusCode::kAlreadyExists, "next logfile is not empty");
-  }
-  if (!status.ok()) return status;
-  log::LogWriterOptions options;
-  platform::RandomBytes(&options.salt, sizeof(options.salt));
-  if (options.salt == 0) options.salt = 1;
-  options.logfile_number = number;
-  options.chunk_bytes = kChunkBytes;
-  options.chunk_count = kChunkCount;
-  options.gfp = platform::Gfp::kKernel;
-  UniquePtr<log::LogWriter> writer(New<log::LogWriter>(platform::Gfp::kKernel));
-  status = writer ? writer->Init(options)
-                  : Status(StatusCode::kNoMemory, "no memory for the log");
+  UniquePtr<log::LogWriter> writer;
+  ErrorText why;
+  // The caller reports a failure (FailLogLocked) with the status.
+  Status status = OpenFreshLogfile(number, &next, &writer, &why);
   if (!status.ok()) return status;
   // The finished logfile's version link, before anything of the next one
   // can be acknowledged.
