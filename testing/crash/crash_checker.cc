@@ -283,8 +283,6 @@ void Checker::CheckAttach(const Recovery& recovery, const StateFacts& facts,
           strtoull(recovery.why.c_str() + at + middle.size(), nullptr, 10);
       const auto durable = facts.durable_end.find(rel);
       if (durable != facts.durable_end.end() && offset >= durable->second) {
-        stats_.refused_unsynced++;
-        if (!config_.strict_attach) return;
         out->push_back(what + ": attach refused for damage in the part of " +
                        rel + " that was never synced (durable up to " +
                        std::to_string(durable->second) + "): " + recovery.why);

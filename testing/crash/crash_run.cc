@@ -80,7 +80,6 @@ bool RunCrashCheck(const WorkloadSpec& spec, const RunOptions& options,
   config.seed = options.seed;
   config.work_dir = work + "/check";
   config.idempotence_every = options.idempotence_every;
-  config.strict_attach = options.strict_attach;
   config.keep_failed_states = options.keep_failures ? 3 : 0;
   Checker checker(*recording, config);
   result->events = recording->events.size();
@@ -135,8 +134,7 @@ std::string Summary(const WorkloadSpec& spec, const RunResult& result) {
   snprintf(text, sizeof(text),
            "%s: %zu events, %zu boundary cuts; %llu crash states (%llu at "
            "boundaries, %llu random) + %llu crashes during recovery; %llu "
-           "states with violations; %llu attaches refused for damage in "
-           "never-synced log; %llu writes torn, %llu lost; recorded in "
+           "states with violations; %llu writes torn, %llu lost; recorded in "
            "%.2f s, checked in %.2f s (%.2f ms per state: materialise %.2f, "
            "recover %.2f, compare %.2f)",
            spec.name.c_str(), result.events, result.boundary_cuts,
@@ -146,7 +144,6 @@ std::string Summary(const WorkloadSpec& spec, const RunResult& result) {
                                            result.boundary_states_checked),
            static_cast<unsigned long long>(s.recovery_states),
            static_cast<unsigned long long>(s.violations),
-           static_cast<unsigned long long>(s.refused_unsynced),
            static_cast<unsigned long long>(s.writes_torn),
            static_cast<unsigned long long>(s.writes_lost),
            result.record_seconds, s.seconds, PerState(s.seconds, s.states),

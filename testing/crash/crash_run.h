@@ -28,7 +28,6 @@ struct RunOptions {
   uint64_t stop_after_violations = 0;
   // Idempotence check in every n-th state (crash_checker.h).
   uint64_t idempotence_every = 1;
-  bool strict_attach = false;
   // Keep the scratch directory (failed states, the saved recording) when a
   // violation was found.
   bool keep_failures = true;

@@ -42,7 +42,6 @@ TEST_P(CrashConsistency, EveryCrashStateRecovers) {
   RunOptions options;
   options.states = (total + workloads - 1) / workloads;
   options.seed = EnvNumber("MARS_CRASH_SEED", 1);
-  options.strict_attach = EnvNumber("MARS_CRASH_STRICT_ATTACH", 0) != 0;
   options.stop_after_violations = 20;
   RunResult result;
   std::string error;
@@ -84,7 +83,6 @@ TEST(CrashReplay, SavedState) {
   config.seed = header.seed;
   config.work_dir = MakeWorkDir();
   config.keep_failed_states = 2;
-  config.strict_attach = EnvNumber("MARS_CRASH_STRICT_ATTACH", 0) != 0;
   ASSERT_FALSE(config.work_dir.empty());
   const uint64_t index = EnvNumber("MARS_CRASH_STATE", 0);
   std::vector<std::string> violations;

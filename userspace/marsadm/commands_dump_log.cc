@@ -70,8 +70,13 @@ ssize_t ReadAt(int fd, uint8_t* buffer, size_t size, uint64_t offset) {
 void PrintRecord(const log::RecordView& record, std::ostream& out) {
   out << "record=" << record.record_number << " offset=" << record.offset
       << " length=" << record.size << " stamp_ns=" << record.stamp_ns
-      << " device_offset=" << record.device_offset
-      << " payload_bytes=" << record.payload.size()
+      << " device_offset=" << record.device_offset << " durable_end=";
+  if (record.header_len >= log::kDurableEndHeaderBytes) {
+    out << record.durable_end;
+  } else {
+    out << "none";
+  }
+  out << " payload_bytes=" << record.payload.size()
       << " flags=" << Hex(record.flags, 8)
       << " kind=" << KindName(record.kind()) << " crc=ok\n";
 }
@@ -192,14 +197,16 @@ const Command kDumpLogCommands[] = {
         /*description=*/
         "Prints 'file=FILE size=N', then one line per record:\n"
         "  record=N offset=O length=L stamp_ns=S device_offset=D\n"
-        "  payload_bytes=P flags=0xFFFFFFFF kind=write crc=ok\n"
+        "  durable_end=E payload_bytes=P flags=0xFFFFFFFF kind=write crc=ok\n"
         "(on one line), having verified its CRC-32C, then one end line:\n"
         "  end=OUTCOME offset=O [defect=D tail_bytes=T] records=N ...\n"
-        "Outcomes: clean-end, torn-tail (an incomplete or damaged tail with\n"
-        "nothing valid behind it: normal after a crash, exit 0),\n"
-        "older-incarnation (stale records of an earlier use of the file\n"
-        "follow: exit 0), corruption (a damaged record with valid records of\n"
-        "this log behind it: exit 1, the error names its byte offset) and\n"
+        "(durable_end: how far the writer knew the file synced, 'none' in\n"
+        "records of revision 1.0). Outcomes: clean-end, torn-tail (an\n"
+        "incomplete or damaged tail that no record behind it shows durable:\n"
+        "normal after a crash, exit 0), older-incarnation (stale records of\n"
+        "an earlier use of the file follow: exit 0), corruption (a damaged\n"
+        "record that a later record of this log shows durable: exit 1, the\n"
+        "error names its byte offset) and\n"
         "unsupported (a record this version must understand and does not:\n"
         "exit 1). A file that cannot be read exits with 1. Memory use is\n"
         "bounded (4 MiB windows) whatever the file size.",

@@ -37,8 +37,9 @@ class DumpLogTest : public ::testing::Test {
     ASSERT_EQ(std::system(("rm -rf " + dir_).c_str()), 0);
   }
 
-  // Writes `payload_sizes.size()` records with the core's LogWriter; returns
-  // their positions.
+  // Writes `payload_sizes.size()` records with the core's LogWriter, each
+  // synced before the next (so later records show earlier ones durable);
+  // returns their positions.
   std::vector<log::RecordPosition> WriteLog(
       const std::vector<size_t>& payload_sizes) {
     log::LogWriterOptions options;
@@ -67,6 +68,7 @@ class DumpLogTest : public ::testing::Test {
         std::memcpy(file.data() + write.file_offset, write.data, write.size);
       }
       EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
+      writer.NoteDurable(writer.TakenEnd());  // synced record by record
     }
     std::ofstream(path_, std::ios::binary)
         .write(reinterpret_cast<const char*>(file.data()),
@@ -102,7 +104,8 @@ TEST_F(DumpLogTest, GoodLogPrintsEveryRecord) {
   EXPECT_TRUE(Has(
       r.out, "record=1 offset=0 length=" + std::to_string(positions[0].end) +
                  " stamp_ns=1700000000000000000 device_offset=0 "
-                 "payload_bytes=100 flags=0x00000001 kind=write crc=ok\n"))
+                 "durable_end=0 payload_bytes=100 flags=0x00000001 "
+                 "kind=write crc=ok\n"))
       << r.out;
   EXPECT_TRUE(Has(
       r.out, "record=3 offset=" + std::to_string(positions[2].begin) + " "));

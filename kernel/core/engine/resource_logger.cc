@@ -218,6 +218,7 @@ bool Resource::LoggerPass(bool force_sync) {
         return false;
       }
     }
+    if (sync) writer_->NoteDurable(synced_end_);
     durable_ = LogPosition{logfile_, synced_end_};
     // Waiters are in position order: complete the durable prefix.
     DurabilityWaiter** tail = &done;

@@ -245,7 +245,11 @@ TEST_F(ResourceTest, RecoveryReplaysAcknowledgedWritesAfterACrash) {
 
 TEST_F(ResourceTest, CorruptLogStopsRecoveryWithAClearError) {
   StartPrimary();
-  for (uint64_t b = 0; b < 8; ++b) ASSERT_TRUE(Write(b, 1).ok());
+  // FUA writes: each record is durable before the next is appended, so the
+  // records behind a damaged one show it durable (log-format.md).
+  for (uint64_t b = 0; b < 8; ++b) {
+    ASSERT_TRUE(Write(b, 1, platform::kFrontFua).ok());
+  }
   ErrorText why;
   ASSERT_TRUE(kResourceHooks.detach(resource_, &why).ok());
   kResourceHooks.destroy(resource_);
@@ -253,8 +257,9 @@ TEST_F(ResourceTest, CorruptLogStopsRecoveryWithAClearError) {
   // Damage record 3's payload; replay everything from the start.
   const std::string log_path = dir_ + "/log-000000001-h1";
   std::string log = ReadFile(log_path);
-  ASSERT_GT(log.size(), 3 * (kBlock + 64));
-  log[2 * (kBlock + 64) + 100] ^= 0x55;
+  const size_t record_bytes = kBlock + log::kWrittenHeaderBytes;
+  ASSERT_GT(log.size(), 3 * record_bytes);
+  log[2 * record_bytes + 100] ^= 0x55;
   std::ofstream(log_path, std::ios::binary) << log;
   WriteLinkOrDie(dir_ + "/replay-h1", "log-000000001-h1,0,0");
   ASSERT_TRUE(Create(root_, &resource_).ok());

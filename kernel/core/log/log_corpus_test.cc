@@ -26,7 +26,7 @@ constexpr uint64_t kOtherSalt = 0x1111222233334444ull;
 
 File Append(File file, uint64_t salt, uint64_t first_number,
             const std::vector<std::string>& payloads,
-            uint32_t flags = kKindWrite) {
+            uint32_t flags = kKindWrite, bool synced = true) {
   LogWriterOptions options;
   options.salt = salt;
   options.logfile_number = 7;
@@ -42,11 +42,13 @@ File Append(File file, uint64_t salt, uint64_t first_number,
     fields.device_offset = 4096 * (stamp % 8);
     RecordPosition pos;
     EXPECT_TRUE(writer.Append(fields, Slice(p.data(), p.size()), &pos).ok());
-  }
-  LogWrite write;
-  while (writer.TakeWrite(TakePolicy::kAll, &write)) {
-    file.resize(write.end());
-    std::memcpy(file.data() + write.file_offset, write.data, write.size);
+    // Synced record by record: later records show earlier ones durable.
+    LogWrite write;
+    while (writer.TakeWrite(TakePolicy::kAll, &write)) {
+      file.resize(write.end());
+      std::memcpy(file.data() + write.file_offset, write.data, write.size);
+    }
+    if (synced) writer.NoteDurable(writer.TakenEnd());
   }
   return file;
 }
@@ -76,7 +78,7 @@ std::vector<Seed> Seeds() {
   seeds.push_back({"zero-tail", zeros, ReadOutcome::kTornTail});
 
   File bad_crc = clean;
-  bad_crc[72 + 64 - 1] ^= 0x10;  // record 2's header, covered by the CRC
+  bad_crc[80 + 64 - 1] ^= 0x10;  // record 2's header, covered by the CRC
   seeds.push_back({"bad-crc-middle", bad_crc, ReadOutcome::kCorruption});
 
   File stale = Append({}, kOtherSalt, 1, {"old one", "old two", "old three",
@@ -96,31 +98,37 @@ std::vector<Seed> Seeds() {
   seeds.push_back({"unknown-kinds", kinds, ReadOutcome::kUnsupported});
 
   File newer = clean;
-  EncodeFixed16(newer.data() + 72 + kVersionOffset, kVersion + 1);
+  EncodeFixed16(newer.data() + 80 + kVersionOffset, kVersion + 1);
   seeds.push_back({"newer-version", newer, ReadOutcome::kCorruption});
 
   File lying = clean;
-  EncodeFixed32(lying.data() + 72 + kPayloadLenOffset, kMaxPayloadBytes);
-  EncodeFixed32(lying.data() + 72 + kTotalLenOffset,
-                RecordBytes(kHeaderBytes, kMaxPayloadBytes));
+  EncodeFixed32(lying.data() + 80 + kPayloadLenOffset, kMaxPayloadBytes);
+  EncodeFixed32(lying.data() + 80 + kTotalLenOffset,
+                RecordBytes(kWrittenHeaderBytes, kMaxPayloadBytes));
   seeds.push_back({"length-past-end", lying, ReadOutcome::kCorruption});
 
-  // A record with an 8-byte header extension (header_len 72).
+  // A record with an 8-byte header extension after durable_end
+  // (header_len 80).
   RecordHeader header;
-  header.header_len = 72;
+  header.header_len = 80;
   header.payload_len = 3;
-  header.total_len = RecordBytes(72, 3);
+  header.total_len = RecordBytes(80, 3);
   header.salt = kSalt;
   header.logfile_number = 7;
   header.record_number = 1;
   header.flags = kKindWrite;
   File extended(header.total_len, 0);
   EncodeHeader(header, extended.data());
-  std::memcpy(extended.data() + 64, "EXTENSIOabc", 11);
+  std::memcpy(extended.data() + 72, "EXTENSIOabc", 11);
   EncodeFixed32(extended.data() + kCrcOffset,
                 RecordCrc(extended.data(), header.total_len));
   extended = Append(extended, kSalt, 2, {"after the extension"});
   seeds.push_back({"header-extension", extended, ReadOutcome::kCleanEnd});
+
+  // Never synced: damage to record 2 with record 3 whole is a torn tail.
+  File unsynced = Append({}, kSalt, 1, three, kKindWrite, false);
+  unsynced[80 + 64 + 1] ^= 0x10;
+  seeds.push_back({"unsynced-damage", unsynced, ReadOutcome::kTornTail});
   return seeds;
 }
 

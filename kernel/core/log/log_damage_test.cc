@@ -27,13 +27,18 @@ constexpr uint64_t kSaltB = 0xBBBB000000000002ull;
 
 // Appends records with these payload sizes (payload bytes from `seed`) and
 // returns the file; `begins` gets each record's offset plus the final end.
+// The first `synced` records are each synced before the next is appended
+// (as is a continued log's start): later records show them durable.
 File WriteLog(const std::vector<size_t>& sizes, uint64_t salt, uint32_t seed,
               std::vector<uint64_t>* begins = nullptr, File file = {},
-              uint64_t first_number = 1) {
+              uint64_t first_number = 1, size_t synced = SIZE_MAX) {
   LogWriter writer;
   EXPECT_TRUE(writer.Init(WriterOptions(salt, file, first_number)).ok());
+  // A continued log starts behind a durable prefix.
+  if (synced > 0) writer.NoteDurable(writer.AppendedEnd());
   std::mt19937 rng(seed);
-  for (size_t size : sizes) {
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const size_t size = sizes[i];
     std::vector<uint8_t> payload(size);
     for (auto& b : payload) b = static_cast<uint8_t>(rng());
     RecordFields fields;
@@ -44,6 +49,7 @@ File WriteLog(const std::vector<size_t>& sizes, uint64_t salt, uint32_t seed,
         writer.Append(fields, Slice(payload.data(), payload.size()), &pos)
             .ok());
     if (begins != nullptr) begins->push_back(pos.begin);
+    if (i < synced) TakeAllWritesSynced(&writer, &file);
   }
   if (begins != nullptr) begins->push_back(writer.AppendedEnd());
   TakeAllWrites(&writer, &file);
@@ -124,7 +130,7 @@ TEST(LogDamageTest, FlippedBitInAMiddleRecordIsCorruptionAtItsOffset) {
   const File file = WriteLog({20, 13, 40}, kSaltA, 2, &begins);
   const uint64_t target = begins[1];
   const uint64_t size = begins[2] - begins[1];
-  ASSERT_EQ(size, 80u);  // 64 + 13 + 3 padding bytes
+  ASSERT_EQ(size, 88u);  // 72 + 13 + 3 padding bytes
   for (uint64_t bit = 0; bit < size * 8; ++bit) {
     File bad = file;
     const size_t byte = static_cast<size_t>(bit / 8);
@@ -225,7 +231,7 @@ TEST(LogDamageTest, LyingLengthFields) {
   File bad = file;
   EncodeFixed32(bad.data() + target + kPayloadLenOffset, kMaxPayloadBytes);
   EncodeFixed32(bad.data() + target + kTotalLenOffset,
-                RecordBytes(kHeaderBytes, kMaxPayloadBytes));
+                RecordBytes(kWrittenHeaderBytes, kMaxPayloadBytes));
   ReadBack back = ReadAll(bad);
   EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
   EXPECT_EQ(back.end.defect, Defect::kTruncated);
@@ -238,7 +244,7 @@ TEST(LogDamageTest, LyingLengthFields) {
   bad = file;
   EncodeFixed32(bad.data() + target + kPayloadLenOffset, 16);
   EncodeFixed32(bad.data() + target + kTotalLenOffset,
-                RecordBytes(kHeaderBytes, 16));
+                RecordBytes(kWrittenHeaderBytes, 16));
   back = ReadAll(bad);
   EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
   EXPECT_EQ(back.end.defect, Defect::kBadChecksum);
@@ -379,6 +385,85 @@ TEST(LogDamageTest, ForeignRecordInTheMiddleIsCorruption) {
   EXPECT_EQ(back.end.offset, foreign_at);
   EXPECT_EQ(back.end.defect, Defect::kForeignRecord);
   EXPECT_EQ(back.end.resync_offset, resume_at);
+}
+
+// A crash may persist a later unsynced record but not an earlier one. The
+// records behind the damage carry the durable end their writer knew: as long
+// as none shows the damaged record durable, the log ends there (torn tail);
+// once one does, the damage is corruption.
+TEST(LogDamageTest, DamageBehindTheDurableEndIsATornTail) {
+  std::vector<uint64_t> begins;
+  // Records 1 and 2 synced one by one; 3, 4 and 5 never synced.
+  const File file =
+      WriteLog({30, 40, 4000, 50, 60}, kSaltA, 21, &begins, {}, 1, 2);
+  struct Case {
+    size_t record;  // 0-based record that is damaged
+    ReadOutcome outcome;
+  };
+  for (const Case& c :
+       {Case{0, ReadOutcome::kCorruption}, Case{1, ReadOutcome::kCorruption},
+        Case{2, ReadOutcome::kTornTail}, Case{3, ReadOutcome::kTornTail}}) {
+    const uint64_t target = begins[c.record];
+    // A lost sector inside the record, and a flipped header bit.
+    for (uint64_t damage_at : {target + 8, target + kHeaderBytes + 1}) {
+      File bad = file;
+      const uint64_t sector = damage_at & ~uint64_t{511};
+      const uint64_t sector_end =
+          std::min<uint64_t>(sector + 512, begins[c.record + 1]);
+      if (damage_at == target + 8) {
+        bad[damage_at] ^= 0x40;
+      } else {
+        std::fill(bad.begin() + static_cast<long>(std::max(sector, target)),
+                  bad.begin() + static_cast<long>(sector_end), 0);
+      }
+      const ReadBack back = ReadAll(bad);
+      EXPECT_EQ(back.records.size(), c.record) << "record " << c.record;
+      EXPECT_EQ(back.end.outcome, c.outcome) << "record " << c.record;
+      EXPECT_EQ(back.end.offset, target);
+      if (c.outcome == ReadOutcome::kCorruption) {
+        // The evidence is the first record whose writer knew it durable.
+        EXPECT_EQ(back.end.resync_offset, begins[c.record + 1]);
+      }
+      ExpectOnlyIntactRecords(back, file);
+      ExpectSameRead(back, ReadGrowing(bad));
+    }
+  }
+}
+
+// Records of a writer before revision 1.1 carry no durable end: every valid
+// record of the log behind damage proves corruption, as before.
+TEST(LogDamageTest, RecordsWithoutDurableEndStillProveCorruption) {
+  std::vector<uint64_t> begins;
+  File file = WriteLog({30, 40, 50}, kSaltA, 22, &begins, {}, 1, 0);
+  // Rewrite record 3 with a 64-byte header (no extension).
+  RecordHeader header;
+  Defect defect = Defect::kNone;
+  ASSERT_EQ(ParseRecord(file.data() + begins[2], begins[3] - begins[2], &header,
+                        &defect),
+            ParseState::kComplete);
+  const std::vector<uint8_t> payload(
+      file.begin() + static_cast<long>(begins[2] + header.header_len),
+      file.begin() + static_cast<long>(begins[2] + header.header_len +
+                                       header.payload_len));
+  header.header_len = kHeaderBytes;
+  header.total_len = RecordBytes(kHeaderBytes, header.payload_len);
+  file.resize(begins[2]);
+  File old_record(header.total_len, 0);
+  EncodeHeader(header, old_record.data());
+  std::copy(payload.begin(), payload.end(), old_record.begin() + kHeaderBytes);
+  EncodeFixed32(old_record.data() + kCrcOffset,
+                RecordCrc(old_record.data(), header.total_len));
+  file.insert(file.end(), old_record.begin(), old_record.end());
+  ASSERT_EQ(ReadAll(file).end.outcome, ReadOutcome::kCleanEnd);
+
+  File bad = file;
+  bad[begins[1] + 20] ^= 1;
+  const ReadBack back = ReadAll(bad);
+  EXPECT_EQ(back.records.size(), 1u);
+  EXPECT_EQ(back.end.outcome, ReadOutcome::kCorruption);
+  EXPECT_EQ(back.end.offset, begins[1]);
+  EXPECT_EQ(back.end.resync_offset, begins[2]);
+  ExpectSameRead(back, ReadGrowing(bad));
 }
 
 // A torn record whose payload holds a copy of an earlier record of the same

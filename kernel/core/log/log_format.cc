@@ -36,9 +36,12 @@ void EncodeHeader(const RecordHeader& header, uint8_t* out) {
   EncodeFixed64(out + kDeviceOffsetOffset, header.device_offset);
   EncodeFixed32(out + kFlagsOffset, header.flags);
   EncodeFixed32(out + kCrcOffset, header.crc);
+  if (header.has_durable_end()) {
+    EncodeFixed64(out + kDurableEndOffset, header.durable_end);
+  }
 }
 
-void DecodeHeader(const uint8_t* in, RecordHeader* header) {
+void DecodeHeader(const uint8_t* in, size_t available, RecordHeader* header) {
   header->version = DecodeFixed16(in + kVersionOffset);
   header->header_len = DecodeFixed16(in + kHeaderLenOffset);
   header->total_len = DecodeFixed32(in + kTotalLenOffset);
@@ -50,6 +53,10 @@ void DecodeHeader(const uint8_t* in, RecordHeader* header) {
   header->device_offset = DecodeFixed64(in + kDeviceOffsetOffset);
   header->flags = DecodeFixed32(in + kFlagsOffset);
   header->crc = DecodeFixed32(in + kCrcOffset);
+  header->durable_end =
+      header->has_durable_end() && available >= kDurableEndHeaderBytes
+          ? DecodeFixed64(in + kDurableEndOffset)
+          : 0;
 }
 
 uint32_t RecordCrc(const uint8_t* record, uint32_t total_len) {
@@ -142,7 +149,7 @@ ParseState ParseRecord(const uint8_t* bytes, size_t available,
     return Invalid(Defect::kBadChecksum, defect);
   }
 #endif
-  DecodeHeader(bytes, header);
+  DecodeHeader(bytes, total_len, header);
   return ParseState::kComplete;
 }
 

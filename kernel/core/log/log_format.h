@@ -18,9 +18,13 @@ namespace log {
 constexpr uint32_t kMagic = 0x474F4C4Du;
 // The format version of this code. Any other value is never accepted.
 constexpr uint16_t kVersion = 1;
-// The fixed header written by version 1. A record's header_len may be larger
-// (a compatible extension, see docu/log-format.md), never smaller.
+// The fixed header of version 1. A record's header_len may be larger (a
+// compatible extension, see docu/log-format.md), never smaller.
 constexpr uint32_t kHeaderBytes = 64;
+// The header this code writes: the fixed header and the durable_end
+// extension (revision 1.1).
+constexpr uint32_t kDurableEndHeaderBytes = 72;
+constexpr uint32_t kWrittenHeaderBytes = kDurableEndHeaderBytes;
 constexpr uint32_t kMaxHeaderBytes = 1024;
 // Every record starts and ends at a multiple of kAlignment in the file.
 constexpr uint32_t kAlignment = 8;
@@ -42,6 +46,8 @@ constexpr size_t kStampOffset = 40;         // u64
 constexpr size_t kDeviceOffsetOffset = 48;  // u64
 constexpr size_t kFlagsOffset = 56;         // u32
 constexpr size_t kCrcOffset = 60;           // u32
+// Extension fields, present when header_len reaches past them.
+constexpr size_t kDurableEndOffset = 64;    // u64, header_len >= 72
 
 // The flags field: bits 0-7 the record kind, bits 8-30 modifiers (none is
 // defined in version 1), bit 31 "safe to ignore" for a reader that does not
@@ -71,9 +77,14 @@ struct RecordHeader {
   uint64_t device_offset = 0;  // byte offset on the device
   uint32_t flags = 0;
   uint32_t crc = 0;
+  // Extension (header_len >= 72): a record boundary up to which the writer
+  // knew this logfile to be durable when it appended the record; 0 when
+  // nothing was known. Always <= the record's own offset.
+  uint64_t durable_end = 0;
 
   uint8_t kind() const { return static_cast<uint8_t>(flags & kKindMask); }
   bool ignorable() const { return (flags & kFlagIgnorable) != 0; }
+  bool has_durable_end() const { return header_len >= kDurableEndHeaderBytes; }
 };
 
 // Bytes a record with these lengths occupies: header + payload, rounded up to
@@ -82,13 +93,17 @@ constexpr uint32_t RecordBytes(uint32_t header_len, uint32_t payload_len) {
   return (header_len + payload_len + (kAlignment - 1)) & ~(kAlignment - 1);
 }
 
-// Writes the kHeaderBytes-byte fixed header of `header` (magic included, crc
-// as given) to `out`. Context: any.
+// Writes the fixed header of `header` (magic included, crc as given) to
+// `out` and, when header.has_durable_end(), the durable_end extension:
+// min(header_len, kDurableEndHeaderBytes) bytes, at least kHeaderBytes.
+// Bytes of a longer extension are the caller's. Context: any.
 void EncodeHeader(const RecordHeader& header, uint8_t* out);
 
-// Reads every field of the fixed header at `in` (kHeaderBytes readable)
-// without validating anything. Context: any.
-void DecodeHeader(const uint8_t* in, RecordHeader* header);
+// Reads every field of the fixed header at `in` without validating
+// anything, and the durable_end extension when header_len announces it and
+// `available` covers it (else durable_end = 0). REQUIRES available >=
+// kHeaderBytes. Context: any.
+void DecodeHeader(const uint8_t* in, size_t available, RecordHeader* header);
 
 // The record checksum: CRC-32C over the record's total_len bytes except the
 // CRC field itself, i.e. bytes [0, 60) followed by [64, total_len) (header

@@ -26,11 +26,31 @@ constexpr uint64_t kGoldenDeviceOffset = 4096;
 
 // The exact bytes, 16 per line, as in docu/log-format.md ("Worked example").
 constexpr const char* kGoldenHex =
+    "4d 4c 4f 47 01 00 48 00 50 00 00 00 05 00 00 00\n"
+    "ef cd ab 89 67 45 23 01 07 00 00 00 00 00 00 00\n"
+    "01 00 00 00 00 00 00 00 15 cd 85 3d fe 9c 97 17\n"
+    "00 10 00 00 00 00 00 00 01 00 00 00 2c ba 1a ce\n"
+    "00 00 00 00 00 00 00 00 68 65 6c 6c 6f 00 00 00\n";
+
+// The same record as a writer before revision 1.1 wrote it (64-byte header,
+// no durable_end). Readers must keep accepting it.
+constexpr const char* kGoldenRevision10Hex =
     "4d 4c 4f 47 01 00 40 00 48 00 00 00 05 00 00 00\n"
     "ef cd ab 89 67 45 23 01 07 00 00 00 00 00 00 00\n"
     "01 00 00 00 00 00 00 00 15 cd 85 3d fe 9c 97 17\n"
     "00 10 00 00 00 00 00 00 01 00 00 00 78 f4 d1 0c\n"
     "68 65 6c 6c 6f 00 00 00\n";
+
+std::vector<uint8_t> FromHex(const char* hex) {
+  std::vector<uint8_t> out;
+  unsigned value = 0;
+  int consumed = 0;
+  while (sscanf(hex, " %2x%n", &value, &consumed) == 1) {
+    out.push_back(static_cast<uint8_t>(value));
+    hex += consumed;
+  }
+  return out;
+}
 
 std::string HexLines(const uint8_t* data, size_t size) {
   std::string out;
@@ -61,7 +81,7 @@ std::vector<uint8_t> GoldenRecordFromWriter() {
 
 TEST(LogFormatTest, GoldenRecordBytes) {
   const std::vector<uint8_t> record = GoldenRecordFromWriter();
-  ASSERT_EQ(record.size(), 72u);
+  ASSERT_EQ(record.size(), 80u);
   EXPECT_EQ(HexLines(record.data(), record.size()), kGoldenHex)
       << "the format changed: update docu/log-format.md and bump kVersion";
 }
@@ -73,8 +93,8 @@ TEST(LogFormatTest, GoldenRecordParses) {
   ASSERT_EQ(ParseRecord(record.data(), record.size(), &header, &defect),
             ParseState::kComplete);
   EXPECT_EQ(header.version, 1);
-  EXPECT_EQ(header.header_len, 64);
-  EXPECT_EQ(header.total_len, 72u);
+  EXPECT_EQ(header.header_len, 72);
+  EXPECT_EQ(header.total_len, 80u);
   EXPECT_EQ(header.payload_len, 5u);
   EXPECT_EQ(header.salt, kGoldenSalt);
   EXPECT_EQ(header.logfile_number, kGoldenLogfile);
@@ -82,11 +102,27 @@ TEST(LogFormatTest, GoldenRecordParses) {
   EXPECT_EQ(header.stamp_ns, kGoldenStamp);
   EXPECT_EQ(header.device_offset, kGoldenDeviceOffset);
   EXPECT_EQ(header.flags, uint32_t{kKindWrite});
-  EXPECT_EQ(header.crc, 0x0CD1F478u);
-  // The CRC is CRC-32C of bytes [0,60) ++ [64,72), the CRC field excluded.
+  EXPECT_TRUE(header.has_durable_end());
+  EXPECT_EQ(header.durable_end, 0u);
+  EXPECT_EQ(header.crc, 0xCE1ABA2Cu);
+  // The CRC is CRC-32C of bytes [0,60) ++ [64,80), the CRC field excluded.
   std::vector<uint8_t> covered(record.begin(), record.begin() + 60);
   covered.insert(covered.end(), record.begin() + 64, record.end());
   EXPECT_EQ(crc32c::Value(covered.data(), covered.size()), header.crc);
+}
+
+TEST(LogFormatTest, RevisionOneZeroRecordStillParses) {
+  const std::vector<uint8_t> record = FromHex(kGoldenRevision10Hex);
+  ASSERT_EQ(record.size(), 72u);
+  RecordHeader header;
+  Defect defect = Defect::kNone;
+  ASSERT_EQ(ParseRecord(record.data(), record.size(), &header, &defect),
+            ParseState::kComplete);
+  EXPECT_EQ(header.header_len, 64);
+  EXPECT_FALSE(header.has_durable_end());
+  EXPECT_EQ(header.durable_end, 0u);
+  EXPECT_EQ(header.record_number, 1u);
+  EXPECT_EQ(header.crc, 0x0CD1F478u);
 }
 
 TEST(LogFormatTest, EncodeDecodeRoundTripAndFieldOffsets) {
@@ -102,7 +138,8 @@ TEST(LogFormatTest, EncodeDecodeRoundTripAndFieldOffsets) {
   in.device_offset = 0x5152535455565758ull;
   in.flags = 0x61626364;
   in.crc = 0x71727374;
-  uint8_t bytes[kHeaderBytes];
+  in.durable_end = 0x8182838485868788ull;
+  uint8_t bytes[kDurableEndHeaderBytes];
   EncodeHeader(in, bytes);
   EXPECT_EQ(DecodeFixed32(bytes + kMagicOffset), kMagic);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(bytes), 4), "MLOG");
@@ -117,12 +154,13 @@ TEST(LogFormatTest, EncodeDecodeRoundTripAndFieldOffsets) {
   EXPECT_EQ(DecodeFixed64(bytes + kDeviceOffsetOffset), in.device_offset);
   EXPECT_EQ(DecodeFixed32(bytes + kFlagsOffset), in.flags);
   EXPECT_EQ(DecodeFixed32(bytes + kCrcOffset), in.crc);
+  EXPECT_EQ(DecodeFixed64(bytes + kDurableEndOffset), in.durable_end);
   // Little-endian: the lowest byte first.
   EXPECT_EQ(bytes[kSaltOffset], 0x18);
   EXPECT_EQ(bytes[kSaltOffset + 7], 0x11);
 
   RecordHeader out;
-  DecodeHeader(bytes, &out);
+  DecodeHeader(bytes, sizeof(bytes), &out);
   EXPECT_EQ(out.version, in.version);
   EXPECT_EQ(out.header_len, in.header_len);
   EXPECT_EQ(out.total_len, in.total_len);
@@ -134,8 +172,19 @@ TEST(LogFormatTest, EncodeDecodeRoundTripAndFieldOffsets) {
   EXPECT_EQ(out.device_offset, in.device_offset);
   EXPECT_EQ(out.flags, in.flags);
   EXPECT_EQ(out.crc, in.crc);
+  EXPECT_EQ(out.durable_end, in.durable_end);
   EXPECT_EQ(out.kind(), 0x64);
   EXPECT_FALSE(out.ignorable());
+
+  // The extension is read only when header_len announces it and the bytes
+  // are there.
+  RecordHeader partial;
+  DecodeHeader(bytes, kHeaderBytes, &partial);
+  EXPECT_EQ(partial.durable_end, 0u);
+  EncodeFixed16(bytes + kHeaderLenOffset, kHeaderBytes);
+  DecodeHeader(bytes, sizeof(bytes), &partial);
+  EXPECT_FALSE(partial.has_durable_end());
+  EXPECT_EQ(partial.durable_end, 0u);
 }
 
 TEST(LogFormatTest, RecordBytesPadsToEight) {
@@ -258,31 +307,32 @@ TEST(LogFormatTest, LengthPointingPastTheEndIsIncomplete) {
   // A consistent but larger length: undecidable until the bytes exist.
   EncodeFixed32(bad.data() + kPayloadLenOffset, kMaxPayloadBytes);
   EncodeFixed32(bad.data() + kTotalLenOffset,
-                RecordBytes(kHeaderBytes, kMaxPayloadBytes));
+                RecordBytes(kWrittenHeaderBytes, kMaxPayloadBytes));
   Defect defect;
   EXPECT_EQ(ParseExact(bad, bad.size(), &defect), ParseState::kIncomplete);
 }
 
 TEST(LogFormatTest, HeaderExtensionIsCoveredAndSkipped) {
-  // A (future) header of 72 bytes: 8 extension bytes before the payload.
+  // A (future) header of 80 bytes: durable_end and 8 unknown extension
+  // bytes before the payload.
   RecordHeader header;
-  header.header_len = 72;
+  header.header_len = 80;
   header.payload_len = 3;
-  header.total_len = RecordBytes(72, 3);
+  header.total_len = RecordBytes(80, 3);
   header.salt = 5;
   header.record_number = 1;
   header.flags = kKindWrite;
   std::vector<uint8_t> bytes(header.total_len, 0);
   EncodeHeader(header, bytes.data());
-  for (int i = 0; i < 8; ++i) bytes[64 + i] = static_cast<uint8_t>(0xE0 + i);
-  bytes[72] = 'a';
-  bytes[73] = 'b';
-  bytes[74] = 'c';
+  for (int i = 0; i < 8; ++i) bytes[72 + i] = static_cast<uint8_t>(0xE0 + i);
+  bytes[80] = 'a';
+  bytes[81] = 'b';
+  bytes[82] = 'c';
   EncodeFixed32(bytes.data() + kCrcOffset,
                 RecordCrc(bytes.data(), header.total_len));
   Defect defect;
   ASSERT_EQ(ParseExact(bytes, bytes.size(), &defect), ParseState::kComplete);
-  bytes[66] ^= 1;  // the extension is covered by the CRC
+  bytes[74] ^= 1;  // the extension is covered by the CRC
   EXPECT_EQ(ParseExact(bytes, bytes.size(), &defect), ParseState::kInvalid);
   EXPECT_EQ(defect, Defect::kBadChecksum);
 }

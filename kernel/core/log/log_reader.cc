@@ -54,6 +54,10 @@ bool LogReader::IsLaterRecordOfThisLog(const RecordHeader& header) const {
   return header.record_number >= lowest;
 }
 
+bool LogReader::ShowsStopDurable(const RecordHeader& header) const {
+  return !header.has_durable_end() || header.durable_end > offset_;
+}
+
 void LogReader::StartClassifying(Defect defect, bool foreign_seen) {
   classifying_ = true;
   stop_defect_ = defect;
@@ -75,7 +79,8 @@ void LogReader::Finish(ReadOutcome outcome, Defect defect, uint64_t resync,
 
 // The log cannot go on at offset_. Searches every aligned offset behind it
 // for a verified record: one of this log (at or after the expected number)
-// proves corruption; otherwise the log simply ends there.
+// that shows offset_ as durable proves corruption; otherwise the log simply
+// ends there.
 void LogReader::Classify(const uint8_t* window, uint64_t window_offset,
                          uint64_t end, bool final, ReadResult* result) {
   while (scan_ < end) {
@@ -87,9 +92,14 @@ void LogReader::Classify(const uint8_t* window, uint64_t window_offset,
       // Unverified fields, used only to skip a candidate that cannot change
       // the verdict (a copy of an earlier record, or one more record of
       // another log once one was verified): no CRC, no waiting for bytes.
-      DecodeHeader(candidate, &header);
-      const bool relevant = IsLaterRecordOfThisLog(header) ||
-                            (!IsOfThisLog(header) && !foreign_seen_);
+      const size_t available = static_cast<size_t>(end - scan_);
+      DecodeHeader(candidate, available, &header);
+      const bool durable_end_known =
+          !header.has_durable_end() || available >= kDurableEndHeaderBytes;
+      const bool relevant =
+          (IsLaterRecordOfThisLog(header) &&
+           (!durable_end_known || ShowsStopDurable(header))) ||
+          (!IsOfThisLog(header) && !foreign_seen_);
       if (!relevant) {
         scan_ += kAlignment;
         continue;
@@ -103,7 +113,7 @@ void LogReader::Classify(const uint8_t* window, uint64_t window_offset,
       return;
     }
     if (state == ParseState::kComplete) {
-      if (IsLaterRecordOfThisLog(header)) {
+      if (IsLaterRecordOfThisLog(header) && ShowsStopDurable(header)) {
         Finish(ReadOutcome::kCorruption, stop_defect_, scan_, result);
         return;
       }
@@ -212,6 +222,8 @@ Status LogReader::Next(Slice window, uint64_t window_offset, bool final,
     view.flags = header.flags;
     view.salt = header.salt;
     view.logfile_number = header.logfile_number;
+    view.header_len = header.header_len;
+    view.durable_end = header.durable_end;
     view.payload = Slice(at + header.header_len, header.payload_len);
     result->outcome = ReadOutcome::kRecord;
     result->offset = offset_;

@@ -44,6 +44,9 @@ struct RecordView {
   uint32_t flags = 0;
   uint64_t salt = 0;
   uint64_t logfile_number = 0;
+  uint16_t header_len = 0;  // the payload starts header_len bytes in
+  // The writer's durable end (log_format.h), 0 when the record has none.
+  uint64_t durable_end = 0;
   Slice payload;
 
   uint8_t kind() const { return static_cast<uint8_t>(flags & kKindMask); }
@@ -120,6 +123,12 @@ class LogReader {
   // Whether a verified record at a scanned offset is of this log and at or
   // after the expected number (proof that the stop point is not a tail).
   bool IsLaterRecordOfThisLog(const RecordHeader& header) const;
+  // Whether such a record shows the stop point as durable: it carries no
+  // durable_end (a writer before revision 1.1: every later record counts),
+  // or its durable_end lies beyond the stop point. A record whose writer
+  // knew the log durable only up to the stop point or less proves nothing:
+  // the stop point may be a never-synced write that a crash tore.
+  bool ShowsStopDurable(const RecordHeader& header) const;
   bool IsOfThisLog(const RecordHeader& header) const;
   void StartClassifying(Defect defect, bool foreign_seen);
   void Finish(ReadOutcome outcome, Defect defect, uint64_t resync,

@@ -62,7 +62,7 @@ std::vector<uint8_t> WriteLog(const std::vector<TestRecord>& records,
         writer.Append(fields, Slice(r.payload.data(), r.payload.size()), &pos)
             .ok());
     if (positions != nullptr) positions->push_back(pos);
-    TakeAllWrites(&writer, &file);
+    TakeAllWritesSynced(&writer, &file);
     EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
   }
   return file;
@@ -95,7 +95,7 @@ TEST(LogReaderTest, ZeroBytePayloadsAndMaximalPayloads) {
   const std::vector<uint8_t> file = WriteLog(records);
   const ReadBack back = ReadAll(file);
   ASSERT_EQ(back.records.size(), 3u);
-  EXPECT_EQ(back.records[0].size, kHeaderBytes);
+  EXPECT_EQ(back.records[0].size, kWrittenHeaderBytes);
   EXPECT_TRUE(back.records[0].payload.empty());
   EXPECT_EQ(back.payloads[1], records[1].payload);
   EXPECT_EQ(back.end.outcome, ReadOutcome::kCleanEnd);

@@ -46,6 +46,14 @@ inline void TakeAllWrites(LogWriter* writer, File* file) {
   }
 }
 
+// TakeAllWrites(), then tells the writer the file is durable up to there,
+// as the logger does after each sync: later records carry that durable end,
+// so damage before it reads as corruption, not as a torn tail.
+inline void TakeAllWritesSynced(LogWriter* writer, File* file) {
+  TakeAllWrites(writer, file);
+  writer->NoteDurable(writer->TakenEnd());
+}
+
 struct ReadBack {
   std::vector<RecordView> records;
   std::vector<File> payloads;  // each returned record's payload
@@ -66,7 +74,7 @@ inline void Take(const ReadResult& result, ReadBack* out) {
   out->records.push_back(result.record);
   const Slice p = result.record.payload;
   out->payloads.emplace_back(p.data(), p.data() + p.size());
-  const uint8_t* start = p.data() - kHeaderBytes;
+  const uint8_t* start = p.data() - result.record.header_len;
   out->raw.emplace_back(start, start + result.record.size);
 }
 

@@ -69,6 +69,8 @@ Status LogWriter::Init(const LogWriterOptions& options) {
   logfile_number_ = options.logfile_number;
   next_record_number_ = options.next_record_number;
   appended_ = taken_ = released_ = options.start_offset;
+  taken_record_end_ = options.start_offset;
+  durable_end_ = 0;
   return Status::Ok();
 }
 
@@ -140,7 +142,8 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
   }
   RecordHeader header;
   header.payload_len = static_cast<uint32_t>(payload_len);
-  header.total_len = RecordBytes(kHeaderBytes, header.payload_len);
+  header.header_len = kWrittenHeaderBytes;
+  header.total_len = RecordBytes(kWrittenHeaderBytes, header.payload_len);
   if (next_record_number_ == UINT64_MAX ||
       appended_ > UINT64_MAX - header.total_len) {
     return Status(StatusCode::kOutOfRange, "logfile numbering exhausted");
@@ -154,15 +157,19 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
   header.stamp_ns = fields.stamp_ns;
   header.device_offset = fields.device_offset;
   header.flags = fields.flags;
+  header.durable_end = durable_end_;
 
-  uint8_t encoded[kHeaderBytes];
+  uint8_t encoded[kWrittenHeaderBytes];
   EncodeHeader(header, encoded);
-  const size_t padding = header.total_len - kHeaderBytes - header.payload_len;
+  const size_t padding =
+      header.total_len - kWrittenHeaderBytes - header.payload_len;
   const uint64_t begin = appended_;
   // One pass over the payload: copy it into the ring and checksum it; the
   // header goes in last, once its CRC is known.
   uint32_t crc = crc32c::Extend(0, encoded, kCrcOffset);
-  uint64_t at = begin + kHeaderBytes;
+  crc = crc32c::Extend(crc, encoded + kHeaderBytes,
+                       kWrittenHeaderBytes - kHeaderBytes);
+  uint64_t at = begin + kWrittenHeaderBytes;
   for (size_t i = 0; i < piece_count; ++i) {
     crc = CopyInWithCrc(at, pieces[i].data(), pieces[i].size(), crc);
     at += pieces[i].size();
@@ -170,7 +177,7 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
   crc = crc32c::Extend(crc, kZeroPadding, padding);
   ZeroIn(at, padding);
   EncodeFixed32(encoded + kCrcOffset, crc);
-  CopyIn(begin, encoded, kHeaderBytes);
+  CopyIn(begin, encoded, kWrittenHeaderBytes);
 
   appended_ = begin + header.total_len;
   position->record_number = next_record_number_++;
@@ -189,7 +196,16 @@ bool LogWriter::TakeWrite(TakePolicy policy, LogWrite* write) {
   write->data = ChunkAt(taken_);
   write->size = static_cast<size_t>(end - taken_);
   taken_ = end;
+  if (end == appended_) taken_record_end_ = end;
   return true;
+}
+
+void LogWriter::NoteDurable(uint64_t end) {
+  // Handed-out ranges may end inside a record (at a chunk end); only a
+  // record end is ever written as durable_end.
+  if (end >= taken_record_end_ && taken_record_end_ > durable_end_) {
+    durable_end_ = taken_record_end_;
+  }
 }
 
 Status LogWriter::Release(uint64_t end) {

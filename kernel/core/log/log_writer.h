@@ -106,6 +106,14 @@ class LogWriter {
   // business: it knows which offsets it has fsynced. Context: any.
   Status Release(uint64_t end);
 
+  // Declares the logfile durable up to file offset `end` (the caller synced
+  // every range handed out below it). Records appended from now on carry, as
+  // their durable_end, the largest record end <= `end` that TakeWrite()
+  // handed out (docu/log-format.md, "Durable end"); it never decreases.
+  // REQUIRES end <= TakenEnd(). Context: any.
+  void NoteDurable(uint64_t end);
+  uint64_t DurableEnd() const { return durable_end_; }
+
   // Offsets: ReleasedEnd() <= TakenEnd() <= AppendedEnd().
   uint64_t AppendedEnd() const { return appended_; }
   uint64_t TakenEnd() const { return taken_; }
@@ -133,6 +141,8 @@ class LogWriter {
   uint64_t appended_ = 0;  // end of the last appended record
   uint64_t taken_ = 0;     // end of the last range handed out
   uint64_t released_ = 0;  // end of the released prefix
+  uint64_t taken_record_end_ = 0;  // last record end handed out
+  uint64_t durable_end_ = 0;       // written into every new record
   uint8_t** chunks_ = nullptr;
   size_t chunk_count_ = 0;
   uint64_t chunk_bytes_ = 0;

@@ -123,7 +123,7 @@ TEST(LogWriterTest, PositionsAreContiguousAlignedAndNumbered) {
                     .ok());
     EXPECT_EQ(pos.record_number, i + 1);
     EXPECT_EQ(pos.begin, expected_begin);
-    EXPECT_EQ(pos.end, pos.begin + RecordBytes(kHeaderBytes, i * 13));
+    EXPECT_EQ(pos.end, pos.begin + RecordBytes(kWrittenHeaderBytes, i * 13));
     EXPECT_EQ(pos.end % kAlignment, 0u);
     expected_begin = pos.end;
     std::vector<uint8_t> ignored;
@@ -160,7 +160,7 @@ TEST(LogWriterTest, RejectsBadRecordsWithoutAppending) {
   ASSERT_TRUE(
       writer.Append(RecordFields(), Slice(big.data(), kMaxPayloadBytes), &pos)
           .ok());
-  EXPECT_EQ(pos.end, RecordBytes(kHeaderBytes, kMaxPayloadBytes));
+  EXPECT_EQ(pos.end, RecordBytes(kWrittenHeaderBytes, kMaxPayloadBytes));
 }
 
 TEST(LogWriterTest, GatherPayloadEqualsSingleSlice) {
@@ -194,7 +194,7 @@ TEST(LogWriterTest, FullChunkPolicyWaitsForAWholeChunk) {
   const std::vector<uint8_t> payload = Bytes(1000, 3);
   RecordPosition pos;
   LogWrite write;
-  // 1064 bytes per record: 3 records stay inside the first chunk.
+  // 1072 bytes per record: 3 records stay inside the first chunk.
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(writer
                     .Append(RecordFields(),
@@ -202,7 +202,7 @@ TEST(LogWriterTest, FullChunkPolicyWaitsForAWholeChunk) {
                     .ok());
   }
   EXPECT_FALSE(writer.TakeWrite(TakePolicy::kFullChunks, &write));
-  EXPECT_EQ(writer.PendingBytes(), 3u * 1064);
+  EXPECT_EQ(writer.PendingBytes(), 3u * 1072);
   // The 4th record crosses into the second chunk.
   ASSERT_TRUE(
       writer.Append(RecordFields(), Slice(payload.data(), payload.size()), &pos)
@@ -214,15 +214,58 @@ TEST(LogWriterTest, FullChunkPolicyWaitsForAWholeChunk) {
   // The rest only with kAll; a partial take then continues where it ended.
   ASSERT_TRUE(writer.TakeWrite(TakePolicy::kAll, &write));
   EXPECT_EQ(write.file_offset, 4096u);
-  EXPECT_EQ(write.end(), 4u * 1064);
+  EXPECT_EQ(write.end(), 4u * 1072);
   EXPECT_FALSE(writer.TakeWrite(TakePolicy::kAll, &write));
   ASSERT_TRUE(
       writer.Append(RecordFields(), Slice(payload.data(), payload.size()), &pos)
           .ok());
   ASSERT_TRUE(writer.TakeWrite(TakePolicy::kAll, &write));
-  EXPECT_EQ(write.file_offset, 4u * 1064);
-  EXPECT_EQ(write.end(), 5u * 1064);
+  EXPECT_EQ(write.file_offset, 4u * 1072);
+  EXPECT_EQ(write.end(), 5u * 1072);
   EXPECT_EQ(writer.PendingBytes(), 0u);
+}
+
+// The durable end written into records is always a record end the writer
+// handed out, never a chunk end inside a record, and never decreases.
+TEST(LogWriterTest, DurableEndIsARecordEndThatWasSynced) {
+  LogWriter writer;
+  ASSERT_TRUE(writer.Init(SmallRing(4096)).ok());
+  const std::vector<uint8_t> payload = Bytes(1000, 5);
+  std::vector<uint8_t> file;
+  RecordPosition pos;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(
+        writer
+            .Append(RecordFields(), Slice(payload.data(), payload.size()), &pos)
+            .ok());
+  }
+  // Only the first chunk is written: it ends inside record 4.
+  Drain(&writer, &file, TakePolicy::kFullChunks);
+  ASSERT_EQ(writer.TakenEnd(), 4096u);
+  writer.NoteDurable(4096);
+  EXPECT_EQ(writer.DurableEnd(), 0u);
+  Drain(&writer, &file);
+  writer.NoteDurable(writer.TakenEnd());
+  EXPECT_EQ(writer.DurableEnd(), pos.end);
+  const uint64_t durable = pos.end;
+  writer.NoteDurable(0);  // an older sync result changes nothing
+  EXPECT_EQ(writer.DurableEnd(), durable);
+
+  ASSERT_TRUE(
+      writer.Append(RecordFields(), Slice(payload.data(), payload.size()), &pos)
+          .ok());
+  Drain(&writer, &file);
+  RecordHeader header;
+  Defect defect = Defect::kNone;
+  ASSERT_EQ(ParseRecord(file.data() + pos.begin, file.size() - pos.begin,
+                        &header, &defect),
+            ParseState::kComplete);
+  EXPECT_EQ(header.header_len, kWrittenHeaderBytes);
+  EXPECT_EQ(header.durable_end, durable);
+  // Record 1 was appended before any sync.
+  ASSERT_EQ(ParseRecord(file.data(), file.size(), &header, &defect),
+            ParseState::kComplete);
+  EXPECT_EQ(header.durable_end, 0u);
 }
 
 TEST(LogWriterTest, RingFullGivesBackPressureUntilReleased) {
@@ -231,7 +274,7 @@ TEST(LogWriterTest, RingFullGivesBackPressureUntilReleased) {
   ASSERT_TRUE(writer.Init(options).ok());
   const uint64_t capacity = options.chunk_count * options.chunk_bytes;
   EXPECT_EQ(writer.FreeBytes(), capacity);
-  const std::vector<uint8_t> payload = Bytes(4096 - kHeaderBytes, 4);
+  const std::vector<uint8_t> payload = Bytes(4096 - kWrittenHeaderBytes, 4);
   RecordPosition pos;
   uint64_t appended = 0;
   Status s;
