@@ -58,7 +58,14 @@ Status Hello::Decode(Slice payload) {
 }
 
 Result<Agreement> Negotiate(const Hello& local, const Hello& remote) {
-  if (local.cluster_id != remote.cluster_id) {
+  const Slice joining = Slice::FromCString(kJoiningClusterId);
+  const bool local_joins = local.cluster_id == joining;
+  const bool remote_joins = remote.cluster_id == joining;
+  if (local_joins && remote_joins) {
+    return Status(StatusCode::kInvalidArgument,
+                  "hello: neither host is a cluster member");
+  }
+  if (local.cluster_id != remote.cluster_id && !local_joins && !remote_joins) {
     return Status(StatusCode::kInvalidArgument,
                   "hello: peer belongs to another cluster");
   }

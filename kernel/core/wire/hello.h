@@ -40,10 +40,15 @@ struct Agreement {
   uint64_t features = 0;
 };
 
+// The cluster id a host sends while it joins a cluster (it has no
+// /mars/uuid yet). Never the text of a /mars/uuid (marsadm writes hex).
+constexpr char kJoiningClusterId[] = "(joining)";
+
 // The highest protocol version both speak and the features both have.
 // Errors: kOutOfRange when the version ranges do not overlap,
 // kInvalidArgument when the peer belongs to another cluster (cluster ids
-// differ) or claims our own host name. Context: any.
+// differ, unless exactly one side is joining: kJoiningClusterId), when both
+// are joining, or when the peer claims our own host name. Context: any.
 Result<Agreement> Negotiate(const Hello& local, const Hello& remote);
 
 }  // namespace wire

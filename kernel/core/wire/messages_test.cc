@@ -174,6 +174,17 @@ TEST(NegotiateTest, RefusesWithClearErrors) {
   EXPECT_EQ(b.status().code(), StatusCode::kInvalidArgument);
   EXPECT_STREQ(b.status().message(), "hello: peer belongs to another cluster");
 
+  // A joining host (no uuid yet) may talk to a member, either way round;
+  // the secret decides. Two joining hosts may not.
+  remote.cluster_id = Slice::FromCString(kJoiningClusterId);
+  EXPECT_TRUE(Negotiate(local, remote).ok());
+  EXPECT_TRUE(Negotiate(remote, local).ok());
+  Hello joiner = remote;
+  joiner.host_name = Slice::FromCString("node-c");
+  Result<Agreement> j = Negotiate(joiner, remote);
+  ASSERT_FALSE(j.ok());
+  EXPECT_STREQ(j.status().message(), "hello: neither host is a cluster member");
+
   remote.cluster_id = local.cluster_id;
   remote.host_name = local.host_name;
   Result<Agreement> c = Negotiate(local, remote);
