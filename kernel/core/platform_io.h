@@ -297,7 +297,10 @@ enum class Counter : int {
   kLogRateBytes = 6,        // log_rate_bytes: bytes/s logged, last second
   kWritebackRateBytes = 7,  // writeback_rate_bytes: bytes/s, last second
   kBytesReplayed = 8,       // bytes_replayed: applied by crash recovery
-  kCount = 9,
+  kTreeEntries = 9,         // tree_entries: now, in the replicated tree
+  kPeerAllocations = 10,    // peer_allocations: now, held by the tree
+                            // replication (tree, mirror, node bookkeeping)
+  kCount = 11,
 };
 
 // Context: any.

@@ -214,6 +214,8 @@ static struct ctl_table mars_sysctl_table[] = {
 	MARS_COUNTER_ENTRY("log_rate_bytes", 6),
 	MARS_COUNTER_ENTRY("writeback_rate_bytes", 7),
 	MARS_COUNTER_ENTRY("bytes_replayed", 8),
+	MARS_COUNTER_ENTRY("tree_entries", 9),
+	MARS_COUNTER_ENTRY("peer_allocations", 10),
 	{
 		.procname = "allocations",
 		.mode = 0444,

@@ -86,6 +86,9 @@ void mars_core_stop(void);
 /* A fresh stamp of the module's Lamport clock, in ns since the epoch. */
 unsigned long long mars_core_lamport_now(void);
 
+/* The module parameter listen_port: the TCP port peers are served on. */
+unsigned int mars_glue_listen_port(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,12 +3,23 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/bug.h>
 
 #include "control.h"
 #include "errno_map.h"
 #include "glue_block.h"
 #include "mars_glue.h"
+
+static ushort listen_port = 7777;
+module_param(listen_port, ushort, 0444);
+MODULE_PARM_DESC(listen_port,
+		 "TCP port for peers, on every host of a cluster (default 7777)");
+
+unsigned int mars_glue_listen_port(void)
+{
+	return listen_port;
+}
 
 /* Referenced from the vtable slot of a pure virtual function; never called. */
 void __cxa_pure_virtual(void)

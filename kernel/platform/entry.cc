@@ -8,7 +8,10 @@
 #include "core/engine/manager.h"
 #include "core/engine/resource.h"
 #include "core/lamport_clock.h"
+#include "core/peer/node.h"
 #include "core/platform.h"
+#include "core/platform_io.h"
+#include "core/tree/names.h"
 #include "core/startup_checks.h"
 #include "glue/mars_glue.h"
 
@@ -17,8 +20,42 @@ namespace {
 mars::LamportClock g_lamport_clock;
 // The main thread, between mars_core_start() and mars_core_stop().
 mars::engine::Manager* g_manager = nullptr;
+// Tree replication with the peers, between the same two calls.
+mars::peer::Node* g_node = nullptr;
 // The tree the module serves (docu/mars-tree.md).
 constexpr const char kTreeRoot[] = "/mars";
+
+// Starts g_node on kTreeRoot as this host, on the listen_port parameter.
+mars::Status StartNode() {
+  char host[64];
+  const size_t host_size = mars::platform::HostName(host, sizeof(host));
+  if (host_size == 0 ||
+      !mars::tree::ValidateHostName(mars::Slice(host, host_size)).ok()) {
+    // As the main thread does: the module works locally; no peers.
+    mars::platform::Log(mars::platform::LogLevel::kError,
+                        "the host name is not a valid mars host name "
+                        "(docu/mars-tree.md §2.1): not starting the peer "
+                        "network");
+    return mars::Status::Ok();
+  }
+  auto* node = mars::New<mars::peer::Node>(mars::platform::Gfp::kKernel);
+  if (node == nullptr) return mars::Status(mars::StatusCode::kNoMemory, "");
+  mars::peer::NodeConfig config;
+  config.root = kTreeRoot;
+  config.host = mars::Slice(host, host_size);
+  config.port = static_cast<uint16_t>(mars_glue_listen_port());
+  config.clock = &g_lamport_clock;
+  const mars::Status status = node->Start(config);
+  if (!status.ok()) {
+    mars::platform::Log(mars::platform::LogLevel::kError,
+                        "cannot start the peer network (port %u): %s",
+                        mars_glue_listen_port(), status.message());
+    mars::Delete(node);
+    return status;
+  }
+  g_node = node;
+  return mars::Status::Ok();
+}
 
 }  // namespace
 
@@ -48,10 +85,20 @@ extern "C" int mars_core_start(void) {
     return static_cast<int>(status.code());
   }
   g_manager = manager;
+  const mars::Status node_status = StartNode();
+  if (!node_status.ok()) {
+    mars_core_stop();
+    return static_cast<int>(node_status.code());
+  }
   return 0;
 }
 
 extern "C" void mars_core_stop(void) {
+  if (g_node != nullptr) {
+    g_node->Stop();
+    mars::Delete(g_node);
+    g_node = nullptr;
+  }
   if (g_manager == nullptr) return;
   g_manager->Stop();
   mars::Delete(g_manager);

@@ -197,9 +197,25 @@ Status HmacSha256(const void* key, size_t key_size, const void* data,
   return Status::Ok();
 }
 
-void* Allocate(size_t size, Gfp /*gfp*/) { return malloc(size); }
+namespace {
+// Live allocations, as the kernel's /proc/sys/mars/allocations counts them.
+std::atomic<int64_t> g_live_allocations{0};
+}  // namespace
 
-void Free(void* ptr) { free(ptr); }
+void* Allocate(size_t size, Gfp /*gfp*/) {
+  void* ptr = malloc(size);
+  if (ptr != nullptr) g_live_allocations.fetch_add(1);
+  return ptr;
+}
+
+void Free(void* ptr) {
+  if (ptr != nullptr) g_live_allocations.fetch_sub(1);
+  free(ptr);
+}
+
+namespace test {
+int64_t LiveAllocations() { return g_live_allocations.load(); }
+}  // namespace test
 
 void Log(LogLevel level, const char* format, ...) {
   if (static_cast<int>(level) > LogThreshold()) return;

@@ -27,6 +27,9 @@ bool Crc32cUsesSse42();
 // and thread-safe; nothing here exists in the kernel.
 namespace test {
 
+// Allocate()d blocks not yet freed, process-wide.
+int64_t LiveAllocations();
+
 // Makes HostName() return `name` (copied; at most 63 bytes); nullptr
 // restores the uname-derived name.
 void SetHostNameForTest(const char* name);

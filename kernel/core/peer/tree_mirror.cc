@@ -15,17 +15,9 @@ constexpr size_t kTombstoneSize = sizeof(tree::kTombstoneValue) - 1;
 // Entries per CollectSince() call in WriteBack().
 constexpr size_t kWriteBatch = 256;
 
-// One directory entry collected by a listing: a name in the arena.
-struct Listed {
-  size_t offset;
-  size_t size;
-  platform::EntryType type;
-};
-
 struct Listing {
-  explicit Listing(platform::Gfp gfp) : names(gfp), entries(gfp) {}
-  Bytes names;
-  Vector<Listed> entries;
+  Bytes* names;
+  Vector<TreeMirror::Listed>* entries;
   Status status;
 };
 
@@ -41,10 +33,12 @@ bool CollectName(void* context, const char* name, size_t name_size,
       type != platform::EntryType::kDirectory) {
     return true;
   }
-  const size_t offset = listing->names.size();
-  Status s = listing->names.Append(reinterpret_cast<const uint8_t*>(name),
-                                   name_size);
-  if (s.ok()) s = listing->entries.PushBack(Listed{offset, name_size, type});
+  const size_t offset = listing->names->size();
+  Status s = listing->names->Append(reinterpret_cast<const uint8_t*>(name),
+                                    name_size);
+  if (s.ok()) {
+    s = listing->entries->PushBack(TreeMirror::Listed{offset, name_size, type});
+  }
   if (!s.ok()) {
     listing->status = s;
     return false;
@@ -56,7 +50,24 @@ bool CollectName(void* context, const char* name, size_t name_size,
 
 TreeMirror::TreeMirror(tree::Tree* tree, LamportClock* clock,
                        platform::Gfp gfp)
-    : tree_(tree), clock_(clock), gfp_(gfp) {}
+    : tree_(tree),
+      clock_(clock),
+      gfp_(gfp),
+      dirs_(gfp),
+      rel_(gfp),
+      names_(gfp),
+      listed_(gfp),
+      changed_(gfp),
+      purge_paths_(gfp),
+      purge_stamps_(gfp) {}
+
+size_t TreeMirror::AllocationCount() const {
+  return (root_ != nullptr) + (path_buffer_ != nullptr) +
+         (value_buffer_ != nullptr) + (dirs_.capacity() > 0) +
+         (rel_.capacity() > 0) + (names_.capacity() > 0) +
+         (listed_.capacity() > 0) + (changed_.capacity() > 0) +
+         (purge_paths_.capacity() > 0) + (purge_stamps_.capacity() > 0);
+}
 
 TreeMirror::~TreeMirror() {
   platform::Free(root_);
@@ -202,19 +213,23 @@ Status TreeMirror::Scan(MirrorStats* stats) {
   }
   // Breadth first over relative directory paths ("" is the root); each
   // directory is listed completely before anything under it is read.
-  Bytes dirs(gfp_);  // relative paths, each followed by a NUL
+  Bytes& dirs = dirs_;  // relative paths, each followed by a NUL
+  Bytes& rel = rel_;
+  dirs.Clear();
   Status s = dirs.PushBack('\0');
   if (!s.ok()) return s;
-  Bytes rel(gfp_);
   for (size_t next = 0; next < dirs.size();) {
+    // Copied out: dirs grows (and may move) while this directory is read.
     const char* dir = reinterpret_cast<const char*>(dirs.data()) + next;
     const size_t dir_size = __builtin_strlen(dir);
-    next += dir_size + 1;
     rel.Clear();
     s = rel.Append(reinterpret_cast<const uint8_t*>(dir), dir_size);
     if (!s.ok()) return s;
+    next += dir_size + 1;
     if (!BuildPath(AsSlice(rel))) continue;
-    Listing listing(gfp_);
+    names_.Clear();
+    listed_.Clear();
+    Listing listing{&names_, &listed_, Status::Ok()};
     s = platform::ListDirectory(path_buffer_, CollectName, &listing);
     if (!listing.status.ok()) return listing.status;
     if (!s.ok()) {
@@ -222,15 +237,14 @@ Status TreeMirror::Scan(MirrorStats* stats) {
       stats->skipped++;
       continue;
     }
-    for (size_t i = 0; i < listing.entries.size(); ++i) {
-      const Listed& item = listing.entries[i];
+    for (size_t i = 0; i < listed_.size(); ++i) {
+      const Listed& item = listed_[i];
       s = rel.Resize(dir_size);
       if (s.ok() && dir_size > 0) s = rel.PushBack('/');
-      if (s.ok()) s = rel.Append(listing.names.data() + item.offset, item.size);
+      if (s.ok()) s = rel.Append(names_.data() + item.offset, item.size);
       if (!s.ok()) return s;
       if (rel.size() > tree::kMaxPathBytes) continue;
       if (item.type == platform::EntryType::kDirectory) {
-        // "next" stays valid: it is an offset, not a pointer.
         s = dirs.Append(rel.data(), rel.size());
         if (s.ok()) s = dirs.PushBack('\0');
         if (!s.ok()) return s;
@@ -247,7 +261,7 @@ Status TreeMirror::WriteBack(MirrorStats* stats) {
   if (root_ == nullptr) {
     return Status(StatusCode::kInvalidArgument, "tree mirror not initialised");
   }
-  Vector<const tree::Entry*> changed(gfp_);
+  Vector<const tree::Entry*>& changed = changed_;
   for (;;) {
     changed.Clear();
     tree::ChangeCursor next;
@@ -294,8 +308,10 @@ Status TreeMirror::WriteBack(MirrorStats* stats) {
 Status TreeMirror::PurgeTombstones(const tree::HostName* peers, size_t count,
                                    MirrorStats* stats) {
   // The tombstones before the purge; those gone after it lose their links.
-  Bytes paths(gfp_);
-  Vector<uint64_t> stamps(gfp_);
+  Bytes& paths = purge_paths_;
+  Vector<uint64_t>& stamps = purge_stamps_;
+  paths.Clear();
+  stamps.Clear();
   for (size_t i = 0; i < tree_->size(); ++i) {
     const tree::Entry& entry = tree_->at(i);
     if (!entry.tombstone()) continue;

@@ -18,8 +18,10 @@
 
 #include "core/base/slice.h"
 #include "core/base/status.h"
+#include "core/base/vector.h"
 #include "core/lamport_clock.h"
 #include "core/platform.h"
+#include "core/platform_io.h"
 #include "core/tree/names.h"
 #include "core/tree/tree.h"
 
@@ -72,6 +74,18 @@ class TreeMirror {
   Status PurgeTombstones(const tree::HostName* peers, size_t count,
                          MirrorStats* stats);
 
+  // Allocations the mirror holds (its buffers; the scratch arrays are kept
+  // between calls, so a call allocates only to grow them). For leak
+  // accounting.
+  size_t AllocationCount() const;
+
+  // One directory entry collected by a listing: a name in names_.
+  struct Listed {
+    size_t offset;
+    size_t size;
+    platform::EntryType type;
+  };
+
  private:
   struct DiskVersion {
     bool present = false;
@@ -99,6 +113,14 @@ class TreeMirror {
   char* path_buffer_ = nullptr;   // root + "/" + tree path + NUL
   char* value_buffer_ = nullptr;  // a link value
   tree::ChangeCursor written_;    // WriteBack() covered changes up to here
+  // Scratch, kept between calls.
+  Bytes dirs_;                  // Scan: directories to list, NUL-separated
+  Bytes rel_;                   // Scan: the relative path at hand
+  Bytes names_;                 // Scan: names of one listing
+  Vector<Listed> listed_;       // Scan: entries of one listing
+  Vector<const tree::Entry*> changed_;  // WriteBack
+  Bytes purge_paths_;           // PurgeTombstones, NUL-separated
+  Vector<uint64_t> purge_stamps_;
 };
 
 }  // namespace peer

@@ -20,6 +20,15 @@ Tree::~Tree() {
   for (Entry* entry : entries_) Delete(entry);
 }
 
+size_t Tree::AllocationCount() const {
+  size_t count = (entries_.capacity() > 0) + (changes_.capacity() > 0) +
+                 (peers_.capacity() > 0);
+  for (const Entry* entry : entries_) {
+    count += 1 + (entry->path_.capacity() > 0) + (entry->value_.capacity() > 0);
+  }
+  return count;
+}
+
 size_t Tree::LowerBound(Slice path) const {
   size_t lo = 0;
   size_t hi = entries_.size();

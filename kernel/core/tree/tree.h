@@ -99,6 +99,10 @@ class Tree {
   // holds the tree). Returns how many were removed. Cost O(n).
   size_t PurgeTombstones(const HostName* peers, size_t count);
 
+  // Allocations the tree holds now (entries, their bytes, its arrays), for
+  // leak accounting. Cost O(n).
+  size_t AllocationCount() const;
+
   // Records in the change index, stale ones included (for tests).
   size_t change_index_size() const { return changes_.size(); }
 

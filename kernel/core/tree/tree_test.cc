@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "platform_user.h"
+
 namespace mars {
 namespace tree {
 namespace {
@@ -268,6 +270,32 @@ TEST(TreeTest, PurgeKeepsTombstonesChangedAfterTheAck) {
   ApplyOk(&tree, Dead("x", 2));  // change 2, not yet seen by b
   EXPECT_EQ(tree.PurgeTombstones(&peer, 1), 0u);
   ASSERT_NE(tree.Find(S("x")), nullptr);
+}
+
+// AllocationCount() is what the allocator holds for the tree, at every step.
+TEST(TreeTest, AllocationCountMatchesTheAllocator) {
+  const int64_t base = platform::test::LiveAllocations();
+  {
+    Tree tree(1);
+    auto held = [&] { return platform::test::LiveAllocations() - base; };
+    EXPECT_EQ(held(), static_cast<int64_t>(tree.AllocationCount()));
+    for (int i = 0; i < 50; ++i) {
+      const std::string path = "resource-r0/key" + std::to_string(i);
+      ApplyOk(&tree, Live(path.c_str(), "v", 10 + i));
+      EXPECT_EQ(held(), static_cast<int64_t>(tree.AllocationCount()));
+    }
+    for (int i = 0; i < 50; i += 3) {
+      const std::string path = "resource-r0/key" + std::to_string(i);
+      ApplyOk(&tree, Dead(path.c_str(), 100 + i));
+      EXPECT_EQ(held(), static_cast<int64_t>(tree.AllocationCount()));
+    }
+    HostName peer;
+    ASSERT_TRUE(peer.Assign(S("b")).ok());
+    ASSERT_TRUE(tree.PeerSeen(peer.slice(), tree.cursor()).ok());
+    EXPECT_GT(tree.PurgeTombstones(&peer, 1), 0u);
+    EXPECT_EQ(held(), static_cast<int64_t>(tree.AllocationCount()));
+  }
+  EXPECT_EQ(platform::test::LiveAllocations(), base);
 }
 
 }  // namespace

@@ -1,0 +1,151 @@
+// Node: this host's part of the cluster network (docu/replication.md §2).
+// It keeps the /mars tree replicated between the members:
+//
+// - the tree thread mirrors the /mars directory into the in-memory tree and
+//   back (TreeMirror) every scan interval and on Kick(), and connects to
+//   every member listed in ips/ip-HOST that has no connection, with bounded
+//   exponential backoff;
+// - the listener thread accepts peers on the port;
+// - one thread per connection drives a Session (handshake, tree exchange,
+//   keepalive) over a platform::Socket.
+//
+// The secret is read from <root>/secret (64 hex digits); without it the
+// node does not connect and refuses every peer. A host without <root>/uuid
+// introduces itself as joining (wire::kJoiningClusterId) and learns the uuid
+// from the tree it pulls. At most one connection per peer stays open: when
+// two authenticate, the one whose client is the host with the smaller name
+// is kept, on both sides.
+#ifndef MARS_CORE_PEER_NODE_H_
+#define MARS_CORE_PEER_NODE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/slice.h"
+#include "core/base/status.h"
+#include "core/base/vector.h"
+#include "core/lamport_clock.h"
+#include "core/peer/session.h"
+#include "core/peer/tree_mirror.h"
+#include "core/platform.h"
+#include "core/platform_net.h"
+#include "core/tree/names.h"
+#include "core/tree/tree.h"
+#include "core/wire/wire_format.h"
+
+namespace mars {
+namespace peer {
+
+struct NodeConfig {
+  const char* root = nullptr;  // the /mars directory, absolute
+  Slice host;                  // this host's name
+  // Where to listen (family kUnspecified: IPv4 any address) and the port
+  // peers are reached on.
+  platform::NetAddress listen;
+  uint16_t port = wire::kDefaultPort;
+  LamportClock* clock = nullptr;  // must outlive the node
+  uint64_t scan_interval_ns = 1 * kNsPerSecond;
+  uint64_t connect_timeout_ns = 5 * kNsPerSecond;
+  uint64_t reconnect_min_ns = kNsPerSecond / 5;
+  uint64_t reconnect_max_ns = 10 * kNsPerSecond;
+  // Session timers (SessionConfig).
+  uint64_t poll_interval_ns = 1 * kNsPerSecond;
+  uint64_t ping_interval_ns = 5 * kNsPerSecond;
+  uint64_t ping_timeout_ns = 10 * kNsPerSecond;
+};
+
+// One peer as the node sees it (Node::Peers()).
+struct PeerReport {
+  tree::HostName host;
+  bool connected = false;          // an authenticated session is open
+  uint64_t connected_since_ns = 0; // monotonic
+  uint64_t attempts = 0;           // connection attempts that failed
+  SessionCounters counters;        // of the open session
+  char last_error[128] = {};       // why the last connection ended
+};
+
+class Node {
+ public:
+  Node() = default;
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Loads the tree from config.root, listens, and starts the threads.
+  // Errors: kInvalidArgument (config), the socket's error when the port
+  // cannot be bound, kNoMemory. On error nothing runs. Context: may sleep.
+  Status Start(const NodeConfig& config);
+  // Stops every thread and closes every connection. Idempotent.
+  // Context: may sleep.
+  void Stop();
+  // A local change of the /mars tree: scan now. Context: any.
+  void Kick();
+  // The port the node listens on (useful with port 0 in tests).
+  uint16_t listen_port() const { return listen_port_; }
+  // Tree thread passes so far (tests wait on it). Context: any.
+  uint64_t tree_passes() const {
+    return __atomic_load_n(&tree_passes_, __ATOMIC_ACQUIRE);
+  }
+  // Copies the state of up to `capacity` peers (every host in ips/ but
+  // this one) to `out`; returns how many there are. Context: may sleep.
+  size_t Peers(PeerReport* out, size_t capacity);
+
+ private:
+  struct Connection;
+  struct PeerState;
+
+  static void TreeThread(void* context);
+  static void ListenThread(void* context);
+  static void ConnectionThread(void* context);
+  static tree::ChangeCursor CursorFor(void* context, Slice peer_host);
+
+  // Under lock_: one scan and write-back, secret and peers refreshed,
+  // finished connections reaped, connections started.
+  void TreePassLocked(uint64_t now_ns);
+  void LoadSecretLocked();
+  void RefreshPeersLocked(uint64_t now_ns);
+  void ReapLocked();
+  void ConnectLocked(PeerState* peer, uint64_t now_ns);
+  Status StartConnectionLocked(Connection* connection);
+  PeerState* FindPeerLocked(Slice host);
+  // Sets the tree_entries and peer_allocations counters.
+  void PublishCountersLocked();
+  bool ConnectedLocked(const tree::HostName& host) const;
+  // A session of `connection` opened: keep one per peer.
+  void OnOpenLocked(Connection* connection, uint64_t now_ns);
+  void OnEndLocked(Connection* connection, uint64_t now_ns);
+  void RunConnection(Connection* connection);
+  // Builds the session of `connection` (Hello from the current tree).
+  Status MakeSessionLocked(Connection* connection, wire::Role role);
+
+  NodeConfig config_;
+  tree::HostName host_;
+  platform::Mutex lock_;  // everything below, the tree and every session
+  platform::WaitQueue tree_wq_;
+  platform::Thread tree_thread_;
+  platform::Thread listen_thread_;
+  platform::Socket listener_;
+  uint16_t listen_port_ = 0;
+  tree::Tree* tree_ = nullptr;
+  TreeMirror* mirror_ = nullptr;
+  uint8_t secret_[wire::kMaxSecretSize] = {};
+  char* secret_buffer_ = nullptr;  // the secret file's path and text
+  size_t secret_size_ = 0;
+  bool secret_missing_logged_ = false;
+  bool mirror_failing_ = false;  // the last scan or write-back failed
+  uint64_t unknown_failure_logged_ns_ = 0;  // failures of unnamed peers
+  Vector<PeerState*> peers_;
+  Vector<tree::HostName> members_;  // scratch of the tombstone purge
+  Connection* connections_ = nullptr;  // list, owned
+  int kicked_ = 0;                     // atomic: Kick() since the last pass
+  uint64_t tree_passes_ = 0;           // atomic
+  bool initialized_ = false;  // lock_ and tree_wq_
+  bool stopping_ = false;
+  bool started_ = false;
+  uint64_t last_purge_ns_ = 0;
+};
+
+}  // namespace peer
+}  // namespace mars
+
+#endif  // MARS_CORE_PEER_NODE_H_

@@ -1,0 +1,542 @@
+// The peer session of docu/wire-protocol.md ("Sessions"): handshake,
+// keepalive and the incremental tree exchange in both directions.
+#include "core/peer/session.h"
+
+#include "core/base/utility.h"
+#include "core/tree/entry.h"
+#include "core/wire/control_messages.h"
+
+namespace mars {
+namespace peer {
+namespace {
+
+using wire::MessageType;
+
+constexpr Status kErrNotStarted(StatusCode::kInternal,
+                                "session: used before Start()");
+constexpr Status kErrStartedTwice(StatusCode::kInternal,
+                                  "session: started twice");
+constexpr Status kErrBadBatchBudget(
+    StatusCode::kInvalidArgument,
+    "session: max_batch_bytes outside kMinBatchBytes..kMaxPayloadSize");
+constexpr Status kErrBadLimits(
+    StatusCode::kInvalidArgument,
+    "session: output limit, poll and ping intervals must not be zero");
+constexpr Status kErrHandshakeTimeout(
+    StatusCode::kUnavailable, "session: handshake did not complete in time");
+constexpr Status kErrPingTimeout(StatusCode::kUnavailable,
+                                 "session: peer did not answer ping");
+constexpr Status kErrPeerError(StatusCode::kUnavailable,
+                               "session: peer reported an error");
+constexpr Status kErrSetupAfterAuth(
+    StatusCode::kInvalidArgument,
+    "session: set-up message after authentication");
+constexpr Status kErrPingNotAgreed(
+    StatusCode::kInvalidArgument,
+    "session: ping without the agreed ping feature");
+constexpr Status kErrUnexpectedPong(
+    StatusCode::kInvalidArgument, "session: pong that answers no ping of ours");
+constexpr Status kErrRequestDuringAnswer(
+    StatusCode::kInvalidArgument,
+    "session: tree-since-request before the previous answer was complete");
+constexpr Status kErrUnaskedUpdate(StatusCode::kInvalidArgument,
+                                   "session: tree-update nobody asked for");
+constexpr Status kErrServiceNotAgreed(
+    StatusCode::kInvalidArgument,
+    "session: request for a service whose feature was not agreed");
+constexpr Status kErrServiceNotServed(
+    StatusCode::kUnavailable,
+    "session: logfile and sync requests are not served yet");
+constexpr Status kErrUnaskedReply(StatusCode::kInvalidArgument,
+                                  "session: logfile or sync reply nobody "
+                                  "asked for");
+constexpr Status kErrClosedLocally(StatusCode::kUnavailable,
+                                   "session: closed by the local host");
+constexpr Status kErrUnhandledType(StatusCode::kInternal,
+                                   "session: message type without a handler");
+
+// Encoded size of one tree-update entry (docu/wire-protocol.md).
+size_t EntryWireSize(const tree::Entry& e) {
+  return 8 + 1 + (2 + e.path().size()) + (2 + e.owner().size()) +
+         (2 + e.value().size());
+}
+
+bool SameCursor(tree::ChangeCursor a, tree::ChangeCursor b) {
+  return a.incarnation == b.incarnation && a.change == b.change;
+}
+
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+wire::HandshakeConfig HandshakeConfigOf(const SessionConfig& config) {
+  wire::HandshakeConfig hc;
+  hc.role = config.role;
+  hc.hello = config.hello;
+  hc.secret = config.secret;
+  __builtin_memcpy(hc.nonce, config.nonce, wire::kNonceSize);
+  return hc;
+}
+
+}  // namespace
+
+Session::Session(const SessionConfig& config, tree::Tree* tree,
+                 LamportClock* clock, platform::Gfp gfp)
+    : config_(config),
+      tree_(tree),
+      clock_(clock),
+      handshake_(HandshakeConfigOf(config), gfp),
+      decoder_(gfp),
+      out_(gfp),
+      incoming_(gfp),
+      collected_(gfp),
+      batch_(gfp) {}
+
+template <class M>
+bool Session::Send(const M& message) {
+  wire::FrameEncoder encoder(&out_);
+  const Status s = encoder.AppendMessage(message);
+  if (!s.ok()) {
+    Fail(s, false);
+    return false;
+  }
+  ++counters_.frames_out;
+  return true;
+}
+
+Status Session::Start(uint64_t now_ns) {
+  if (started_) return kErrStartedTwice;
+  started_ = true;
+  start_ns_ = now_ns;
+  last_frame_ns_ = now_ns;
+  if (config_.max_batch_bytes < kMinBatchBytes ||
+      config_.max_batch_bytes > wire::kMaxPayloadSize) {
+    Fail(kErrBadBatchBudget, false);
+    return status_;
+  }
+  if (config_.output_limit == 0 || config_.poll_interval_ns == 0 ||
+      config_.ping_interval_ns == 0 || config_.ping_timeout_ns == 0) {
+    Fail(kErrBadLimits, false);
+    return status_;
+  }
+  const size_t before = out_.size();
+  const Status s = handshake_.Start(&out_);
+  if (!s.ok()) {
+    Fail(s, false);
+    return status_;
+  }
+  CountFramesFrom(before);
+  return Status::Ok();
+}
+
+Status Session::OnBytes(Slice input, uint64_t now_ns) {
+  if (!started_) return kErrNotStarted;
+  if (closed()) return status_;
+  counters_.bytes_in += input.size();
+  while (!closed()) {
+    const wire::FrameDecoder::Event event = decoder_.Feed(&input);
+    if (event == wire::FrameDecoder::Event::kNeedMoreBytes) break;
+    if (event == wire::FrameDecoder::Event::kError) {
+      Fail(decoder_.status(), true);
+      break;
+    }
+    OnFrame(decoder_.frame(), now_ns);
+  }
+  Pump();
+  return closed() ? status_ : Status::Ok();
+}
+
+Status Session::OnTick(uint64_t now_ns) {
+  if (!started_) return kErrNotStarted;
+  if (closed()) return status_;
+  if (state_ == State::kHandshaking) {
+    if (now_ns >= SaturatingAdd(start_ns_, config_.handshake_timeout_ns)) {
+      Fail(kErrHandshakeTimeout, true);
+    }
+    return closed() ? status_ : Status::Ok();
+  }
+  if (ping_outstanding_) {
+    const uint64_t since = Max(ping_sent_ns_, last_frame_ns_);
+    if (now_ns >= SaturatingAdd(since, config_.ping_timeout_ns)) {
+      Fail(kErrPingTimeout, true);
+      return status_;
+    }
+  } else if ((handshake_.agreement().features & wire::kFeaturePing) != 0 &&
+             now_ns >=
+                 SaturatingAdd(last_frame_ns_, config_.ping_interval_ns)) {
+    wire::Ping ping;
+    ping.token = ++ping_token_;
+    if (Send(ping)) {
+      ping_outstanding_ = true;
+      ping_sent_ns_ = now_ns;
+      ++counters_.pings_sent;
+    }
+  }
+  if (!closed() && !request_outstanding_ && now_ns >= next_poll_ns_) {
+    SendTreeRequest();
+  }
+  Pump();
+  return closed() ? status_ : Status::Ok();
+}
+
+uint64_t Session::NextDeadlineNs() const {
+  if (!started_ || closed()) return UINT64_MAX;
+  if (state_ == State::kHandshaking) {
+    return SaturatingAdd(start_ns_, config_.handshake_timeout_ns);
+  }
+  uint64_t deadline = UINT64_MAX;
+  if (ping_outstanding_) {
+    deadline = SaturatingAdd(Max(ping_sent_ns_, last_frame_ns_),
+                             config_.ping_timeout_ns);
+  } else if ((handshake_.agreement().features & wire::kFeaturePing) != 0) {
+    deadline = SaturatingAdd(last_frame_ns_, config_.ping_interval_ns);
+  }
+  if (!request_outstanding_) deadline = Min(deadline, next_poll_ns_);
+  return deadline;
+}
+
+void Session::RequestTreeNow() {
+  if (!open()) return;  // the first request goes out on authentication
+  if (request_outstanding_) {
+    request_again_ = true;
+    return;
+  }
+  SendTreeRequest();
+}
+
+void Session::Close(Status reason) {
+  if (closed()) return;
+  Fail(reason.ok() ? kErrClosedLocally : reason, true);
+}
+
+void Session::ConsumeOutput(size_t n) {
+  if (n > pending()) {
+    platform::ReportBug(__FILE__, __LINE__);
+    n = pending();
+  }
+  out_start_ += n;
+  counters_.bytes_out += n;
+  if (out_start_ == out_.size()) {
+    out_.Clear();
+    out_start_ = 0;
+  } else if (out_start_ >= (64u << 10) && out_start_ * 2 >= out_.size()) {
+    // Drop the sent front once it is at least half the buffer, so the
+    // buffer stays within the limit plus one batch.
+    const size_t rest = pending();
+    __builtin_memmove(out_.data(), out_.data() + out_start_, rest);
+    (void)out_.Resize(rest);  // shrinking never fails
+    out_start_ = 0;
+  }
+  Pump();
+}
+
+Status Session::TakeOutput(Bytes* out) {
+  const Slice bytes = output();
+  const Status s = AppendSlice(out, bytes);
+  if (!s.ok()) return s;
+  ConsumeOutput(bytes.size());
+  return Status::Ok();
+}
+
+Slice Session::peer_host_name() const { return handshake_.peer_host_name(); }
+
+void Session::OnFrame(const wire::Frame& frame, uint64_t now_ns) {
+  ++counters_.frames_in;
+  last_frame_ns_ = now_ns;
+  if (frame.type == MessageType::kError) OnPeerError(frame);
+  if (state_ == State::kHandshaking) {
+    const size_t before = out_.size();
+    const Status s = handshake_.OnFrame(frame, &out_);
+    CountFramesFrom(before);
+    if (!s.ok()) {
+      // The handshake queued what it had to say (Error or AuthResult).
+      Fail(s, false);
+    } else if (handshake_.authenticated()) {
+      OnAuthenticated(now_ns);
+    }
+    return;
+  }
+  OnOpenFrame(frame, now_ns);
+}
+
+void Session::OnAuthenticated(uint64_t now_ns) {
+  state_ = State::kOpen;
+  counters_.connected_since_ns = now_ns;
+  if (config_.cursors.cursor_for != nullptr) {
+    cursor_ = config_.cursors.cursor_for(config_.cursors.context,
+                                         handshake_.peer_host_name());
+  }
+  SendTreeRequest();
+}
+
+void Session::OnOpenFrame(const wire::Frame& frame, uint64_t now_ns) {
+  const uint64_t features = handshake_.agreement().features;
+  switch (frame.type) {
+    case MessageType::kError:
+      Fail(kErrPeerError, false);
+      return;
+    case MessageType::kHello:
+    case MessageType::kAuthChallenge:
+    case MessageType::kAuthResponse:
+    case MessageType::kAuthResult:
+      Fail(kErrSetupAfterAuth, true);
+      return;
+    case MessageType::kPing:
+      OnPing(frame);
+      return;
+    case MessageType::kPong:
+      OnPong(frame);
+      return;
+    case MessageType::kTreeSinceRequest:
+      OnTreeSinceRequest(frame);
+      return;
+    case MessageType::kTreeUpdate:
+      OnTreeUpdate(frame, now_ns);
+      return;
+    case MessageType::kLogfileRequest:
+      Fail((features & wire::kFeatureLogfileServe) != 0 ? kErrServiceNotServed
+                                                        : kErrServiceNotAgreed,
+           true);
+      return;
+    case MessageType::kDigestRequest:
+    case MessageType::kBlockRequest:
+      Fail((features & wire::kFeatureBlockSyncServe) != 0
+               ? kErrServiceNotServed
+               : kErrServiceNotAgreed,
+           true);
+      return;
+    case MessageType::kLogfileData:
+    case MessageType::kDigestReply:
+    case MessageType::kBlockData:
+      // This session never sends logfile or sync requests.
+      Fail(kErrUnaskedReply, true);
+      return;
+  }
+  Fail(kErrUnhandledType, true);
+}
+
+void Session::OnPeerError(const wire::Frame& frame) {
+  wire::ErrorMessage error;
+  if (!error.Decode(frame.payload).ok()) return;
+  peer_error_code_ = error.code;
+  peer_error_text_size_ = Min(error.text.size(), kPeerErrorTextCapacity);
+  if (peer_error_text_size_ > 0) {
+    __builtin_memcpy(peer_error_text_, error.text.data(),
+                     peer_error_text_size_);
+  }
+}
+
+void Session::OnPing(const wire::Frame& frame) {
+  if ((handshake_.agreement().features & wire::kFeaturePing) == 0) {
+    Fail(kErrPingNotAgreed, true);
+    return;
+  }
+  wire::Ping ping;
+  const Status s = ping.Decode(frame.payload);
+  if (!s.ok()) {
+    Fail(s, true);
+    return;
+  }
+  // At most one Pong waits: a peer pings again only after our answer.
+  pong_pending_ = true;
+  pong_token_ = ping.token;
+}
+
+void Session::OnPong(const wire::Frame& frame) {
+  wire::Pong pong;
+  const Status s = pong.Decode(frame.payload);
+  if (!s.ok()) {
+    Fail(s, true);
+    return;
+  }
+  if (!ping_outstanding_ || pong.token != ping_token_) {
+    Fail(kErrUnexpectedPong, true);
+    return;
+  }
+  ping_outstanding_ = false;
+  ++counters_.pongs_received;
+}
+
+void Session::OnTreeSinceRequest(const wire::Frame& frame) {
+  wire::TreeSinceRequest request;
+  const Status s = request.Decode(frame.payload);
+  if (!s.ok()) {
+    Fail(s, true);
+    return;
+  }
+  if (answering_) {
+    Fail(kErrRequestDuringAnswer, true);
+    return;
+  }
+  // The cursor acknowledges every change up to it. Frames are handled in
+  // order, so every answer the peer sent before this request is applied
+  // already (the channel rule, docu/mars-tree.md §7). A refused
+  // acknowledgement (beyond our last change) or a failure to record it only
+  // delays purging: ignored.
+  (void)tree_->PeerSeen(handshake_.peer_host_name(), request.since);
+  ++counters_.tree_requests_served;
+  answering_ = true;
+  answer_cursor_ = request.since;
+}
+
+void Session::OnTreeUpdate(const wire::Frame& frame, uint64_t now_ns) {
+  if (!request_outstanding_) {
+    Fail(kErrUnaskedUpdate, true);
+    return;
+  }
+  Status s = incoming_.Decode(frame.payload);
+  if (!s.ok()) {
+    Fail(s, true);
+    return;
+  }
+  // Validate the whole batch first: a bad entry applies nothing of it.
+  for (const wire::TreeEntry& e : incoming_.entries) {
+    tree::EntryView view;
+    view.path = e.path;
+    view.value = e.value;
+    view.tombstone = e.tombstone;
+    view.stamp = e.stamp;
+    view.owner = e.owner;
+    s = tree::ValidateEntry(view);
+    if (!s.ok()) {
+      Fail(s, true);
+      return;
+    }
+  }
+  ++counters_.tree_batches_received;
+  for (const wire::TreeEntry& e : incoming_.entries) {
+    ++counters_.entries_received;
+    if (!clock_->Observe(e.stamp).ok()) {
+      // Too far in the future (docu/mars-tree.md §5.2): dropped.
+      ++counters_.entries_refused;
+      continue;
+    }
+    tree::EntryView view;
+    view.path = e.path;
+    view.value = e.value;
+    view.tombstone = e.tombstone;
+    view.stamp = e.stamp;
+    view.owner = e.owner;
+    tree::ApplyOutcome outcome = tree::ApplyOutcome::kUnchanged;
+    s = tree_->Apply(view, &outcome);
+    if (!s.ok()) {
+      // Only kNoMemory is left; the cursor stays before this batch, so the
+      // next connection asks for it again.
+      Fail(s, true);
+      return;
+    }
+    if (outcome == tree::ApplyOutcome::kInserted ||
+        outcome == tree::ApplyOutcome::kReplaced) {
+      ++counters_.entries_applied;
+    }
+  }
+  cursor_ = incoming_.next;
+  if (!incoming_.final_batch) return;
+  request_outstanding_ = false;
+  counters_.last_tree_exchange_ns = now_ns;
+  next_poll_ns_ = SaturatingAdd(now_ns, config_.poll_interval_ns);
+  if (request_again_) {
+    request_again_ = false;
+    SendTreeRequest();
+  }
+}
+
+void Session::SendTreeRequest() {
+  wire::TreeSinceRequest request;
+  request.since = cursor_;
+  if (!Send(request)) return;
+  request_outstanding_ = true;
+  ++counters_.tree_requests_sent;
+}
+
+void Session::Pump() {
+  if (!open()) return;
+  if (pong_pending_ && pending() < config_.output_limit) {
+    wire::Pong pong;
+    pong.token = pong_token_;
+    if (!Send(pong)) return;
+    pong_pending_ = false;
+  }
+  while (open() && answering_ && pending() < config_.output_limit) {
+    SendTreeBatch();
+  }
+}
+
+void Session::SendTreeBatch() {
+  collected_.Clear();
+  tree::ChangeCursor next;
+  Status s = tree_->CollectSince(answer_cursor_, wire::kMaxTreeEntriesPerBatch,
+                                 &collected_, &next);
+  if (!s.ok()) {
+    Fail(s, true);
+    return;
+  }
+  // Cut the batch at the byte budget; then collect again for exactly the
+  // entries that fit, so `next` is the cursor CollectSince gives for them.
+  size_t bytes = kTreeUpdateHeaderSize;
+  size_t fit = 0;
+  while (fit < collected_.size()) {
+    const size_t size = EntryWireSize(*collected_[fit]);
+    if (bytes + size > config_.max_batch_bytes) break;
+    bytes += size;
+    ++fit;
+  }
+  if (fit < collected_.size()) {
+    collected_.Clear();
+    s = tree_->CollectSince(answer_cursor_, fit, &collected_, &next);
+    if (!s.ok()) {
+      Fail(s, true);
+      return;
+    }
+  }
+  batch_.entries.Clear();
+  s = batch_.entries.Reserve(collected_.size());
+  if (!s.ok()) {
+    Fail(s, true);
+    return;
+  }
+  for (const tree::Entry* entry : collected_) {
+    wire::TreeEntry e;
+    e.path = entry->path();
+    e.value = entry->value();
+    e.owner = entry->owner();
+    e.stamp = entry->stamp();
+    e.tombstone = entry->tombstone();
+    (void)batch_.entries.PushBack(e);  // reserved: cannot fail
+  }
+  batch_.next = next;
+  // CollectSince returns the tree's cursor exactly when nothing is left.
+  batch_.final_batch = SameCursor(next, tree_->cursor());
+  if (!Send(batch_)) return;
+  ++counters_.tree_batches_sent;
+  counters_.entries_sent += collected_.size();
+  answer_cursor_ = next;
+  if (batch_.final_batch) answering_ = false;
+}
+
+void Session::CountFramesFrom(size_t from) {
+  size_t pos = from;
+  while (pos + wire::kFrameHeaderSize <= out_.size()) {
+    const wire::FrameHeader header = wire::ParseFrameHeader(out_.data() + pos);
+    pos += wire::kFrameHeaderSize + header.payload_size;
+    ++counters_.frames_out;
+  }
+}
+
+void Session::Fail(Status reason, bool tell_peer) {
+  if (closed()) return;
+  state_ = State::kClosed;
+  status_ = reason;
+  answering_ = false;
+  pong_pending_ = false;
+  if (tell_peer) {
+    wire::ErrorMessage error;
+    error.code = static_cast<uint32_t>(reason.code());
+    error.text = Slice::FromCString(reason.message());
+    wire::FrameEncoder encoder(&out_);
+    if (encoder.AppendMessage(error).ok()) ++counters_.frames_out;
+  }
+}
+
+}  // namespace peer
+}  // namespace mars

@@ -1,0 +1,273 @@
+// Session: one authenticated connection between this host and one peer, as a
+// sans-I/O state machine (docu/wire-protocol.md, "Sessions"): bytes in, bytes
+// out, time injected. Usable in the kernel module and in userspace.
+//
+// The session runs the handshake (wire::Handshake), then acts on the same
+// connection as requester AND server of the incremental tree exchange
+// (docu/mars-tree.md §6, §7): it asks the peer for the changes after its
+// cursor of the peer's tree and applies the answer; it answers the peer's
+// requests from CollectSince and records the peer's acknowledgements
+// (Tree::PeerSeen). It also keeps the connection alive with Ping/Pong.
+//
+// Driving it: Start(), then OnBytes() with whatever the socket delivered,
+// OnTick() when NextDeadlineNs() has passed (or regularly), and send
+// output() in order, reporting what was sent with ConsumeOutput() (or use
+// TakeOutput()). Times are monotonic nanoseconds. Once state() is kClosed,
+// send what output() still holds (an Error frame, usually) and close the
+// socket; status() says why in clear text.
+//
+// The session never locks: the caller serialises every call on it and every
+// other use of the tree and the clock. Not thread-safe.
+#ifndef MARS_CORE_PEER_SESSION_H_
+#define MARS_CORE_PEER_SESSION_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/slice.h"
+#include "core/base/status.h"
+#include "core/base/vector.h"
+#include "core/lamport_clock.h"
+#include "core/platform.h"
+#include "core/tree/tree.h"
+#include "core/wire/auth_mac.h"
+#include "core/wire/frame.h"
+#include "core/wire/frame_decoder.h"
+#include "core/wire/handshake.h"
+#include "core/wire/hello.h"
+#include "core/wire/tree_messages.h"
+#include "core/wire/wire_format.h"
+
+namespace mars {
+namespace peer {
+
+constexpr uint64_t kNsPerSecond = 1000ull * 1000 * 1000;
+
+// The encoded size of the fixed fields of a tree-update (flags, next, count)
+// and of the largest entry the protocol allows: a batch budget must hold at
+// least one such entry.
+constexpr size_t kTreeUpdateHeaderSize = 1 + 8 + 8 + 4;
+constexpr size_t kMaxTreeEntryWireSize = 8 + 1 + (2 + wire::kMaxPathSize) +
+                                         (2 + wire::kMaxHostNameSize) +
+                                         (2 + wire::kMaxValueSize);
+constexpr size_t kMinBatchBytes = kTreeUpdateHeaderSize + kMaxTreeEntryWireSize;
+
+// Where the session gets the cursor of the peer's tree to start from, once
+// the peer's host name is known (after authentication, before the first
+// tree-since-request). The caller keeps cursors across connections (read
+// them back with Session::tree_cursor() when the session ends), so a new
+// connection resumes where the last one stopped.
+struct CursorSource {
+  tree::ChangeCursor (*cursor_for)(void* context, Slice peer_host) = nullptr;
+  void* context = nullptr;
+};
+
+struct SessionConfig {
+  wire::Role role = wire::Role::kClient;
+  // Our Hello. Its slices must outlive the session.
+  wire::Hello hello;
+  // The cluster secret (wire::kMinSecretSize..kMaxSecretSize bytes); must
+  // outlive the session.
+  Slice secret;
+  // Fresh random bytes for this connection only; never reuse a nonce.
+  uint8_t nonce[wire::kNonceSize] = {};
+  // The starting cursor for the peer's tree; unset: the zero cursor (the
+  // whole tree).
+  CursorSource cursors;
+
+  // Authentication must complete this long after Start().
+  uint64_t handshake_timeout_ns = 10 * kNsPerSecond;
+  // The requester asks again this long after the final batch of its previous
+  // answer (RequestTreeNow() asks at once).
+  uint64_t poll_interval_ns = 1 * kNsPerSecond;
+  // With the ping feature agreed: a Ping goes out when no frame arrived for
+  // ping_interval_ns; the session closes when, after it, no frame arrives
+  // for ping_timeout_ns.
+  uint64_t ping_interval_ns = 5 * kNsPerSecond;
+  uint64_t ping_timeout_ns = 10 * kNsPerSecond;
+  // Backpressure: while more than this many bytes wait in output(), the
+  // session produces no new answer batches (the caller sends first).
+  size_t output_limit = 1u << 20;
+  // The payload budget of one tree-update: kMinBatchBytes..
+  // wire::kMaxPayloadSize.
+  size_t max_batch_bytes = 256u << 10;
+};
+
+// What the session did, for status reports. Read with Session::counters().
+struct SessionCounters {
+  uint64_t bytes_in = 0;    // bytes passed to OnBytes()
+  uint64_t bytes_out = 0;   // bytes the caller took (ConsumeOutput)
+  uint64_t frames_in = 0;   // complete frames received
+  uint64_t frames_out = 0;  // frames queued for sending
+  // Requester side.
+  uint64_t tree_requests_sent = 0;
+  uint64_t tree_batches_received = 0;
+  uint64_t entries_received = 0;  // entries in the batches received
+  uint64_t entries_applied = 0;   // of them: inserted or replaced a version
+  uint64_t entries_refused = 0;   // of them: stamp refused by the clock
+  // Server side.
+  uint64_t tree_requests_served = 0;
+  uint64_t tree_batches_sent = 0;
+  uint64_t entries_sent = 0;
+  // Keepalive.
+  uint64_t pings_sent = 0;
+  uint64_t pongs_received = 0;
+  // Times (the caller's monotonic ns; 0 = never).
+  uint64_t connected_since_ns = 0;     // authentication completed
+  uint64_t last_tree_exchange_ns = 0;  // final batch of our last answer
+};
+
+class Session {
+ public:
+  enum class State {
+    kHandshaking,  // before and during authentication
+    kOpen,         // authenticated: tree exchange and keepalive
+    kClosed,       // status() says why; send output(), close the socket
+  };
+
+  // Capacity of the copy kept of an Error text received from the peer.
+  static constexpr size_t kPeerErrorTextCapacity = 128;
+
+  // `tree` and `clock` are owned by the caller and must outlive the session.
+  // Every allocation uses `gfp`. The object is large: allocate it with New().
+  Session(const SessionConfig& config, tree::Tree* tree, LamportClock* clock,
+          platform::Gfp gfp = platform::Gfp::kKernel);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Begins the handshake (the client queues its Hello). Fails (and closes)
+  // for an invalid configuration. Context: as gfp.
+  Status Start(uint64_t now_ns);
+
+  // Handles bytes from the peer, split anywhere. Returns Ok while the
+  // session is not closed, else status(). Context: may sleep (HMAC during
+  // the handshake), allocates with gfp.
+  Status OnBytes(Slice input, uint64_t now_ns);
+
+  // Runs the timers: handshake deadline, keepalive, tree polling. Returns
+  // Ok while the session is not closed, else status().
+  Status OnTick(uint64_t now_ns);
+
+  // The earliest time at which OnTick() has something to do; UINT64_MAX
+  // when nothing is scheduled.
+  uint64_t NextDeadlineNs() const;
+
+  // Asks the peer for its changes now (after the answer in progress, if
+  // any), instead of waiting for the poll interval: e.g. after a local
+  // change. Before authentication the first request goes out then anyway.
+  void RequestTreeNow();
+
+  // Closes the session for a local reason (shutdown, socket error): queues
+  // an Error frame carrying `reason` (the caller may send it or not).
+  // Does nothing once closed.
+  void Close(Status reason);
+
+  // Bytes to send, in order. Valid until the next call on the session.
+  Slice output() const {
+    return Slice(out_.data() + out_start_, out_.size() - out_start_);
+  }
+  // The caller sent the first `n` bytes of output() (n <= output().size()).
+  // Frees room, so answers held back by backpressure continue.
+  void ConsumeOutput(size_t n);
+  // Appends all of output() to *out and consumes it. kNoMemory: nothing
+  // consumed.
+  Status TakeOutput(Bytes* out);
+
+  State state() const { return state_; }
+  bool open() const { return state_ == State::kOpen; }
+  bool closed() const { return state_ == State::kClosed; }
+  // Ok until closed; then why, in clear text.
+  Status status() const { return status_; }
+
+  // The peer's host name, once its Hello arrived (empty before).
+  Slice peer_host_name() const;
+  // The agreed version and features (valid in kOpen).
+  const wire::Agreement& agreement() const { return handshake_.agreement(); }
+  // An Error the peer sent: its code (0: none) and text (truncated).
+  uint32_t peer_error_code() const { return peer_error_code_; }
+  Slice peer_error_text() const {
+    return Slice(peer_error_text_, peer_error_text_size_);
+  }
+
+  // The cursor of the peer's tree up to which this host applied everything
+  // (advanced per batch). Keep it for the next connection to this peer.
+  tree::ChangeCursor tree_cursor() const { return cursor_; }
+  // A request of ours is waiting for (the rest of) its answer.
+  bool tree_request_outstanding() const { return request_outstanding_; }
+  // We are in the middle of answering the peer's request.
+  bool answering() const { return answering_; }
+
+  const SessionCounters& counters() const { return counters_; }
+
+ private:
+  // Pending output bytes.
+  size_t pending() const { return out_.size() - out_start_; }
+  // Handles one verified frame.
+  void OnFrame(const wire::Frame& frame, uint64_t now_ns);
+  void OnOpenFrame(const wire::Frame& frame, uint64_t now_ns);
+  void OnAuthenticated(uint64_t now_ns);
+  void OnPeerError(const wire::Frame& frame);
+  void OnPing(const wire::Frame& frame);
+  void OnPong(const wire::Frame& frame);
+  void OnTreeSinceRequest(const wire::Frame& frame);
+  void OnTreeUpdate(const wire::Frame& frame, uint64_t now_ns);
+  // Queues our tree-since-request for cursor_.
+  void SendTreeRequest();
+  // Produces queued work (pong, answer batches) while output has room.
+  void Pump();
+  // Appends the next batch of the answer in progress.
+  void SendTreeBatch();
+  // Appends one message frame; on failure closes the session.
+  template <class M>
+  bool Send(const M& message);
+  // Counts the complete frames in out_ from `from` (handshake output).
+  void CountFramesFrom(size_t from);
+  // Closes with `reason`; queues an Error frame when `tell_peer`.
+  void Fail(Status reason, bool tell_peer);
+
+  SessionConfig config_;
+  tree::Tree* tree_;
+  LamportClock* clock_;
+
+  State state_ = State::kHandshaking;
+  Status status_;
+  bool started_ = false;
+  uint64_t start_ns_ = 0;
+
+  wire::Handshake handshake_;
+  wire::FrameDecoder decoder_;
+  Bytes out_;
+  size_t out_start_ = 0;  // out_[0, out_start_) was sent
+
+  // Requester.
+  tree::ChangeCursor cursor_;
+  bool request_outstanding_ = false;
+  bool request_again_ = false;  // RequestTreeNow() during an answer
+  uint64_t next_poll_ns_ = 0;
+  wire::TreeUpdate incoming_;
+
+  // Server.
+  bool answering_ = false;
+  tree::ChangeCursor answer_cursor_;  // collect after this for the next batch
+  Vector<const tree::Entry*> collected_;
+  wire::TreeUpdate batch_;
+
+  // Keepalive.
+  uint64_t last_frame_ns_ = 0;  // last frame received
+  bool ping_outstanding_ = false;
+  uint64_t ping_sent_ns_ = 0;
+  uint64_t ping_token_ = 0;
+  bool pong_pending_ = false;  // a Pong held back by backpressure
+  uint64_t pong_token_ = 0;
+
+  uint32_t peer_error_code_ = 0;
+  char peer_error_text_[kPeerErrorTextCapacity] = {};
+  size_t peer_error_text_size_ = 0;
+
+  SessionCounters counters_;
+};
+
+}  // namespace peer
+}  // namespace mars
+
+#endif  // MARS_CORE_PEER_SESSION_H_
