@@ -25,6 +25,8 @@ constexpr uint64_t kAcceptWaitNs = kNsPerSecond;
 constexpr uint64_t kPurgeIntervalNs = 60 * kNsPerSecond;
 constexpr int kListenBacklog = 16;
 constexpr uint64_t kFailureLogIntervalNs = 60 * kNsPerSecond;
+// Why the second of two sessions with the same peer is closed.
+constexpr char kDuplicate[] = "duplicate connection";
 constexpr size_t kSecretTextBytes = 2 * wire::kMaxSecretSize + 2;
 
 int HexDigit(uint8_t c) {
@@ -521,11 +523,11 @@ void Node::OnOpenLocked(Connection* connection, uint64_t now_ns) {
     }
     if (preferred) {
       other->session->Close(
-          Status(StatusCode::kUnavailable, "duplicate connection"));
+          Status(StatusCode::kUnavailable, kDuplicate));
       other->socket.Shutdown();
       other->opened = false;
     } else {
-      session->Close(Status(StatusCode::kUnavailable, "duplicate connection"));
+      session->Close(Status(StatusCode::kUnavailable, kDuplicate));
       return;
     }
   }
@@ -552,9 +554,13 @@ void Node::OnEndLocked(Connection* connection, uint64_t now_ns) {
                   session->status().message());
   }
   PeerState* peer = FindPeerLocked(connection->peer.slice());
-  if (!was_open) {
+  const bool duplicate = session->status().code() == StatusCode::kUnavailable &&
+                         __builtin_strcmp(session->status().message(),
+                                          kDuplicate) == 0;
+  if (!was_open && !duplicate) {
     // A failed attempt or handshake: logged once per peer and minute, not
-    // per attempt (a wrong secret retries forever).
+    // per attempt (a wrong secret retries forever). Losing the race of two
+    // simultaneous connections is no failure.
     uint64_t* last = peer != nullptr ? &peer->failure_logged_ns
                                      : &unknown_failure_logged_ns_;
     if (*last == 0 || now_ns - *last >= kFailureLogIntervalNs) {
@@ -573,7 +579,7 @@ void Node::OnEndLocked(Connection* connection, uint64_t now_ns) {
   if (peer == nullptr) return;
   if (was_open) {
     peer->cursor = session->tree_cursor();
-  } else if (connection->client) {
+  } else if (connection->client && !duplicate) {
     peer->attempts++;
   }
   if (!ConnectedLocked(peer->host)) {
