@@ -20,6 +20,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,7 +61,9 @@ class TempDir {
 
 std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
 }
 
 void WriteWholeFile(const std::string& path, const std::string& data) {

@@ -13,7 +13,9 @@ namespace {
 struct Shared {
   Mutex mutex;
   WaitQueue queue;
-  int counter = 0;  // Protected by mutex.
+  // Written under mutex; read atomically by wait conditions, which must
+  // not sleep (platform.h).
+  std::atomic<int> counter{0};
   std::atomic<bool> body_returned{false};
 };
 
@@ -23,9 +25,7 @@ void Init(Shared& shared) {
 }
 
 bool CounterReachedTen(void* context) {
-  auto* shared = static_cast<Shared*>(context);
-  MutexGuard guard(shared->mutex);
-  return shared->counter >= 10;
+  return static_cast<Shared*>(context)->counter.load() >= 10;
 }
 
 void CountToTen(void* context) {
@@ -77,6 +77,24 @@ TEST(PlatformSyncTest, StopEndsAWaitingThread) {
       sleeper.Start("sleeper", SleepUntilStopped, &shared, Gfp::kKernel).ok());
   sleeper.Stop();
   EXPECT_TRUE(shared.body_returned);
+}
+
+// A wait condition must not sleep: in the kernel it runs with the task
+// state set. The userspace platform reports a Mutex taken there.
+TEST(PlatformSyncDeathTest, MutexInAWaitConditionIsABug) {
+  struct LockAndQueue {
+    Mutex mutex;
+    WaitQueue queue;
+  } shared;
+  ASSERT_TRUE(shared.mutex.Init(LockClass::kSelfTest, Gfp::kKernel).ok());
+  ASSERT_TRUE(shared.queue.Init(LockClass::kSelfTest, Gfp::kKernel).ok());
+  EXPECT_DEATH(shared.queue.WaitUntil(
+                   [](void* c) {
+                     MutexGuard guard(static_cast<LockAndQueue*>(c)->mutex);
+                     return true;
+                   },
+                   &shared, 1000),
+               "internal error");
 }
 
 TEST(PlatformSyncTest, ShouldStopIsFalseOutsidePlatformThreads) {

@@ -93,20 +93,21 @@ Status CheckHmacSha256() {
 struct ThreadProbe {
   platform::Mutex mutex;
   platform::WaitQueue queue;
-  bool ran = false;  // Protected by mutex.
+  int ran = 0;  // Written under mutex; read atomically.
 };
 
+// A wait condition: must not sleep (it runs with the task state set), so it
+// reads the flag atomically instead of taking the mutex.
 bool ProbeRan(void* context) {
-  auto* probe = static_cast<ThreadProbe*>(context);
-  platform::MutexGuard guard(probe->mutex);
-  return probe->ran;
+  return __atomic_load_n(&static_cast<ThreadProbe*>(context)->ran,
+                         __ATOMIC_ACQUIRE) != 0;
 }
 
 void ProbeBody(void* context) {
   auto* probe = static_cast<ThreadProbe*>(context);
   {
     platform::MutexGuard guard(probe->mutex);
-    probe->ran = true;
+    __atomic_store_n(&probe->ran, 1, __ATOMIC_RELEASE);
   }
   probe->queue.WakeAll();
   // Sleep until Stop(): proves that Stop() ends a wait.

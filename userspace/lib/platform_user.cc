@@ -241,7 +241,25 @@ Status Mutex::Init(LockClass /*lock_class*/, Gfp /*gfp*/) {
   return Status::Ok();
 }
 
-void Mutex::Lock() { static_cast<std::mutex*>(impl_)->lock(); }
+namespace {
+// Set while a WaitQueue condition runs on this thread. The kernel runs
+// conditions with the task state set, where sleeping is a bug
+// (DEBUG_ATOMIC_SLEEP reports it); here taking a Mutex there is reported.
+thread_local bool t_in_wait_condition = false;
+
+bool EvaluateCondition(WaitQueue::Condition condition, void* context) {
+  t_in_wait_condition = true;
+  const bool value = condition(context);
+  t_in_wait_condition = false;
+  return value;
+}
+}  // namespace
+
+void Mutex::Lock() {
+  // A wait condition must not sleep (platform.h).
+  (void)MARS_CHECK(!t_in_wait_condition);
+  static_cast<std::mutex*>(impl_)->lock();
+}
 void Mutex::Unlock() { static_cast<std::mutex*>(impl_)->unlock(); }
 
 namespace {
@@ -285,7 +303,7 @@ bool WaitQueue::WaitUntil(Condition condition, void* context,
           : std::chrono::steady_clock::now() +
                 std::chrono::nanoseconds(timeout_ns);
   std::unique_lock<std::mutex> lock(q->mutex);
-  while (!condition(context)) {
+  while (!EvaluateCondition(condition, context)) {
     if (Thread::ShouldStop()) return false;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) return false;

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,9 @@ std::string ReadLinkValue(const std::string& path) {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
 }
 
 void CopyTree(const std::string& from, const std::string& to) {
@@ -146,8 +149,14 @@ class ResourceTest : public ::testing::Test {
     return data;
   }
 
+  // One block of the image at `path` (only that block is read).
   std::string DataBlock(const std::string& path, uint64_t block) {
-    return ReadFile(path).substr(block * kBlock, kBlock);
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(block * kBlock));
+    std::string data(kBlock, '\0');
+    in.read(&data[0], static_cast<std::streamsize>(kBlock));
+    data.resize(static_cast<size_t>(in.gcount()));
+    return data;
   }
 
   LamportClock clock_;
