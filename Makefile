@@ -4,6 +4,8 @@
 #   make check           install deps, unit tests under ASan/UBSan, module audit
 #                        for both supported kernels, VM smoke tests
 #   make check-full      make check, then a 10x larger crash-state run
+#   make check-debug     a debug kernel (KASAN, lockdep, kmemleak; built once,
+#                        cached), then the main VM tests on it (not in check)
 #   make install         DESTDIR=... KDIR=...
 #   make clean           remove every build product
 
@@ -24,7 +26,7 @@ FUZZ_SECONDS ?= 60
 MARSADM := $(CMAKE_USER)/userspace/marsadm/marsadm
 
 .PHONY: all marsadm module install clean deps check check-unit check-module \
-	check-source check-vm check-full fuzz bench-core
+	check-source check-vm check-full check-debug fuzz bench-core
 
 all: marsadm module
 
@@ -80,6 +82,20 @@ check-full: check
 	cd $(CMAKE_CHECK) && MARS_CRASH_STATES=$(CRASH_STATES) MARS_CRASH_SEED=2 \
 		ctest -j$(JOBS) --output-on-failure -R '^Workloads/CrashConsistency'
 	@echo "make check-full: all checks passed"
+
+# The VM tests that matter most, on a debug kernel built from Debian's
+# linux-source-6.1 with KASAN, lockdep, kmemleak, debugobjects and
+# atomic-sleep checks (scripts/build-debug-kernel: ~15 min on an idle 2-core
+# machine, an hour on a busy one; cached in the VM kit's cache afterwards).
+# Any KASAN, lockdep or kmemleak report fails a test. See testing/vm/README.md
+# "Debug kernel".
+DEBUG_TESTS ?= smoke write_path::test_fio_verify write_path::test_ext4 \
+	write_path::test_attach_detach_cycles faults::test_log_errors
+check-debug: deps marsadm
+	JOBS=$(JOBS) $(TOP)/scripts/build-debug-kernel
+	$(TOP)/testing/vm/run-tests --kernel 6.1-debug $(DEBUG_TESTS)
+	$(TOP)/scripts/check-module $$($(TOP)/scripts/build-debug-kernel --print)/linux
+	@echo "make check-debug: all checks passed"
 
 # libFuzzer targets (clang), each run for FUZZ_SECONDS from the checked-in seeds.
 fuzz:

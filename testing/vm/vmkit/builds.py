@@ -1,6 +1,8 @@
 """Builds of mars.ko and marsadm (make -C TOP ...) and of the guest test tools
 (make -C testing/vm/tools: static C programs, see tools/Makefile)."""
 
+import os
+import shlex
 import subprocess
 import time
 
@@ -31,7 +33,10 @@ def marsadm_path():
 def build_module(kernel, build=True):
     """mars.ko for kernel (make -C TOP module KDIR=...); returns its path."""
     if build:
-        _run_make(["module", "KDIR=%s" % kernel.kdir], "mars.ko for %s" % kernel.release)
+        # MARS_VM_MODULE_MAKE_ARGS: extra make arguments (shell words), e.g. a
+        # CFLAGS_KASAN override while mars.ko does not build on a KASAN kernel
+        extra = shlex.split(os.environ.get("MARS_VM_MODULE_MAKE_ARGS", ""))
+        _run_make(["module", "KDIR=%s" % kernel.kdir] + extra, "mars.ko for %s" % kernel.release)
     p = module_path(kernel)
     if not p.is_file():
         raise VMError("no %s (make -C %s module KDIR=%s)" % (p, TOP, kernel.kdir))

@@ -2,12 +2,15 @@
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .builds import build_marsadm, build_module, build_vm_tools
-from .common import DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError, _tail
+from .common import (DEBUG_BOOT_SCALE, DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError,
+                     _tail, log, wait_until)
 from .initramfs import build_initramfs
 from .kernels import get_kernel
 from .qemu import VM, free_udp_port
@@ -26,6 +29,52 @@ def _pin(initrd, workdir):
     except OSError:
         shutil.copy2(initrd, pinned)
     return pinned
+
+
+KMEMLEAK = "/sys/kernel/debug/kmemleak"
+KMEMLEAK_MIN_AGE = 5.5      # s; kmemleak reports no object younger than 5 s at the scan
+
+
+class KmemleakError(ConsoleError):
+    """kmemleak on a debug kernel lists unreferenced objects at the end of a test."""
+
+
+def _uptime(vm):
+    return float(vm.check("cut -d' ' -f1 /proc/uptime", timeout=60).strip())
+
+
+def _kmemleak_report(vm):
+    """On a debug kernel: unload mars if loaded, scan, return kmemleak's list.
+
+    After rmmod, kmemleak prints addresses in the unloaded module as bare
+    hex; they are annotated here as offsets into mars.ko's .text (taken
+    from /sys/module/mars/sections before the unload): `addr2line -e
+    build/kernel/<release>/mars.ko -j .text OFFSET` names the line."""
+    notes = []
+    text = None
+    rc, out = vm.run("grep '^mars ' /proc/modules && cat /sys/module/mars/sections/.text", timeout=60)
+    if rc == 0:
+        lines = out.split()
+        size, text = int(lines[1]), int(out.splitlines()[-1].strip(), 16)
+        rc, out = vm.run("rmmod mars", timeout=180)
+        if rc != 0:
+            notes.append("rmmod mars failed (%s); scanned with the module loaded" % out.strip())
+            text = None
+    t0 = _uptime(vm)
+    # objects allocated up to now (also by the module's exit) must be old enough
+    wait_until(lambda: _uptime(vm) >= t0 + KMEMLEAK_MIN_AGE, 120, "%s: kmemleak minimum age" % vm, 0.5)
+    # twice: an object whose contents changed since the previous scan (a new
+    # one too) is only reported by the next scan that finds it unchanged
+    vm.check("echo scan > %s && echo scan > %s" % (KMEMLEAK, KMEMLEAK), timeout=600)
+    report = vm.check("cat %s" % KMEMLEAK, timeout=120)
+    if text is not None:
+        def note(m):
+            a = int(m.group(1), 16)
+            return m.group(0) + (" (mars.ko .text+0x%x)" % (a - text) if text <= a < text + size else "")
+        # a backtrace line is "[<hashed address>] SYMBOL+OFF/LEN", or the
+        # bare address when it has no symbol any more
+        report = re.sub(r"(?m)\] 0x([0-9a-f]{16})$", note, report)
+    return report.strip(), notes
 
 
 class Cluster:
@@ -78,7 +127,9 @@ class Cluster:
         for i, nm in enumerate(names):
             self.vms.append(VM(nm, kernel, self.initrd, self.workdir / nm, index=i, disks=disks,
                                mem=mem, smp=smp, links=links[nm], hosts=hosts if net else (),
-                               cmdline=cmdline))
+                               cmdline=cmdline,
+                               boot_timeout=(float(os.environ.get("MARS_VM_BOOT_TIMEOUT", "240"))
+                                             * DEBUG_BOOT_SCALE if kernel.debug else None)))
 
     def __getitem__(self, k):
         if isinstance(k, int):
@@ -101,7 +152,7 @@ class Cluster:
             for v in vms:
                 v.start()
             for v in vms:
-                v.wait_ready()
+                v.wait_booted()
         except BaseException:
             for v in vms:
                 v.kill()
@@ -134,11 +185,44 @@ class Cluster:
         for v in self.vms:
             v.kill()
 
+    def leak_check(self):
+        """Debug kernel: kmemleak report of every running VM (rmmod mars
+        first); returns problem texts, also written to kmemleak.txt in the
+        VM's work dir."""
+        problems = []
+        for v in self.vms:
+            if not v.running:
+                continue
+            t0 = time.monotonic()
+            try:
+                report, notes = _kmemleak_report(v)
+            except VMError as e:
+                problems.append("%s: kmemleak check failed: %s" % (v, e))
+                continue
+            log("%s: kmemleak check %.1fs: %s" % (v, time.monotonic() - t0, report or "clean"))
+            for n in notes:
+                print("    %s: %s" % (v, n))
+            if report:
+                (v.workdir / "kmemleak.txt").write_text(report + "\n")
+                problems.append("%s: kmemleak reports unreferenced objects (%s):\n%s"
+                                % (v, v.workdir / "kmemleak.txt", _tail(report, 80)))
+        return problems
+
     def close(self, check=True):
+        """Stop every VM; with check, raise ConsoleError for kernel problems in
+        the consoles and (debug kernel) KmemleakError for memory leaks."""
+        leaks = []
         try:
+            if check and self.kernel.debug:
+                leaks = self.leak_check()
             self.kill()
             if check:
-                self.check_console()
+                try:
+                    self.check_console()
+                except ConsoleError as e:
+                    raise ConsoleError("\n".join([str(e)] + leaks)) from None
+                if leaks:
+                    raise KmemleakError("\n".join(leaks))
         finally:
             if self._own_workdir and not os.environ.get("MARS_VM_KEEP"):
                 shutil.rmtree(self.workdir, ignore_errors=True)

@@ -13,10 +13,20 @@ TOP = HERE.parent.parent            # repository root (testing/vm/../..)
 KIT_VERSION = "1"                   # bump to invalidate cached initramfs images
 
 KERNELS = ("6.1", "6.12")
+# Debug kernels (scripts/build-debug-kernel): short name -> the kernel line
+# whose tests they run (a test file's KERNELS names lines). Not in "all".
+DEBUG_KERNELS = {"6.1-debug": "6.1"}
+# A debug kernel (KASAN, lockdep, kmemleak, debugobjects) under TCG boots and
+# runs several times slower: boot deadlines are multiplied by this.
+DEBUG_BOOT_SCALE = 5
 
 # Lines in the guest console that fail a test (see README "console rule").
 CONSOLE_BAD = ("BUG:", "WARNING:", "Oops", "general protection", "Kernel panic",
-               "list_del corruption", "refcount_t:", "hung_task")
+               "list_del corruption", "refcount_t:", "hung_task",
+               # debug kernel reports that print no BUG:/WARNING: line (lockdep
+               # on an uninitialised lock, debugobjects or kmemleak giving up)
+               "INFO: trying to register non-static key", "ODEBUG:",
+               "Kernel memory leak detector disabled")
 
 # Virtio drivers, loaded in this order when they are modules (skipped when
 # built in or absent).

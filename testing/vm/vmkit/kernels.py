@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .common import KERNELS, VMError, _locked, cache_dir, log
+from .common import DEBUG_KERNELS, KERNELS, TOP, VMError, _locked, cache_dir, log
 from .modules import ModuleIndex
 
 
@@ -44,8 +44,10 @@ def uts_release(kdir):
 class Kernel:
     """An unpacked linux-image-<release> package in the cache."""
 
-    def __init__(self, short, kdir, release, root):
+    def __init__(self, short, kdir, release, root, debug=False):
         self.short = short
+        self.line = DEBUG_KERNELS.get(short, short)    # '6.1' for '6.1-debug'
+        self.debug = debug          # a debug kernel: slower boots, kmemleak checks
         self.kdir = Path(kdir)
         self.release = release
         self.root = Path(root)
@@ -78,8 +80,25 @@ def _apt_download(pkg, dest):
     return debs[0]
 
 
+def get_debug_kernel(short):
+    """The Kernel for a debug kernel short name ('6.1-debug'): the complete
+    build of scripts/build-debug-kernel in the cache (the source tree is
+    its KDIR, root/ is laid out like an unpacked linux-image package)."""
+    script = TOP / "scripts" / "build-debug-kernel"
+    r = subprocess.run([str(script), "--print"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=dict(os.environ, MARS_VM_CACHE=str(cache_dir())))
+    if r.returncode != 0:
+        raise VMError("no complete debug kernel build in %s/debug-kernel: run %s (or make check-debug)"
+                      % (cache_dir(), script))
+    d = Path(r.stdout.strip())
+    release = (d / "complete").read_text().strip()
+    return Kernel(short, d / "linux", release, d / "root", debug=True)
+
+
 def get_kernel(short):
-    """Fetch (once) and return the Kernel for short name '6.1' / '6.12'."""
+    """Fetch (once) and return the Kernel for short name '6.1' / '6.12' / '6.1-debug'."""
+    if short in DEBUG_KERNELS:
+        return get_debug_kernel(short)
     kdir = kdir_for(short)
     release = uts_release(kdir)
     kroot = cache_dir() / "kernels"

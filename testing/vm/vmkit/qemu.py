@@ -17,6 +17,11 @@ from .common import (AGENT_PORT, AGENT_READY, CONSOLE_BAD, NET_PREFIX, BootError
                      VMError, _tail, log, wait_until)
 
 
+# How often boot() starts a guest again that crashed before /init (see boot()).
+EARLY_CRASH_RETRIES = 2
+# The guest kernel's line when it hands over to the initramfs /init.
+INIT_STARTED = "Run /init as init process"
+
 _LIVE = set()          # qemu Popen objects still running
 _LIVE_LOCK = threading.Lock()
 
@@ -163,6 +168,7 @@ class VM(AgentChannel):
         self._lock = threading.Lock()
         self._console_checked = 0      # offset up to which the console was checked
         self.boot_seconds = None
+        self.early_crashes = 0
 
     def __repr__(self):
         return "VM(%s)" % self.name
@@ -272,8 +278,53 @@ class VM(AgentChannel):
 
     def boot(self):
         self.start()
-        self.wait_ready()
+        self.wait_booted()
         return self
+
+    def wait_booted(self):
+        """wait_ready() for a started VM, starting it again after an early crash.
+
+        A guest kernel that crashes before it runs /init has executed nothing
+        of this project: Debian 12's QEMU 7.2 TCG rarely mis-executes the
+        kernel's boot-time code patching (a double fault between the x86/fpu
+        lines and "Freeing SMP alternatives memory"; fixed in QEMU 8). Such a
+        boot is started again, at most EARLY_CRASH_RETRIES times; its console
+        moves to console-early-crash.log and a note goes to stdout. A crash
+        after /init started fails as always."""
+        for attempt in range(EARLY_CRASH_RETRIES + 1):
+            try:
+                self.wait_ready()
+                return self
+            except VMError:
+                crash = self._early_crash_lines()
+                if not crash or attempt == EARLY_CRASH_RETRIES:
+                    raise
+                self._set_aside_early_crash(crash)
+                self.start()
+        raise AssertionError("unreachable")
+
+    def _early_crash_lines(self):
+        """Kernel problem lines of this boot if it never reached /init, else []."""
+        text = self.console_text(this_boot=True)
+        if INIT_STARTED in text:
+            return []
+        return [l.rstrip() for l in text.splitlines() if any(p in l for p in CONSOLE_BAD)]
+
+    def _set_aside_early_crash(self, crash):
+        self.kill()
+        self.early_crashes += 1
+        with open(self.console_path, "r+b") as f:
+            f.seek(self._boot_offset)
+            segment = f.read()
+            f.seek(self._boot_offset)
+            f.truncate()
+            f.write(("===== vmkit: %s boot %d crashed before /init (emulator fault), "
+                     "console in console-early-crash.log; booting again =====\n"
+                     % (self.name, self.boots)).encode())
+        with open(self.workdir / "console-early-crash.log", "ab") as f:
+            f.write(("===== vmkit: %s boot %d =====\n" % (self.name, self.boots)).encode() + segment)
+        print("    note: %s crashed in early boot before /init (QEMU TCG fault, nothing of mars ran); "
+              "booting again: %s" % (self.name, " | ".join(crash[:3])), flush=True)
 
     def kill(self):
         """Hard stop (SIGKILL) of qemu; nothing else."""

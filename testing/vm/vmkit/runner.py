@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from .cluster import TestEnv
-from .common import HERE, KERNELS, VMError, set_verbose
+from .common import DEBUG_KERNELS, HERE, KERNELS, VMError, set_verbose
 from .qemu import _kill_all, install_signal_handlers
 
 
@@ -59,10 +59,12 @@ def run_tests(files, kernels, only=None, build=True, keep=False, out=sys.stdout,
                     emit("FAIL %s [%s]: cannot load\n%s" % (Path(f).name, short, traceback.format_exc()))
                     failed += 1
                     continue
-                if short not in getattr(mod, "KERNELS", KERNELS):
+                if DEBUG_KERNELS.get(short, short) not in getattr(mod, "KERNELS", KERNELS):
                     continue
+                # only: names for every file, or {file: names or None (all)}
+                sel = only.get(f) if isinstance(only, dict) else only
                 for name, fn in tests:
-                    if only and name not in only and name[5:] not in only:
+                    if sel and name not in sel and name[5:] not in sel:
                         continue
                     label = "%s::%s [%s]" % (Path(f).name, name, short)
                     t0 = time.monotonic()
@@ -189,7 +191,8 @@ def main(argv=None, default_files=None):
     import argparse
     argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(description="Run the mars VM tests (qemu/TCG).")
-    ap.add_argument("--kernel", default="all", help="6.1, 6.12 or all (default all); or a comma list")
+    ap.add_argument("--kernel", default="all",
+                    help="6.1, 6.12 or all (default all), 6.1-debug (not in all); or a comma list")
     ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("MARS_VM_JOBS", "0")),
                     help="kernels tested in parallel (default: one per CPU, at most one per kernel)")
     ap.add_argument("--no-build", action="store_true", help="use existing build/ artifacts, do not run make")
@@ -205,11 +208,12 @@ def main(argv=None, default_files=None):
     for k in a.kernel.split(","):
         if k == "all":
             kernels += [x for x in KERNELS if x not in kernels]
-        elif k in KERNELS:
+        elif k in KERNELS or k in DEBUG_KERNELS:
             kernels.append(k)
         else:
             ap.error("unknown kernel %s" % k)
     files, only = [], set()
+    per_file = {}           # FILE::TEST selects TEST in FILE only; FILE alone all of FILE
     names = list(a.tests)
     if default_files:
         # a test file run directly: its arguments are names of its tests
@@ -225,6 +229,10 @@ def main(argv=None, default_files=None):
             ap.error("no test file %s" % t)
         if p.resolve() not in [Path(f).resolve() for f in files]:
             files.append(str(p.resolve()))
+        if str(p.resolve()) not in per_file or per_file[str(p.resolve())] is not None:
+            per_file[str(p.resolve())] = (per_file.get(str(p.resolve())) or set()) | {fn} if fn else None
+    if names and not default_files:
+        only = per_file
     t0 = time.monotonic()
     if a.worker:
         try:
