@@ -86,7 +86,8 @@ enum class LockClass : int {
   kLogger = 3,
   kWriteback = 4,
   kPeer = 5,
-  kCount = 6,
+  kDurability = 6,
+  kCount = 7,
 };
 
 // A sleeping mutual-exclusion lock. Init() before use; Context of Lock():

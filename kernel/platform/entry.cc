@@ -5,6 +5,7 @@
 // module loader never runs global constructors.
 #include "core/base/memory.h"
 #include "core/base/status.h"
+#include "core/engine/log_durability.h"
 #include "core/engine/manager.h"
 #include "core/engine/resource.h"
 #include "core/lamport_clock.h"
@@ -22,6 +23,9 @@ mars::LamportClock g_lamport_clock;
 mars::engine::Manager* g_manager = nullptr;
 // Tree replication with the peers, between the same two calls.
 mars::peer::Node* g_node = nullptr;
+// Durable ends of the logfiles being written: the write path reports, the
+// peer server reads. Lives from before g_manager until after g_node.
+mars::engine::LogDurability* g_durability = nullptr;
 // The tree the module serves (docu/mars-tree.md).
 constexpr const char kTreeRoot[] = "/mars";
 
@@ -45,6 +49,7 @@ mars::Status StartNode() {
   config.host = mars::Slice(host, host_size);
   config.port = static_cast<uint16_t>(mars_glue_listen_port());
   config.clock = &g_lamport_clock;
+  config.durability = g_durability;
   const mars::Status status = node->Start(config);
   if (!status.ok()) {
     mars::platform::Log(mars::platform::LogLevel::kError,
@@ -72,6 +77,14 @@ extern "C" int mars_core_init(void) {
 extern "C" void mars_core_exit(void) {}
 
 extern "C" int mars_core_start(void) {
+  g_durability =
+      mars::New<mars::engine::LogDurability>(mars::platform::Gfp::kKernel);
+  if (g_durability == nullptr ||
+      !g_durability->Init(mars::platform::Gfp::kKernel).ok()) {
+    mars::Delete(g_durability);
+    g_durability = nullptr;
+    return static_cast<int>(mars::StatusCode::kNoMemory);
+  }
   auto* manager =
       mars::New<mars::engine::Manager>(mars::platform::Gfp::kKernel);
   if (manager == nullptr) return static_cast<int>(mars::StatusCode::kNoMemory);
@@ -82,6 +95,8 @@ extern "C" int mars_core_start(void) {
                         "cannot start the main thread: %s", status.message());
     manager->Stop();
     mars::Delete(manager);
+    mars::Delete(g_durability);
+    g_durability = nullptr;
     return static_cast<int>(status.code());
   }
   g_manager = manager;
@@ -99,10 +114,13 @@ extern "C" void mars_core_stop(void) {
     mars::Delete(g_node);
     g_node = nullptr;
   }
-  if (g_manager == nullptr) return;
-  g_manager->Stop();
-  mars::Delete(g_manager);
-  g_manager = nullptr;
+  if (g_manager != nullptr) {
+    g_manager->Stop();
+    mars::Delete(g_manager);
+    g_manager = nullptr;
+  }
+  mars::Delete(g_durability);
+  g_durability = nullptr;
 }
 
 extern "C" unsigned long long mars_core_lamport_now(void) {

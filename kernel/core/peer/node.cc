@@ -2,6 +2,8 @@
 // (docu/replication.md §2).
 #include "core/peer/node.h"
 
+#include "core/peer/node_internal.h"
+
 #include "core/base/memory.h"
 #include "core/peer/ip_address.h"
 #include "core/platform_io.h"
@@ -43,35 +45,6 @@ void CopyText(char* out, size_t capacity, const char* text) {
 }
 
 }  // namespace
-
-struct Node::PeerState {
-  tree::HostName host;
-  platform::NetAddress address;  // from ips/ip-HOST
-  bool listed = false;           // still in ips/ at the last refresh
-  uint64_t next_attempt_ns = 0;
-  uint64_t backoff_ns = 0;
-  uint64_t attempts = 0;
-  uint64_t failure_logged_ns = 0;
-  tree::ChangeCursor cursor;  // of its tree, kept across connections
-  char last_error[128] = {};
-};
-
-struct Node::Connection {
-  explicit Connection(Node* owner) : node(owner) {}
-  Node* node;
-  bool client = false;
-  tree::HostName peer;  // client: the target; server: from its Hello
-  platform::NetAddress address;
-  platform::Socket socket;
-  platform::Thread thread;
-  Session* session = nullptr;
-  char cluster_id[wire::kMaxClusterIdSize] = {};
-  size_t cluster_id_size = 0;
-  bool opened = false;  // counted as its peer's session
-  uint64_t opened_ns = 0;
-  int finished = 0;     // atomic: the thread body returned
-  Connection* next = nullptr;
-};
 
 Node::~Node() { Stop(); }
 
@@ -180,6 +153,9 @@ void Node::Stop() {
   }
   for (size_t i = 0; i < peers_.size(); ++i) Delete(peers_[i]);
   peers_.Clear();
+  for (size_t i = 0; i < jobs_.size(); ++i) DeleteFetchJob(jobs_[i]);
+  jobs_.Clear();
+  plan_.Clear();
   members_.Clear();
   Delete(mirror_);
   mirror_ = nullptr;
@@ -273,6 +249,7 @@ void Node::TreePassLocked(uint64_t now_ns) {
     }
   }
   ReapLocked();
+  PlanFetchLocked(now_ns);
   PublishCountersLocked();
   __atomic_add_fetch(&tree_passes_, 1, __ATOMIC_RELEASE);
   if (secret_size_ == 0) return;
@@ -421,7 +398,8 @@ Status Node::MakeSessionLocked(Connection* connection, wire::Role role) {
   }
   SessionConfig session;
   session.role = role;
-  session.hello.features = wire::kFeaturePing;
+  session.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  session.serve_logfiles = true;
   session.hello.host_name = host_.slice();
   session.hello.cluster_id =
       Slice(connection->cluster_id, connection->cluster_id_size);
@@ -591,8 +569,9 @@ void Node::OnEndLocked(Connection* connection, uint64_t now_ns) {
 void Node::RunConnection(Connection* c) {
   uint8_t* buffer = static_cast<uint8_t*>(
       platform::Allocate(kReceiveBytes, platform::Gfp::kKernel));
+  FetchIo* io = NewFetchIo();
   Bytes out(platform::Gfp::kKernel);
-  Status s = buffer != nullptr
+  Status s = buffer != nullptr && io != nullptr
                  ? Status::Ok()
                  : Status(StatusCode::kNoMemory, "no memory for a connection");
   if (s.ok() && c->client) {
@@ -652,6 +631,16 @@ void Node::RunConnection(Connection* c) {
       PeerState* peer = FindPeerLocked(c->peer.slice());
       if (peer != nullptr) peer->cursor = session->tree_cursor();
     }
+    if (!session->closed()) {
+      io->Clear();
+      TakeFetchWorkLocked(c, now, io);
+      if (!io->empty()) {
+        lock_.Unlock();
+        DoFetchIo(io);
+        lock_.Lock();
+        FinishFetchWorkLocked(c, platform::MonotonicNs(), io);
+      }
+    }
     if (!session->TakeOutput(&out).ok()) {
       session->Close(Status(StatusCode::kNoMemory, "no memory for output"));
     }
@@ -666,7 +655,9 @@ void Node::RunConnection(Connection* c) {
   }
   c->socket.Shutdown();
   platform::Free(buffer);
+  DeleteFetchIo(io);
   platform::MutexGuard guard(lock_);
+  DropConnectionJobsLocked(c);
   OnEndLocked(c, platform::MonotonicNs());
 }
 

@@ -24,7 +24,9 @@
 #include "core/base/slice.h"
 #include "core/base/status.h"
 #include "core/base/vector.h"
+#include "core/engine/log_durability.h"
 #include "core/lamport_clock.h"
+#include "core/peer/fetch_plan.h"
 #include "core/peer/session.h"
 #include "core/peer/tree_mirror.h"
 #include "core/platform.h"
@@ -52,6 +54,15 @@ struct NodeConfig {
   uint64_t poll_interval_ns = 1 * kNsPerSecond;
   uint64_t ping_interval_ns = 5 * kNsPerSecond;
   uint64_t ping_timeout_ns = 10 * kNsPerSecond;
+  // Durable ends of the logfiles this host writes (served only up to
+  // there); null: this host serves no logfile of its own that is in
+  // progress. Must outlive the node.
+  engine::LogDurability* durability = nullptr;
+  // Fetch: bytes per logfile-request, requests in flight per logfile, and
+  // how long to wait before asking again at the end of a growing logfile.
+  uint32_t fetch_chunk_bytes = 256u << 10;
+  size_t fetch_window = 4;
+  uint64_t fetch_poll_ns = kNsPerSecond / 5;
 };
 
 // One peer as the node sees it (Node::Peers()).
@@ -93,6 +104,8 @@ class Node {
  private:
   struct Connection;
   struct PeerState;
+  struct FetchJob;
+  struct FetchIo;
 
   static void TreeThread(void* context);
   static void ListenThread(void* context);
@@ -117,6 +130,22 @@ class Node {
   void RunConnection(Connection* connection);
   // Builds the session of `connection` (Hello from the current tree).
   Status MakeSessionLocked(Connection* connection, wire::Role role);
+  // Fetch and serve (node_fetch.cc). The tree pass plans the jobs; each
+  // connection thread takes its session's logfile traffic under lock_
+  // (TakeFetchWorkLocked), does the file I/O without it (DoFetchIo) and
+  // hands the results back (FinishFetchWorkLocked).
+  void PlanFetchLocked(uint64_t now_ns);
+  FetchJob* FindJobLocked(Slice relpath);
+  bool JobWantsConnectionLocked(const FetchJob* job, const Connection* c);
+  void TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io);
+  void DoFetchIo(FetchIo* io);
+  void FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io);
+  void DropConnectionJobsLocked(Connection* c);
+  static FetchIo* NewFetchIo();
+  static void DeleteFetchIo(FetchIo* io);
+  static void DeleteFetchJob(FetchJob* job);
+  // root/relpath into path (platform::kMaxPathBytes + 1); false if too long.
+  bool LocalPath(Slice relpath, char* path) const;
 
   NodeConfig config_;
   tree::HostName host_;
@@ -135,6 +164,8 @@ class Node {
   bool mirror_failing_ = false;  // the last scan or write-back failed
   uint64_t unknown_failure_logged_ns_ = 0;  // failures of unnamed peers
   Vector<PeerState*> peers_;
+  Vector<FetchJob*> jobs_;           // fetch jobs, owned
+  Vector<FetchTarget> plan_;         // scratch of PlanFetchLocked
   Vector<tree::HostName> members_;  // scratch of the tombstone purge
   Connection* connections_ = nullptr;  // list, owned
   int kicked_ = 0;                     // atomic: Kick() since the last pass

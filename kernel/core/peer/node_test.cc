@@ -5,15 +5,19 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <thread>
 
+#include "core/engine/log_durability.h"
 #include "core/peer/ip_address.h"
 #include "core/platform_io.h"
+#include "core/tree/version_link.h"
 #include "platform_user.h"
 
 namespace mars {
@@ -42,6 +46,7 @@ class Host {
     char pattern[] = "/tmp/mars-node-XXXXXX";
     EXPECT_NE(mkdtemp(pattern), nullptr);
     root_ = pattern;
+    EXPECT_TRUE(durability_.Init(platform::Gfp::kKernel).ok());
   }
   ~Host() {
     node_.Stop();
@@ -84,6 +89,9 @@ class Host {
     config.reconnect_min_ns = kNsPerSecond / 20;
     config.reconnect_max_ns = kNsPerSecond / 2;
     config.poll_interval_ns = kNsPerSecond / 10;
+    config.durability = &durability_;
+    config.fetch_chunk_bytes = 64u << 10;
+    config.fetch_poll_ns = kNsPerSecond / 20;
     return node_.Start(config);
   }
   PeerReport Peer() {
@@ -91,6 +99,21 @@ class Host {
     return node_.Peers(&report, 1) == 1 ? report : PeerReport();
   }
 
+  // The regular file root/rel: written whole, or read ("" when absent).
+  void WriteFile(const std::string& rel, const std::string& bytes) {
+    std::ofstream(root_ + "/" + rel, std::ios::binary | std::ios::trunc)
+        << bytes;
+  }
+  void AppendFile(const std::string& rel, const std::string& bytes) {
+    std::ofstream(root_ + "/" + rel, std::ios::binary | std::ios::app) << bytes;
+  }
+  std::string ReadFile(const std::string& rel) {
+    std::ifstream in(root_ + "/" + rel, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in),
+                       std::istreambuf_iterator<char>());
+  }
+
+  engine::LogDurability durability_;
   Node node_;
   LamportClock clock_;
   std::string name_, ip_, root_;
@@ -185,6 +208,107 @@ TEST_F(NodeTest, WrongSecretGetsNothing) {
   EXPECT_EQ(beta_.Get("uuid"), "<none>");
   EXPECT_EQ(beta_.Get("resource-r0/size"), "<none>");
   EXPECT_NE(std::string(beta_.Peer().last_error), "");
+}
+
+std::string RandomBytes(size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    s[i] = static_cast<char>(seed >> 16);
+  }
+  return s;
+}
+
+std::string VersionLinkText(uint32_t number, const char* origin,
+                            uint64_t length) {
+  tree::LogfileName log;
+  log.number = number;
+  EXPECT_TRUE(log.host.Assign(Slice::FromCString(origin)).ok());
+  tree::VersionLink link;
+  EXPECT_TRUE(tree::MakeVersionLink(nullptr, log, length, &link).ok());
+  Bytes text;
+  EXPECT_TRUE(tree::AppendVersionLink(link, &text).ok());
+  return std::string(reinterpret_cast<const char*>(text.data()), text.size());
+}
+
+// beta, a secondary of r0, fetches alpha's finished logfile 1 whole and
+// the growing logfile 2 only up to the durable end alpha's write path
+// reports, following it as it grows.
+TEST_F(NodeTest, SecondaryFetchesFinishedAndGrowingLogfilesUpToDurableEnd) {
+  const std::string log1 = "resource-r0/log-000000001-alpha";
+  const std::string log2 = "resource-r0/log-000000002-alpha";
+  const std::string bytes1 = RandomBytes(300 * 1024 + 17, 1);
+  const std::string bytes2 = RandomBytes(700 * 1024, 2);
+  alpha_.Put("resource-r0/primary", "alpha");
+  alpha_.Put("resource-r0/data-alpha", "/dev/vdb");
+  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+  alpha_.Put("resource-r0/todo-beta/connect", "1");
+  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.Put("resource-r0/replay-alpha", "log-000000002-alpha,0,0");
+  alpha_.WriteFile(log1, bytes1);
+  alpha_.Put("resource-r0/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  alpha_.WriteFile(log2, bytes2.substr(0, 200 * 1024));
+  const Slice log2_path(log2.data(), log2.size());
+  ASSERT_TRUE(alpha_.durability_.Open(log2_path).ok());
+  uint64_t durable = 100 * 1024 + 3;
+  alpha_.durability_.Advance(log2_path, durable);
+  StartBoth();
+
+  // Never more than the durable end, at any time.
+  bool beyond_durable = false;
+  auto log2_size_is = [&](size_t want) {
+    const size_t size = beta_.ReadFile(log2).size();
+    if (size > durable) beyond_durable = true;
+    return size == want;
+  };
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }))
+      << beta_.Peer().last_error;
+  ASSERT_TRUE(WaitFor([&] { return log2_size_is(durable); }))
+      << beta_.ReadFile(log2).size();
+  alpha_.AppendFile(log2, bytes2.substr(200 * 1024));
+  durable = 650 * 1024;
+  alpha_.durability_.Advance(log2_path, durable);
+  ASSERT_TRUE(WaitFor([&] { return log2_size_is(durable); }))
+      << beta_.ReadFile(log2).size();
+  // Finished: the version link makes the whole file servable.
+  alpha_.durability_.Close(log2_path);
+  alpha_.Put("resource-r0/version-000000002-alpha",
+             VersionLinkText(2, "alpha", bytes2.size()));
+  alpha_.node_.Kick();
+  durable = bytes2.size();
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log2) == bytes2; }));
+  EXPECT_FALSE(beyond_durable);
+  EXPECT_GE(beta_.Peer().counters.logfile_bytes_received,
+            bytes1.size() + bytes2.size());
+}
+
+// A damaged tail cut from the local copy (as the replayer does) is fetched
+// again; a host that is not a member of the resource fetches nothing.
+TEST_F(NodeTest, CutLocalCopyIsFetchedAgainAndNonMembersFetchNothing) {
+  const std::string log1 = "resource-r0/log-000000001-alpha";
+  const std::string bytes1 = RandomBytes(200 * 1024, 3);
+  alpha_.Put("resource-r0/primary", "alpha");
+  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+  alpha_.Put("resource-r0/todo-beta/connect", "1");
+  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.Put("resource-r1/primary", "alpha");
+  alpha_.Put("resource-r1/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.WriteFile(log1, bytes1);
+  ASSERT_TRUE(platform::MakeDirectory((alpha_.root_ + "/resource-r1").c_str())
+                  .ok());
+  alpha_.WriteFile("resource-r1/log-000000001-alpha", bytes1);
+  alpha_.Put("resource-r0/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  alpha_.Put("resource-r1/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  StartBoth();
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }))
+      << beta_.Peer().last_error;
+  ASSERT_EQ(truncate((beta_.root_ + "/" + log1).c_str(), 1000), 0);
+  beta_.node_.Kick();
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }));
+  EXPECT_EQ(beta_.ReadFile("resource-r1/log-000000001-alpha"), "");
 }
 
 // What the leak checks rely on: every allocation the node makes for a

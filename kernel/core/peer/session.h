@@ -35,6 +35,7 @@
 #include "core/wire/frame_decoder.h"
 #include "core/wire/handshake.h"
 #include "core/wire/hello.h"
+#include "core/wire/logfile_messages.h"
 #include "core/wire/tree_messages.h"
 #include "core/wire/wire_format.h"
 
@@ -91,6 +92,32 @@ struct SessionConfig {
   // The payload budget of one tree-update: kMinBatchBytes..
   // wire::kMaxPayloadSize.
   size_t max_batch_bytes = 256u << 10;
+  // Serve logfile-requests (with kFeatureLogfileServe agreed): each request
+  // waits in a queue for the caller (TakeLogfileRequest), who reads the
+  // file and answers with SendLogfileData. Off: a request closes the
+  // connection ("not served").
+  bool serve_logfiles = false;
+};
+
+// Logfile requests outstanding per direction: more from the peer close the
+// connection; RequestLogfile() refuses more of ours.
+constexpr size_t kMaxLogfileRequests = 8;
+
+// A logfile-request of the peer waiting for the caller's answer.
+struct LogfileAsk {
+  Bytes name;  // relative to /mars, 1..wire::kMaxPathSize bytes
+  uint64_t offset = 0;
+  uint32_t max_length = 0;
+};
+
+// Logfile bytes that answered one of our requests (in request order).
+struct LogfileGot {
+  Bytes name;
+  uint64_t offset = 0;
+  uint64_t file_size = 0;
+  bool end_of_file = false;
+  bool file_complete = false;
+  Bytes data;
 };
 
 // What the session did, for status reports. Read with Session::counters().
@@ -112,6 +139,11 @@ struct SessionCounters {
   // Keepalive.
   uint64_t pings_sent = 0;
   uint64_t pongs_received = 0;
+  // Logfiles.
+  uint64_t logfile_requests_sent = 0;
+  uint64_t logfile_bytes_received = 0;
+  uint64_t logfile_requests_served = 0;
+  uint64_t logfile_bytes_sent = 0;
   // Times (the caller's monotonic ns; 0 = never).
   uint64_t connected_since_ns = 0;     // authentication completed
   uint64_t last_tree_exchange_ns = 0;  // final batch of our last answer
@@ -156,6 +188,23 @@ class Session {
   // any), instead of waiting for the poll interval: e.g. after a local
   // change. Before authentication the first request goes out then anyway.
   void RequestTreeNow();
+
+  // Asks the peer for up to `max_length` (1..wire::kMaxDataChunk) bytes of
+  // logfile `name` from `offset`. kUnavailable while not open, without
+  // kFeatureLogfileServe agreed, or with kMaxLogfileRequests outstanding;
+  // kInvalidArgument for a bad name or length; kNoMemory (then closed).
+  Status RequestLogfile(Slice name, uint64_t offset, uint32_t max_length);
+  // Our logfile requests not yet answered.
+  size_t logfile_requests_outstanding() const { return asked_.size(); }
+  // Moves the oldest received answer to *got; false when there is none.
+  bool TakeLogfileData(LogfileGot* got);
+  // Moves the oldest request of the peer to *ask; false when there is none.
+  // Every request taken must be answered, in the order taken.
+  bool TakeLogfileRequest(LogfileAsk* ask);
+  // Answers the oldest request taken: `data` must name it, start at its
+  // offset and hold at most its max_length bytes. A wrong answer closes the
+  // session (kInternal). Sent regardless of backpressure.
+  Status SendLogfileData(const wire::LogfileData& data);
 
   // Closes the session for a local reason (shutdown, socket error): queues
   // an Error frame carrying `reason` (the caller may send it or not).
@@ -211,6 +260,8 @@ class Session {
   void OnPong(const wire::Frame& frame);
   void OnTreeSinceRequest(const wire::Frame& frame);
   void OnTreeUpdate(const wire::Frame& frame, uint64_t now_ns);
+  void OnLogfileRequest(const wire::Frame& frame);
+  void OnLogfileData(const wire::Frame& frame);
   // Queues our tree-since-request for cursor_.
   void SendTreeRequest();
   // Produces queued work (pong, answer batches) while output has room.
@@ -259,6 +310,14 @@ class Session {
   uint64_t ping_token_ = 0;
   bool pong_pending_ = false;  // a Pong held back by backpressure
   uint64_t pong_token_ = 0;
+
+  // Logfiles: our requests in flight (name, offset, max_length), answers
+  // received and not yet taken, the peer's requests not yet taken, and
+  // those taken and not yet answered.
+  Vector<LogfileAsk> asked_;
+  Vector<LogfileGot> got_;
+  Vector<LogfileAsk> asks_;
+  Vector<LogfileAsk> answering_asks_;
 
   uint32_t peer_error_code_ = 0;
   char peer_error_text_[kPeerErrorTextCapacity] = {};

@@ -539,6 +539,91 @@ TEST_F(SessionTest, AgreedServicesAreNotServedYet) {
                StatusCode::kUnavailable);
 }
 
+TEST_F(SessionTest, ServesLogfileRequestsInOrderThroughTheCaller) {
+  const uint64_t logs = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  Open(logs, logs, [](SessionConfig* c) { c->serve_logfiles = true; });
+  wire::LogfileRequest request;
+  request.name = Slice::FromCString("resource-r0/log-000000001-alpha");
+  request.offset = 0;
+  request.max_length = 8;
+  SendMessage(request);
+  request.offset = 8;
+  SendMessage(request);
+  ASSERT_TRUE(session_->open());
+  LogfileAsk first;
+  LogfileAsk second;
+  ASSERT_TRUE(session_->TakeLogfileRequest(&first));
+  ASSERT_TRUE(session_->TakeLogfileRequest(&second));
+  EXPECT_FALSE(session_->TakeLogfileRequest(&second));
+  EXPECT_EQ(Str(Slice(first.name.data(), first.name.size())),
+            "resource-r0/log-000000001-alpha");
+  EXPECT_EQ(second.offset, 8u);
+  wire::LogfileData data;
+  data.name = request.name;
+  data.offset = 0;
+  data.file_size = 12;
+  data.data = Slice::FromCString("abcdefgh");
+  ASSERT_TRUE(session_->SendLogfileData(data).ok());
+  data.offset = 8;
+  data.data = Slice::FromCString("ijkl");
+  data.end_of_file = true;
+  ASSERT_TRUE(session_->SendLogfileData(data).ok());
+  Flush();
+  EXPECT_EQ(peer_->Count(MessageType::kLogfileData), 2);
+  EXPECT_EQ(session_->counters().logfile_bytes_sent, 12u);
+  // An answer to nothing taken is a bug of the caller.
+  EXPECT_FALSE(session_->SendLogfileData(data).ok());
+  EXPECT_STREQ(session_->status().message(),
+               "session: logfile answer does not match the request taken");
+}
+
+TEST_F(SessionTest, TooManyLogfileRequestsClose) {
+  const uint64_t logs = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  Open(logs, logs, [](SessionConfig* c) { c->serve_logfiles = true; });
+  wire::LogfileRequest request;
+  request.name = Slice::FromCString("resource-r0/log-000000001-alpha");
+  request.max_length = 4096;
+  for (size_t i = 0; i <= kMaxLogfileRequests; ++i) SendMessage(request);
+  ExpectClosed("session: more logfile requests outstanding than allowed",
+               StatusCode::kInvalidArgument);
+}
+
+TEST_F(SessionTest, RequestsLogfilesAndChecksTheAnswers) {
+  const uint64_t logs = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  Open(logs, logs);
+  const Slice name = Slice::FromCString("resource-r0/log-000000001-beta");
+  ASSERT_TRUE(session_->RequestLogfile(name, 0, 4).ok());
+  ASSERT_TRUE(session_->RequestLogfile(name, 4, 4).ok());
+  Flush();
+  EXPECT_EQ(peer_->Count(MessageType::kLogfileRequest), 2);
+  EXPECT_EQ(session_->logfile_requests_outstanding(), 2u);
+  wire::LogfileData data;
+  data.name = name;
+  data.offset = 0;
+  data.file_size = 6;
+  data.data = Slice::FromCString("wxyz");
+  SendMessage(data);
+  LogfileGot got;
+  ASSERT_TRUE(session_->TakeLogfileData(&got));
+  EXPECT_EQ(Str(Slice(got.data.data(), got.data.size())), "wxyz");
+  EXPECT_EQ(got.file_size, 6u);
+  EXPECT_FALSE(session_->TakeLogfileData(&got));
+  // The second answer must start where the second request did.
+  data.offset = 5;
+  data.data = Slice::FromCString("z");
+  SendMessage(data);
+  ExpectClosed("session: logfile data does not answer the request outstanding",
+               StatusCode::kInvalidArgument);
+}
+
+TEST_F(SessionTest, LogfileRequestsNeedTheAgreedFeature) {
+  Open();  // ping only
+  EXPECT_EQ(session_->RequestLogfile(
+                Slice::FromCString("resource-r0/log-000000001-beta"), 0, 4)
+                .code(),
+            StatusCode::kUnavailable);
+}
+
 TEST_F(SessionTest, UnaskedReplyCloses) {
   Open();
   wire::LogfileData data;

@@ -1,0 +1,70 @@
+// LogDurability: how far each logfile this host is writing as primary is
+// durable (synced), so that the peer server hands out only durable bytes of a
+// growing logfile (docu/replication.md "Fetch"). A secondary must never
+// receive a record that a crash of the primary could still tear off.
+//
+// The write path registers a logfile when it opens it, raises its durable
+// end after every sync, and unregisters it when the logfile is finished (its
+// version link written) or closed. The peer server asks DurableEnd() for a
+// logfile of its own host: registered -> serve up to the durable end;
+// unregistered -> serve only what its version link declares final.
+//
+// Thread-safe: one mutex (lock class kDurability), held only for table
+// lookups; it nests inside no other mars lock and takes none.
+#ifndef MARS_CORE_ENGINE_LOG_DURABILITY_H_
+#define MARS_CORE_ENGINE_LOG_DURABILITY_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/slice.h"
+#include "core/base/status.h"
+#include "core/platform.h"
+#include "core/tree/names.h"
+
+namespace mars {
+namespace engine {
+
+class LogDurability {
+ public:
+  // Logfiles open for writing at once (one per primary resource).
+  static constexpr size_t kCapacity = 256;
+
+  LogDurability() = default;
+  ~LogDurability();
+  LogDurability(const LogDurability&) = delete;
+  LogDurability& operator=(const LogDurability&) = delete;
+
+  // Allocates the table and the lock. kNoMemory. Context: may sleep.
+  Status Init(platform::Gfp gfp);
+
+  // Registers the logfile at tree path `relpath` ("resource-R/log-N-HOST")
+  // with durable end 0 (already registered: its end is reset to 0).
+  // kInvalidArgument for a path longer than tree::kMaxPathBytes,
+  // kUnavailable when kCapacity logfiles are registered.
+  Status Open(Slice relpath);
+  // Raises the durable end of a registered logfile (never lowers it);
+  // nothing when it is not registered. Context: may sleep (mutex).
+  void Advance(Slice relpath, uint64_t durable_end);
+  // Unregisters; nothing when it is not registered.
+  void Close(Slice relpath);
+  // True with *durable_end when `relpath` is registered.
+  bool DurableEnd(Slice relpath, uint64_t* durable_end);
+
+ private:
+  struct Item {
+    uint8_t size;  // 0: free slot
+    char path[tree::kMaxPathBytes];
+    uint64_t durable_end;
+  };
+  Item* Find(Slice relpath);
+
+  platform::Mutex lock_;
+  Item* items_ = nullptr;  // kCapacity, owned
+  bool initialised_ = false;
+};
+
+}  // namespace engine
+}  // namespace mars
+
+#endif  // MARS_CORE_ENGINE_LOG_DURABILITY_H_

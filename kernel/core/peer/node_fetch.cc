@@ -1,0 +1,316 @@
+// Node: fetching logfiles from peers and serving them
+// (docu/replication.md §5 "Fetch").
+//
+// The tree pass turns the fetch plan (fetch_plan.h) into one job per
+// logfile to fetch. Each connection thread, under the node's lock, hands
+// the data its session received and the requests its peer sent over to the
+// thread (TakeFetchWorkLocked), issues the next requests of the jobs whose
+// source is its peer, then writes and reads the files without the lock
+// (DoFetchIo) and finally updates the jobs and sends the answers
+// (FinishFetchWorkLocked). Jobs are found by path after every unlock: the
+// tree pass may drop them meanwhile.
+#include "core/base/memory.h"
+#include "core/peer/node.h"
+#include "core/peer/node_internal.h"
+#include "core/platform_io.h"
+
+namespace mars {
+namespace peer {
+
+namespace {
+
+bool SameText(Slice a, const char* b) { return a == Slice::FromCString(b); }
+
+void CopyTextPath(char* out, const char* text) {
+  const size_t n = __builtin_strlen(text);
+  __builtin_memcpy(out, text, n + 1);
+}
+
+}  // namespace
+
+bool Node::LocalPath(Slice relpath, char* path) const {
+  const size_t root = __builtin_strlen(config_.root);
+  if (root + 1 + relpath.size() > platform::kMaxPathBytes) return false;
+  __builtin_memcpy(path, config_.root, root);
+  path[root] = '/';
+  __builtin_memcpy(path + root + 1, relpath.data(), relpath.size());
+  path[root + 1 + relpath.size()] = '\0';
+  return true;
+}
+
+Node::FetchJob* Node::FindJobLocked(Slice relpath) {
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    if (SameText(relpath, jobs_[i]->target.relpath)) return jobs_[i];
+  }
+  return nullptr;
+}
+
+void Node::PlanFetchLocked(uint64_t now_ns) {
+  (void)now_ns;
+  plan_.Clear();
+  if (!PlanFetch(*tree_, host_.slice(), &plan_).ok()) return;  // next pass
+  for (size_t i = 0; i < jobs_.size(); ++i) jobs_[i]->planned = false;
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const FetchTarget& t = plan_[i];
+    FetchJob* job = FindJobLocked(Slice::FromCString(t.relpath));
+    if (job == nullptr) {
+      job = New<FetchJob>(platform::Gfp::kKernel);
+      if (job == nullptr || !jobs_.PushBack(job).ok()) {
+        Delete(job);
+        return;
+      }
+    }
+    job->target = t;
+    job->planned = true;
+    if (job->done && job->in_flight == 0 && !job->stat_pending) {
+      // Check the finished copy again once per pass: the replayer cuts a
+      // damaged tail, which is then fetched again.
+      job->done = false;
+      job->size_known = false;
+    }
+  }
+  // Jobs no longer planned go once nothing of theirs is in flight.
+  for (size_t i = 0; i < jobs_.size();) {
+    FetchJob* job = jobs_[i];
+    if (!job->planned && job->in_flight == 0 && !job->stat_pending) {
+      jobs_.Erase(i);
+      Delete(job);
+    } else {
+      ++i;
+    }
+  }
+}
+
+bool Node::JobWantsConnectionLocked(const FetchJob* job, const Connection* c) {
+  if (job->done || !job->planned) return false;
+  if (job->connection != nullptr) return job->connection == c;
+  if (job->target.source.slice() == c->peer.slice()) return true;
+  // The source is not reachable: any connected member may hold a copy.
+  return !ConnectedLocked(job->target.source) &&
+         job->target.source.slice() != host_.slice();
+}
+
+void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
+  Session* session = c->session;
+  LogfileGot got;
+  while (session->TakeLogfileData(&got)) {
+    if (!io->got.PushBack(Move(got)).ok()) break;
+  }
+  LogfileAsk ask;
+  while (session->TakeLogfileRequest(&ask)) {
+    if (!io->asks.PushBack(Move(ask)).ok()) break;
+  }
+  if (!c->opened || !session->open()) return;
+  // Per resource only the first unfinished logfile is fetched: its jobs
+  // come in plan order, so a later job of the same resource waits.
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    FetchJob* job = jobs_[i];
+    if (!JobWantsConnectionLocked(job, c)) continue;
+    bool earlier_open = false;
+    for (size_t k = 0; k < i && !earlier_open; ++k) {
+      const FetchJob* other = jobs_[k];
+      const Slice a = Slice::FromCString(other->target.relpath);
+      const Slice b = Slice::FromCString(job->target.relpath);
+      // Same resource directory: "resource-R/".
+      size_t slash = 0;
+      while (slash < b.size() && b[slash] != '/') ++slash;
+      earlier_open = !other->done && other->planned && a.size() > slash &&
+                     __builtin_memcmp(a.data(), b.data(), slash + 1) == 0;
+    }
+    if (earlier_open) continue;
+    if (!job->size_known) {
+      if (job->stat_pending || job->in_flight > 0) continue;
+      FetchStat stat;
+      CopyTextPath(stat.relpath, job->target.relpath);
+      stat.size = 0;
+      stat.ok = false;
+      if (io->stats.PushBack(stat).ok()) job->stat_pending = true;
+      continue;
+    }
+    if (now_ns < job->retry_ns) continue;
+    while (job->in_flight < config_.fetch_window) {
+      uint64_t length = config_.fetch_chunk_bytes;
+      if (job->target.final_known) {
+        if (job->request_offset >= job->target.final_length) break;
+        const uint64_t left = job->target.final_length - job->request_offset;
+        if (left < length) length = left;
+      }
+      Status s = session->RequestLogfile(
+          Slice::FromCString(job->target.relpath), job->request_offset,
+          static_cast<uint32_t>(length));
+      if (!s.ok()) break;
+      job->connection = c;
+      job->request_offset += length;
+      job->in_flight++;
+    }
+  }
+}
+
+void Node::DoFetchIo(FetchIo* io) {
+  char* path = static_cast<char*>(
+      platform::Allocate(platform::kMaxPathBytes + 1, platform::Gfp::kKernel));
+  if (path == nullptr) return;  // results stay empty: the jobs retry
+  // Data received: appended when it continues the local copy exactly.
+  if (io->got_results.Resize(io->got.size()).ok()) {
+    for (size_t i = 0; i < io->got.size(); ++i) {
+      const LogfileGot& got = io->got[i];
+      FetchWriteResult& r = io->got_results[i];
+      if (!LocalPath(Slice(got.name.data(), got.name.size()), path)) {
+        continue;
+      }
+      platform::File file;
+      if (!file.Open(path, platform::File::kWrite | platform::File::kCreate)
+               .ok()) {
+        continue;
+      }
+      uint64_t size = 0;
+      if (file.Size(&size).ok()) {
+        r.size_known = true;
+        r.size_after = size;
+        if (size == got.offset && !got.data.empty() &&
+            file.Write(got.offset, got.data.data(), got.data.size()).ok()) {
+          r.wrote = true;
+          r.size_after = size + got.data.size();
+        }
+      }
+      file.Close();
+    }
+  }
+  // Requests of the peer: read now, trimmed to what may be served later.
+  if (io->answers.Resize(io->asks.size()).ok()) {
+    for (size_t i = 0; i < io->asks.size(); ++i) {
+      const LogfileAsk& ask = io->asks[i];
+      FetchAnswer& a = io->answers[i];
+      Slice resource;
+      tree::LogfileName log;
+      if (!ParseLogfilePath(Slice(ask.name.data(), ask.name.size()), &resource,
+                            &log)
+               .ok() ||
+          !LocalPath(Slice(ask.name.data(), ask.name.size()), path)) {
+        continue;
+      }
+      platform::File file;
+      if (!file.Open(path, platform::File::kRead).ok()) continue;
+      uint64_t size = 0;
+      if (file.Size(&size).ok()) {
+        a.file_size = size;
+        if (ask.offset < size) {
+          uint64_t want = size - ask.offset;
+          if (want > ask.max_length) want = ask.max_length;
+          size_t done = 0;
+          if (a.data.Resize(static_cast<size_t>(want)).ok() &&
+              file.Read(ask.offset, a.data.data(), a.data.size(), &done)
+                  .ok()) {
+            a.data.Resize(done).ok();
+          } else {
+            a.data.Clear();
+          }
+        }
+      }
+      file.Close();
+    }
+  }
+  for (size_t i = 0; i < io->stats.size(); ++i) {
+    FetchStat& st = io->stats[i];
+    if (!LocalPath(Slice::FromCString(st.relpath), path)) continue;
+    platform::File file;
+    Status s = file.Open(path, platform::File::kRead);
+    if (s.code() == StatusCode::kNotFound) {
+      st.size = 0;
+      st.ok = true;
+    } else if (s.ok()) {
+      st.ok = file.Size(&st.size).ok();
+      file.Close();
+    }
+  }
+  platform::Free(path);
+}
+
+void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
+  for (size_t i = 0; i < io->stats.size(); ++i) {
+    const FetchStat& st = io->stats[i];
+    FetchJob* job = FindJobLocked(Slice::FromCString(st.relpath));
+    if (job == nullptr) continue;
+    job->stat_pending = false;
+    if (!st.ok) {
+      job->retry_ns = now_ns + config_.fetch_poll_ns;
+      continue;
+    }
+    job->size_known = true;
+    job->local_size = st.size;
+    job->request_offset = st.size;
+    job->retry_ns = 0;
+    if (job->target.final_known && st.size >= job->target.final_length) {
+      job->done = true;
+    }
+  }
+  for (size_t i = 0; i < io->got.size(); ++i) {
+    const LogfileGot& got = io->got[i];
+    FetchJob* job = FindJobLocked(Slice(got.name.data(), got.name.size()));
+    if (job == nullptr || job->connection != c) continue;
+    if (job->in_flight > 0) job->in_flight--;
+    const FetchWriteResult* r =
+        i < io->got_results.size() ? &io->got_results[i] : nullptr;
+    if (r != nullptr && r->size_known) job->local_size = r->size_after;
+    if (r == nullptr || !r->size_known || (!r->wrote && !got.data.empty())) {
+      // The local copy is not where this answer continues it (cut by the
+      // replayer, or a write failed): read its size again.
+      if (job->in_flight == 0) job->size_known = false;
+      job->retry_ns = now_ns + config_.fetch_poll_ns;
+    } else if (got.end_of_file) {
+      // The end of what the peer may serve for now: ask again later,
+      // from the end of the local copy.
+      job->retry_ns = now_ns + config_.fetch_poll_ns;
+    }
+    if (job->in_flight == 0) {
+      job->connection = nullptr;
+      job->request_offset = job->local_size;
+    }
+    if (job->target.final_known &&
+        job->local_size >= job->target.final_length) {
+      job->done = true;
+    }
+  }
+  for (size_t i = 0; i < io->asks.size(); ++i) {
+    const LogfileAsk& ask = io->asks[i];
+    const Slice name(ask.name.data(), ask.name.size());
+    wire::LogfileData data;
+    data.name = name;
+    data.offset = ask.offset;
+    FetchAnswer* a = i < io->answers.size() ? &io->answers[i] : nullptr;
+    const ServeLimit limit =
+        ServableLength(*tree_, name, host_.slice(), config_.durability,
+                       a != nullptr ? a->file_size : 0);
+    uint64_t n = 0;
+    if (a != nullptr && ask.offset < limit.length) {
+      n = limit.length - ask.offset;
+      if (n > a->data.size()) n = a->data.size();
+    }
+    data.file_size = limit.length > ask.offset + n ? limit.length
+                                                   : ask.offset + n;
+    data.data = Slice(a != nullptr ? a->data.data() : nullptr,
+                      static_cast<size_t>(n));
+    data.end_of_file = ask.offset + n == data.file_size;
+    data.file_complete = limit.complete && data.file_size == limit.length;
+    if (!c->session->SendLogfileData(data).ok()) break;
+  }
+}
+
+Node::FetchIo* Node::NewFetchIo() { return New<FetchIo>(platform::Gfp::kKernel); }
+
+void Node::DeleteFetchIo(FetchIo* io) { Delete(io); }
+
+void Node::DeleteFetchJob(FetchJob* job) { Delete(job); }
+
+void Node::DropConnectionJobsLocked(Connection* c) {
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    FetchJob* job = jobs_[i];
+    if (job->connection != c) continue;
+    job->connection = nullptr;
+    job->in_flight = 0;
+    job->request_offset = job->local_size;
+  }
+}
+
+}  // namespace peer
+}  // namespace mars
