@@ -94,12 +94,17 @@ ExitCode RunJoinCluster(const Invocation& invocation, Context& context) {
                       return Outcome::Fail("cannot join a cluster through this host "
                                            "itself; name another member as PEER");
                     }
-                    if (auto uuid = tree.ReadLink(kUuid)) {
+                    // An earlier join-cluster through PEER that gave up
+                    // (e.g. the secret was wrong) completes by itself once
+                    // the module connects; running it again finishes it.
+                    const auto pending = tree.ReadLink(JoinRequestPath(step.host()));
+                    const bool completing = pending && *pending == peer;
+                    if (auto uuid = tree.ReadLink(kUuid); uuid && !completing) {
                       return Outcome::Fail("this host already belongs to cluster " +
                                            *uuid + " (" + kUuid +
                                            " exists); joining twice is refused");
                     }
-                    if (!AllResourceNames(tree).empty()) {
+                    if (!completing && !AllResourceNames(tree).empty()) {
                       return Outcome::Fail("/mars holds resources but no uuid; clean "
                                            "up " + tree.root() + " before joining");
                     }
@@ -308,7 +313,8 @@ const Command kClusterCommands[] = {
      AddIpOption, RunCreateCluster},
     {"join-cluster", "join the cluster that PEER belongs to", "PEER [PEER_IP]", 1, 2,
      "Needs the module, the cluster secret copied from PEER to /mars/secret,\n"
-     "and no uuid yet (joining twice is refused). Writes ips/ip-HOST,\n"
+     "and no uuid yet (joining twice is refused; running it again after an\n"
+     "earlier join-cluster through PEER gave up finishes that join). Writes ips/ip-HOST,\n"
      "ips/ip-PEER and the request todo-global/join-cluster-HOST -> PEER, waits\n"
      "until the module has pulled the tree from PEER (uuid appears), then\n"
      "removes the request. PEER_IP defaults to the resolver's answer.",

@@ -79,7 +79,15 @@ TEST_F(ClusterCommandsTest, JoinClusterRequestsAndWaitsForTheUuid) {
   EXPECT_EQ(Link("todo-global/join-cluster-hostB"), "hostA");
   EXPECT_EQ(Link("ips/ip-hostA"), "10.0.0.1");
   EXPECT_EQ(Link("ips/ip-hostB"), "10.0.0.2");
-  SetLinks({{"uuid", "0123456789abcdef0123456789abcdef"}});  // the kernel's pull
+  // The module pulls the tree after the command gave up: running it again
+  // through the same peer completes the join; another peer, or a third
+  // run once the join is complete, is refused.
+  SetLinks({{"uuid", "0123456789abcdef0123456789abcdef"}});
+  ExpectRefused(Run("hostB", {"join-cluster", "hostC", "10.0.0.3", "--ip", "10.0.0.2"}),
+                "joining twice");
+  r = Run("hostB", {"join-cluster", "hostA", "10.0.0.1", "--ip", "10.0.0.2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(Entry("todo-global/join-cluster-hostB")->tombstone);
   ExpectRefused(Run("hostB", {"join-cluster", "hostA", "10.0.0.1", "--ip", "10.0.0.2"}),
                 "joining twice");
 }
