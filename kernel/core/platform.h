@@ -87,7 +87,8 @@ enum class LockClass : int {
   kWriteback = 4,
   kPeer = 5,
   kDurability = 6,
-  kCount = 7,
+  kLocalCopies = 7,
+  kCount = 8,
 };
 
 // A sleeping mutual-exclusion lock. Init() before use; Context of Lock():

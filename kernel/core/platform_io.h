@@ -296,7 +296,7 @@ enum class Counter : int {
   kWritesThrottled = 5,     // writes_throttled: writes that waited for room
   kLogRateBytes = 6,        // log_rate_bytes: bytes/s logged, last second
   kWritebackRateBytes = 7,  // writeback_rate_bytes: bytes/s, last second
-  kBytesReplayed = 8,       // bytes_replayed: applied by crash recovery
+  kBytesReplayed = 8,       // bytes_replayed: applied by recovery and replay
   kTreeEntries = 9,         // tree_entries: now, in the replicated tree
   kPeerAllocations = 10,    // peer_allocations: now, held by the tree
                             // replication (tree, mirror, node bookkeeping)

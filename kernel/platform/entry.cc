@@ -88,8 +88,9 @@ extern "C" int mars_core_start(void) {
   auto* manager =
       mars::New<mars::engine::Manager>(mars::platform::Gfp::kKernel);
   if (manager == nullptr) return static_cast<int>(mars::StatusCode::kNoMemory);
-  const mars::Status status = manager->Start(
-      kTreeRoot, &mars::engine::kResourceHooks, &g_lamport_clock);
+  const mars::Status status =
+      manager->Start(kTreeRoot, &mars::engine::kResourceHooks,
+                     &g_lamport_clock, g_durability);
   if (!status.ok()) {
     mars::platform::Log(mars::platform::LogLevel::kError,
                         "cannot start the main thread: %s", status.message());

@@ -13,6 +13,7 @@ Status LogDurability::Init(platform::Gfp gfp) {
     return Status(StatusCode::kInvalidArgument, "initialised twice");
   }
   Status status = lock_.Init(platform::LockClass::kDurability, gfp);
+  if (status.ok()) status = copies_lock_.Init(platform::LockClass::kLocalCopies, gfp);
   if (!status.ok()) return status;
   items_ = static_cast<Item*>(platform::Allocate(sizeof(Item) * kCapacity, gfp));
   if (items_ == nullptr) return Status(StatusCode::kNoMemory, "out of memory");

@@ -9,8 +9,9 @@
 // logfile of its own host: registered -> serve up to the durable end;
 // unregistered -> serve only what its version link declares final.
 //
-// Thread-safe: one mutex (lock class kDurability), held only for table
-// lookups; it nests inside no other mars lock and takes none.
+// Thread-safe: a mutex (lock class kDurability) for table lookups, taken
+// under the node's lock, and one (kLocalCopies) for the local copies
+// (LockCopies); neither is held while taking any other lock.
 #ifndef MARS_CORE_ENGINE_LOG_DURABILITY_H_
 #define MARS_CORE_ENGINE_LOG_DURABILITY_H_
 
@@ -51,6 +52,14 @@ class LogDurability {
   // True with *durable_end when `relpath` is registered.
   bool DurableEnd(Slice relpath, uint64_t* durable_end);
 
+  // Serialises changes to the local copies of fetched logfiles: the fetch
+  // holds it from reading a copy's size until its append is done, the
+  // replayer while it cuts a damaged tail, so an append never lands after
+  // a cut it did not see (a gap). Held for one file operation only; no
+  // other mars lock is taken while it is held. Context: may sleep.
+  void LockCopies() { copies_lock_.Lock(); }
+  void UnlockCopies() { copies_lock_.Unlock(); }
+
  private:
   struct Item {
     uint8_t size;  // 0: free slot
@@ -60,6 +69,7 @@ class LogDurability {
   Item* Find(Slice relpath);
 
   platform::Mutex lock_;
+  platform::Mutex copies_lock_;
   Item* items_ = nullptr;  // kCapacity, owned
   bool initialised_ = false;
 };

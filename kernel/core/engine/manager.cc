@@ -23,12 +23,13 @@ enum MessageKey : int {
   kMsgIo,          // the engine reports an I/O error
   kMsgConfig,      // a setting changed while attached
   kMsgBadLink,     // a link does not parse
+  kMsgReplay,      // replay on this secondary stopped
   kMsgCount,
 };
 constexpr const char* kMessageLinks[kMsgCount] = {
     "msg-err-attach", "msg-err-primary",     "msg-err-secondary",
     "msg-err-detach", "msg-wrn-device-open", "msg-err-io",
-    "msg-wrn-config", "msg-wrn-bad-link",
+    "msg-wrn-config", "msg-wrn-bad-link",    "msg-err-replay",
 };
 
 // Numeric links: all but the last in actual-HOST/, actsize-HOST in resource-R/.
@@ -39,12 +40,13 @@ enum PublishedLink : int {
   kDeviceSize,
   kDiskError,
   kReplayCode,
+  kIsReplaying,
   kActsize,
   kPublishedCount,
 };
 constexpr const char* kPublishedLinks[kPublishedCount] = {
-    "is-attached", "is-primary",  "open-count", "device-size",
-    "disk-error",  "replay-code", "actsize-",
+    "is-attached", "is-primary",  "open-count",   "device-size",
+    "disk-error",  "replay-code", "is-replaying", "actsize-",
 };
 constexpr int64_t kEio = 5;
 // replay-code of a log that recovery found corrupt (EBADMSG).
@@ -83,6 +85,7 @@ struct Desired {
   bool size_ok = false;
   uint64_t size = 0;
   bool designated = false;
+  bool allow_replay = false;        // todo-HOST/allow-replay
   const char* data_path = nullptr;  // in Manager::scratch_
   char device[tree::kMaxNameChars + 1] = {};
   ErrorText bad;  // the first link that does not parse, or empty
@@ -156,20 +159,6 @@ bool VisitRoot(void* context, const char* name, size_t size,
   return true;
 }
 
-struct PeerScan {
-  Slice host;
-  bool found = false;
-};
-
-bool VisitIps(void* context, const char* name, size_t size,
-              platform::EntryType) {
-  auto* scan = static_cast<PeerScan*>(context);
-  const Slice entry(name, size);
-  if (entry.StartsWith(Slice("ip-", 3)) && entry.RemovePrefix(3) != scan->host)
-    scan->found = true;
-  return !scan->found;
-}
-
 }  // namespace
 
 // The operations on one resource, with access to the Manager's state.
@@ -234,6 +223,16 @@ void Manager::Ops::ReadDesired(Desired* d) {
   s = Read(path, value, sizeof(value));
   if (IsTransient(s)) d->readable = false;
   if (s.ok()) s = tree::ParseSwitch(Slice::FromCString(value), &d->attach);
+  if (!s.ok() && s.code() != StatusCode::kNotFound) NoteBadLink(d, path, s);
+
+  path.Clear();
+  ResourcePath(&path, name);
+  path.Add("todo-").Add(host).Add("/allow-replay");
+  s = Read(path, value, sizeof(value));
+  if (IsTransient(s)) d->readable = false;
+  if (s.ok()) {
+    s = tree::ParseSwitch(Slice::FromCString(value), &d->allow_replay);
+  }
   if (!s.ok() && s.code() != StatusCode::kNotFound) NoteBadLink(d, path, s);
 
   path.Clear();
@@ -393,6 +392,7 @@ void Manager::Ops::TryAttach(const Desired& d, uint64_t now) {
   settings.data_path = d.data_path;
   settings.size_bytes = d.size;
   settings.clock = m_->clock_;
+  settings.durability = m_->durability_;
   void* engine = nullptr;
   ErrorText why;
   Status s = m_->hooks_->create(settings, &engine);
@@ -536,6 +536,8 @@ void Manager::Ops::Drive(const Desired& d, uint64_t now) {
     if (want_primary && !r_->primary) TryStartPrimary(d, now);
     if (!want_primary && r_->primary) TryStopPrimary();
     if (r_->primary) RequestLogfile();
+    // Replay of fetched logfiles: on a secondary, while allowed.
+    m_->hooks_->set_replay(r_->engine, !r_->primary && d.allow_replay);
   }
   // Messages whose condition no longer holds.
   if (!want_primary) {
@@ -562,7 +564,10 @@ void Manager::Ops::Publish() {
   PublishNumber(kOpenCount, report.open_count);
   PublishNumber(kDeviceSize, static_cast<int64_t>(report.device_size));
   PublishNumber(kDiskError, report.io_error ? -kEio : 0);
-  PublishNumber(kReplayCode, r_->replay_code);
+  // A corrupt log found by the last attach, else a stop of the replay.
+  PublishNumber(kReplayCode,
+                r_->replay_code != 0 ? r_->replay_code : report.replay_code);
+  PublishNumber(kIsReplaying, report.replaying ? 1 : 0);
   if (report.attached) {
     PublishNumber(kActsize, static_cast<int64_t>(report.data_device_size));
   }
@@ -572,6 +577,12 @@ void Manager::Ops::Publish() {
     SetMessage(kMsgIo, report.error.text);
   } else {
     ClearMessage(kMsgIo);
+  }
+  // The replayer logs its stops itself.
+  if (report.replay_error.text[0] != '\0') {
+    SetMessage(kMsgReplay, report.replay_error.text);
+  } else {
+    ClearMessage(kMsgReplay);
   }
 }
 
@@ -592,7 +603,7 @@ uint64_t Manager::NowNs() const {
 }
 
 Status Manager::Init(const char* root, const ResourceHooks* hooks,
-                     LamportClock* clock) {
+                     LamportClock* clock, LogDurability* durability) {
   if (!MARS_CHECK(root_ == nullptr && hooks != nullptr && clock != nullptr)) {
     return Status(StatusCode::kInternal, "manager initialised twice");
   }
@@ -614,12 +625,13 @@ Status Manager::Init(const char* root, const ResourceHooks* hooks,
   __builtin_memcpy(root_, root, size + 1);
   hooks_ = hooks;
   clock_ = clock;
+  durability_ = durability;
   return Status::Ok();
 }
 
 Status Manager::Start(const char* root, const ResourceHooks* hooks,
-                      LamportClock* clock) {
-  Status s = Init(root, hooks, clock);
+                      LamportClock* clock, LogDurability* durability) {
+  Status s = Init(root, hooks, clock, durability);
   if (!s.ok()) return s;
   return thread_.Start("mars_main", ThreadBody, this, platform::Gfp::kKernel);
 }
@@ -725,20 +737,10 @@ void Manager::DetachAll() {
   }
 }
 
-bool Manager::HasPeers() {
-  const size_t size = __builtin_strlen(root_);
-  __builtin_memcpy(path_, root_, size);
-  __builtin_memcpy(path_ + size, "/ips", 5);
-  PeerScan scan;
-  scan.host = Slice::FromCString(host_);
-  return platform::ListDirectory(path_, VisitIps, &scan).ok() && scan.found;
-}
-
 void Manager::WriteHeartbeat(uint64_t now) {
   if (heartbeat_written_ && now < next_heartbeat_ns_) return;
   heartbeat_written_ = true;
   next_heartbeat_ns_ = now + kHeartbeatIntervalNs;
-  if (HasPeers()) return;  // the peer exchange writes it (replication)
   RelPath dir;
   dir.Add("actual-").Add(host_);
   RelPath link;

@@ -33,7 +33,7 @@ class Manager {
 
   // A failed attach or start_primary is retried after this long.
   static constexpr uint64_t kRetryIntervalNs = 10ull * 1000 * 1000 * 1000;
-  // actual-HOST/time is rewritten at most this often (while alone).
+  // actual-HOST/time (the heartbeat) is rewritten this often.
   static constexpr uint64_t kHeartbeatIntervalNs = 5ull * 1000 * 1000 * 1000;
   // The thread scans at least this often.
   static constexpr uint64_t kScanIntervalNs = 1000ull * 1000 * 1000;
@@ -44,16 +44,18 @@ class Manager {
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
-  // Sets the tree root (the /mars directory, copied), the hooks and the
-  // clock (both must outlive the Manager) without starting a thread, for
-  // Scan() driven by a caller. kInvalidArgument for an empty or too long
-  // root, kNoMemory. Context: may sleep.
-  Status Init(const char* root, const ResourceHooks* hooks,
-              LamportClock* clock);
+  // Sets the tree root (the /mars directory, copied), the hooks, the clock
+  // and the registry of durable logfile ends handed to every resource
+  // (ResourceSettings::durability; may be null) without starting a thread,
+  // for Scan() driven by a caller. hooks, clock and durability must outlive
+  // the Manager. kInvalidArgument for an empty or too long root, kNoMemory.
+  // Context: may sleep.
+  Status Init(const char* root, const ResourceHooks* hooks, LamportClock* clock,
+              LogDurability* durability = nullptr);
   // Init() and then one platform thread "mars_main" that scans once at once
   // and then after every trigger or kScanIntervalNs. Context: may sleep.
   Status Start(const char* root, const ResourceHooks* hooks,
-               LamportClock* clock);
+               LamportClock* clock, LogDurability* durability = nullptr);
   // Stops the thread (if any), then detaches and destroys every resource it
   // attached and publishes them as detached. A resource whose detach is
   // refused (its device is open) is logged and left alive, never destroyed.
@@ -80,11 +82,11 @@ class Manager {
   void ForgetVanished();
   void DetachAll();
   void WriteHeartbeat(uint64_t now);
-  bool HasPeers();
 
   TimeSource monotonic_ns_;
   const ResourceHooks* hooks_ = nullptr;
   LamportClock* clock_ = nullptr;
+  LogDurability* durability_ = nullptr;
   char* root_ = nullptr;  // owned, NUL-terminated
   char host_[tree::kMaxNameChars + 1] = {};
   char* scratch_ = nullptr;      // platform::kMaxLinkValueBytes + 1, owned

@@ -36,6 +36,7 @@ struct FakeEngine {
   uint64_t size = 0;
   bool attached = false;
   bool primary = false;
+  bool replaying = false;  // set_replay(true) and not stopped since
   std::string device;
 };
 
@@ -50,6 +51,8 @@ struct FakeScript {
   bool io_error = false;
   std::string io_text;
   uint64_t data_device_size = 8 * 1024 * 1024;
+  int64_t replay_code = 0;  // a stopped replay reports this
+  std::string replay_why;
 };
 FakeScript* g_script = nullptr;
 
@@ -120,7 +123,10 @@ Status FakeDetach(void* resource, ErrorText* why) {
   auto* engine = static_cast<FakeEngine*>(resource);
   g_script->calls.push_back("detach " + engine->name);
   Status s = StopIfClosed(engine, why);
-  if (s.ok()) engine->attached = false;
+  if (s.ok()) {
+    engine->attached = false;
+    engine->replaying = false;
+  }
   return s;
 }
 
@@ -139,14 +145,30 @@ void FakeReport(void* resource, ResourceReport* report) {
   report->data_device_size = g_script->data_device_size;
   report->io_error = g_script->io_error;
   SetWhy(&report->error, g_script->io_text);
+  if (engine->replaying) {
+    report->replaying = g_script->replay_code == 0;
+    report->replay_code = g_script->replay_code;
+    SetWhy(&report->replay_error, g_script->replay_why);
+  }
 }
 
 void FakeTick(void*) {}
 
+// Recorded only when it changes something.
+void FakeSetReplay(void* resource, bool run) {
+  auto* engine = static_cast<FakeEngine*>(resource);
+  EXPECT_TRUE(engine->attached);
+  if (run == engine->replaying) return;
+  EXPECT_FALSE(run && engine->primary);
+  engine->replaying = run;
+  g_script->calls.push_back(std::string(run ? "replay " : "no_replay ") +
+                            engine->name);
+}
+
 constexpr ResourceHooks kFakeHooks = {
-    FakeCreate,         FakeDestroy,     FakeAttach,
-    FakeStartPrimary,   FakeStopPrimary, FakeDetach,
-    FakeRequestLogfile, FakeReport,      FakeTick,
+    FakeCreate,      FakeDestroy,   FakeAttach,         FakeStartPrimary,
+    FakeStopPrimary, FakeDetach,    FakeRequestLogfile, FakeReport,
+    FakeTick,        FakeSetReplay,
 };
 
 uint64_t g_now = 0;
@@ -604,7 +626,7 @@ TEST_F(ManagerTest, StopDetachesEverything) {
   EXPECT_EQ(TakeCalls(), Calls{});
 }
 
-TEST_F(ManagerTest, HeartbeatWhileAlone) {
+TEST_F(ManagerTest, HeartbeatEveryFiveSeconds) {
   manager_.Scan();
   const uint64_t stamp = Stamp("actual-hostA/time");
   ASSERT_NE(stamp, 0u);
@@ -618,18 +640,12 @@ TEST_F(ManagerTest, HeartbeatWhileAlone) {
   EXPECT_GT(later, stamp);
   EXPECT_EQ(Value("actual-hostA/time"), std::to_string(later));
 
-  // With a peer the replication writes it, not this loop.
+  // With peers as well: the tree replication carries it to them.
   Link("ips/ip-hostA", "10.0.0.1");
   Link("ips/ip-hostB", "10.0.0.2");
   g_now += 5 * kSecond;
   manager_.Scan();
-  EXPECT_EQ(Stamp("actual-hostA/time"), later);
-}
-
-TEST_F(ManagerTest, HeartbeatIgnoresOwnIpEntry) {
-  Link("ips/ip-hostA", "10.0.0.1");
-  manager_.Scan();
-  EXPECT_NE(Stamp("actual-hostA/time"), 0u);
+  EXPECT_GT(Stamp("actual-hostA/time"), later);
 }
 
 TEST_F(ManagerTest, StampsReadFromTheTreeAreObserved) {
@@ -641,6 +657,91 @@ TEST_F(ManagerTest, StampsReadFromTheTreeAreObserved) {
           .ok());
   manager_.Scan();
   EXPECT_GT(Stamp("resource-r0/actual-hostA/is-attached"), ahead);
+}
+
+TEST_F(ManagerTest, SecondaryReplaysWhileAllowed) {
+  MakeResource("r0", "hostB");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(),
+            (Calls{"create r0 /dev/fake-r0 1048576 hostA", "attach r0"}));
+  EXPECT_EQ(Actual("r0", "is-replaying"), "0");
+  Link("resource-r0/todo-hostA/allow-replay", "1");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{"replay r0"});
+  EXPECT_EQ(Actual("r0", "is-replaying"), "1");
+  EXPECT_EQ(Actual("r0", "replay-code"), "0");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{});
+
+  // A stop is published with its code and text, and goes away with it.
+  script_.replay_code = -71;
+  script_.replay_why = "split brain: histories diverge";
+  manager_.Scan();
+  EXPECT_EQ(Actual("r0", "is-replaying"), "0");
+  EXPECT_EQ(Actual("r0", "replay-code"), "-71");
+  EXPECT_EQ(Actual("r0", "msg-err-replay"), script_.replay_why);
+  script_.replay_code = 0;
+  script_.replay_why = "";
+  manager_.Scan();
+  EXPECT_EQ(Actual("r0", "replay-code"), "0");
+  EXPECT_EQ(Actual("r0", "msg-err-replay"), "<absent>");
+  EXPECT_EQ(Actual("r0", "is-replaying"), "1");
+
+  Link("resource-r0/todo-hostA/allow-replay", "0");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{"no_replay r0"});
+  EXPECT_EQ(Actual("r0", "is-replaying"), "0");
+
+  // Detach stops it (the engine does); attach again restarts it.
+  Link("resource-r0/todo-hostA/allow-replay", "1");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{"replay r0"});
+  Link("resource-r0/todo-hostA/attach", "0");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), (Calls{"detach r0", "destroy r0"}));
+  EXPECT_EQ(Actual("r0", "is-replaying"), "0");
+  Link("resource-r0/todo-hostA/attach", "1");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), (Calls{"create r0 /dev/fake-r0 1048576 hostA",
+                                "attach r0", "replay r0"}));
+}
+
+TEST_F(ManagerTest, BecomingPrimaryStopsReplay) {
+  MakeResource("r0", "hostB");
+  Link("resource-r0/todo-hostA/allow-replay", "1");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), (Calls{"create r0 /dev/fake-r0 1048576 hostA",
+                                "attach r0", "replay r0"}));
+  Link("resource-r0/primary", "hostA");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), (Calls{"start_primary r0 r0", "no_replay r0"}));
+  EXPECT_EQ(Actual("r0", "is-primary"), "1");
+  EXPECT_EQ(Actual("r0", "is-replaying"), "0");
+  // A refused start (e.g. this host replays another primary's logfile)
+  // leaves replay running.
+  Link("resource-r0/primary", "hostB");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), (Calls{"stop_primary r0", "replay r0"}));
+  script_.start_result = Status(StatusCode::kUnavailable, "foreign");
+  script_.start_why =
+      "this host replays logfile log-000000003-hostB of another primary; "
+      "handover is not supported yet";
+  Link("resource-r0/primary", "hostA");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{"start_primary r0 r0"});
+  EXPECT_EQ(Actual("r0", "msg-err-primary"), script_.start_why);
+  EXPECT_EQ(Actual("r0", "is-replaying"), "1");
+}
+
+TEST_F(ManagerTest, BadAllowReplayLinkIsReportedAndReadAsOff) {
+  MakeResource("r0", "hostB");
+  Link("resource-r0/todo-hostA/allow-replay", "on");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(),
+            (Calls{"create r0 /dev/fake-r0 1048576 hostA", "attach r0"}));
+  EXPECT_EQ(
+      Actual("r0", "msg-wrn-bad-link"),
+      "resource-r0/todo-hostA/allow-replay: switch value is not '0' or '1'");
 }
 
 // The thread: scans at once, wakes on the trigger, detaches at Stop().

@@ -2,6 +2,7 @@
 #include "core/engine/recovery.h"
 
 #include "core/engine/error_text.h"
+#include "core/engine/log_apply.h"
 #include "core/engine/resource.h"
 #include "core/engine/tree_writes.h"
 #include "core/log/log_reader.h"
@@ -13,40 +14,10 @@ namespace engine {
 
 namespace {
 
-// Window of file bytes the reader sees: at least one record of any size.
-constexpr size_t kWindowBytes = 2 * log::kMaxRecordBytes;
-// Payloads reach the data device through this direct-mapped staging buffer.
-constexpr size_t kStageBytes = 64 * 1024;
-
-struct Replayer {
-  platform::BlockDevice* data;
-  uint64_t device_size;
-  uint8_t* window;
-  void* stage;
-  RecoveryResult* result;
+struct RecoveryRun {
+  LogApplier applier;
+  RecoveryResult* result = nullptr;
 };
-
-Status ApplyRecord(Replayer* r, const log::RecordView& record) {
-  if (record.kind() != log::kKindWrite) return Status::Ok();
-  const uint64_t size = record.payload.size();
-  if (record.device_offset > r->device_size ||
-      size > r->device_size - record.device_offset ||
-      record.device_offset % 512 != 0 || size % 512 != 0) {
-    return Status(StatusCode::kCorruption,
-                  "record writes outside the data device");
-  }
-  for (uint64_t done = 0; done < size;) {
-    const size_t n = size - done < kStageBytes ? size - done : kStageBytes;
-    __builtin_memcpy(r->stage, record.payload.data() + done, n);
-    Status status =
-        r->data->WriteSync(record.device_offset + done, r->stage, n);
-    if (!status.ok()) return status;
-    done += n;
-  }
-  r->result->records_applied++;
-  r->result->bytes_applied += size;
-  return Status::Ok();
-}
 
 void DescribeDefect(ErrorText* why, const char* path, const char* outcome,
                     const log::ReadResult& read) {
@@ -65,7 +36,7 @@ void DescribeDefect(ErrorText* why, const char* path, const char* outcome,
 }
 
 // Replays one logfile from `start`. *end = end of its valid records.
-Status ReplayLogfile(Replayer* r, const char* path, uint64_t number,
+Status ReplayLogfile(RecoveryRun* r, const char* path, uint64_t number,
                      uint64_t start, uint64_t* end, ErrorText* why) {
   platform::File file;
   Status status =
@@ -82,39 +53,30 @@ Status ReplayLogfile(Replayer* r, const char* path, uint64_t number,
   options.logfile_number = number;
   status = reader.Init(options);
   if (!MARS_CHECK(status.ok())) return status;
-  uint64_t window_offset = 0;
-  size_t window_size = 0;
+  r->applier.ResetWindow();
   for (;;) {
-    const bool final = window_offset + window_size == file_size;
     log::ReadResult read;
-    status =
-        reader.Next(Slice(r->window, window_size), window_offset, final, &read);
-    if (!MARS_CHECK(status.ok())) return status;
+    status = r->applier.Next(&file, &file_size, true, &reader, &read);
+    if (!status.ok()) {
+      FormatError(why, "cannot read logfile", path, status);
+      return status;
+    }
     if (read.outcome == log::ReadOutcome::kRecord) {
       if (read.record.end() > start) {
-        status = ApplyRecord(r, read.record);
+        status = r->applier.Apply(read.record);
         if (!status.ok()) {
           FormatError(why, "cannot replay a record of", path, status);
           return status;
         }
+        if (read.record.kind() == log::kKindWrite) {
+          r->result->records_applied++;
+          r->result->bytes_applied += read.record.payload.size();
+        }
       }
       continue;
     }
-    if (read.outcome == log::ReadOutcome::kNeedMore) {
-      // Slide the window to where the reader needs bytes from.
-      window_offset = reader.NeededOffset();
-      size_t loaded = 0;
-      const uint64_t left = file_size - window_offset;
-      const size_t want =
-          left < kWindowBytes ? static_cast<size_t>(left) : kWindowBytes;
-      status = file.Read(window_offset, r->window, want, &loaded);
-      if (!status.ok()) {
-        FormatError(why, "cannot read logfile", path, status);
-        return status;
-      }
-      if (loaded < want) file_size = window_offset + loaded;
-      window_size = loaded;
-      continue;
+    if (!MARS_CHECK(read.outcome != log::ReadOutcome::kNeedMore)) {
+      return Status(StatusCode::kInternal, "log reader wants more at the end");
     }
     if (read.outcome == log::ReadOutcome::kCorruption ||
         read.outcome == log::ReadOutcome::kUnsupported) {
@@ -184,16 +146,11 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
                        "replication is needed to continue"));
     return Status(StatusCode::kInvalidArgument, "foreign logfile");
   }
-  Replayer replayer{data, device_size, nullptr, nullptr, result};
-  replayer.window = static_cast<uint8_t*>(
-      platform::Allocate(kWindowBytes, platform::Gfp::kKernel));
-  replayer.stage =
-      platform::AllocateIoBuffer(kStageBytes, platform::Gfp::kKernel);
-  if (replayer.window == nullptr || replayer.stage == nullptr) {
-    platform::Free(replayer.window);
-    platform::FreeIoBuffer(replayer.stage);
-    FormatError(why, "no memory to replay the log of", resource.name(),
-                Status(StatusCode::kNoMemory, "out of memory"));
+  RecoveryRun run;
+  run.result = result;
+  status = run.applier.Init(data, device_size);
+  if (!status.ok()) {
+    FormatError(why, "no memory to replay the log of", resource.name(), status);
     return Status(StatusCode::kNoMemory, "no memory for recovery");
   }
   uint64_t number = link.log.number;
@@ -206,7 +163,7 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
       break;
     }
     uint64_t end = 0;
-    status = ReplayLogfile(&replayer, path, number, start, &end, why);
+    status = ReplayLogfile(&run, path, number, start, &end, why);
     if (status.code() == StatusCode::kNotFound) {
       // No logfile N: fine only when nothing of it was ever replayed.
       if (number == link.log.number && link.position != 0) {
@@ -230,8 +187,6 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
       result->last_end = end;
     }
   }
-  platform::Free(replayer.window);
-  platform::FreeIoBuffer(replayer.stage);
   if (!status.ok()) return status;
   status = data->FlushSync();
   if (!status.ok()) {

@@ -6,6 +6,7 @@
 #include "core/base/errno_status.h"
 #include "core/engine/recovery.h"
 #include "core/engine/tree_writes.h"
+#include "core/tree/log_names.h"
 #include "core/tree/text.h"
 
 namespace mars {
@@ -34,6 +35,7 @@ RateSample g_rate_sample = {0, 0, 0};
 }  // namespace
 
 Resource::~Resource() {
+  StopReplay();
   ErrorText ignored;
   (void)Detach(&ignored).ok();
 }
@@ -48,6 +50,7 @@ Status Resource::Init(const ResourceSettings& settings) {
   }
   size_bytes_ = settings.size_bytes;
   clock_ = settings.clock;
+  durability_ = settings.durability;
   Status status =
       lock_.Init(platform::LockClass::kResource, platform::Gfp::kKernel);
   if (status.ok()) {
@@ -65,6 +68,10 @@ Status Resource::Init(const ResourceSettings& settings) {
   if (status.ok()) {
     status =
         io_wq_.Init(platform::LockClass::kWriteback, platform::Gfp::kKernel);
+  }
+  if (status.ok()) {
+    status =
+        replay_wq_.Init(platform::LockClass::kResource, platform::Gfp::kKernel);
   }
   return status;
 }
@@ -129,6 +136,18 @@ Status Resource::Attach(ErrorText* why) {
     w.Decimal(size_bytes_);
     return Status(StatusCode::kOutOfRange, "data device too small");
   }
+  // A secondary: replay-HOST names another host's logfile. Crash recovery
+  // is for this host's own log only; the replay thread continues from the
+  // replay link (set_replay).
+  tree::ReplayLink link;
+  const LinkOwner owner{root_, name_, host_};
+  if (ReadReplayLink(owner, clock_, &link).ok() &&
+      link.log.host.slice() != Slice::FromCString(host_)) {
+    recovered_logfile_ = 0;
+    recovered_end_ = 0;
+    attached_ = true;
+    return Status::Ok();
+  }
   RecoveryResult result;
   status = RecoverFromLog(*this, &data_, size_bytes_, clock_, &result, why);
   if (!status.ok()) {
@@ -155,6 +174,12 @@ Status Resource::StartPrimary(const char* device_name, ErrorText* why) {
     FormatError(why, "resource is not attached:", name_, Status::Ok());
     return Status(StatusCode::kUnavailable, "not attached");
   }
+  Status refused = RefuseForeignReplayLink(why);
+  if (!refused.ok()) return refused;
+  StopReplay();
+  // The replay thread may have moved on before it stopped.
+  refused = RefuseForeignReplayLink(why);
+  if (!refused.ok()) return refused;
   // A fresh logfile: the recovered one when it is empty, else the next.
   uint64_t number = recovered_logfile_;
   if (recovered_end_ > 0) {
@@ -285,8 +310,30 @@ Status Resource::StopPrimary(ErrorText* why) {
   return Status::Ok();
 }
 
+Status Resource::RefuseForeignReplayLink(ErrorText* why) const {
+  tree::ReplayLink link;
+  const LinkOwner owner{root_, name_, host_};
+  const Status status = ReadReplayLink(owner, clock_, &link);
+  if (!status.ok()) {
+    FormatError(why, "cannot read the replay link of", name_, status);
+    return status;
+  }
+  if (link.log.host.slice() == Slice::FromCString(host_)) return Status::Ok();
+  tree::TextWriter w(why->text, ErrorText::kCapacity);
+  char digits[tree::kMaxDecimalU64Chars];
+  const size_t n = tree::FormatDecimalU64(link.log.number, digits);
+  w.CString("this host replays logfile log-");
+  for (size_t i = n; i < tree::kLogfileNumberDigits; ++i) w.Char('0');
+  for (size_t i = 0; i < n; ++i) w.Char(digits[i]);
+  w.Char('-');
+  w.Escaped(link.log.host.slice());
+  w.CString(" of another primary; handover is not supported yet");
+  return Status(StatusCode::kUnavailable, "replaying another host's log");
+}
+
 Status Resource::Detach(ErrorText* why) {
   if (!attached_) return Status::Ok();
+  StopReplay();
   Status status = StopPrimary(why);
   if (!status.ok()) return status;
   data_.Close();
@@ -322,6 +369,12 @@ void Resource::Report(ResourceReport* report) {
   report->io_error =
       log_failed_ || __atomic_load_n(&writeback_failed_, __ATOMIC_ACQUIRE);
   report->error = error_;
+  if (replay_active_) {
+    const bool stopped = IsReplayStopped(replay_report_.state);
+    report->replaying = !stopped;
+    report->replay_code = replay_report_.code;
+    if (stopped) report->replay_error = replay_report_.error;
+  }
 }
 
 void Resource::Tick() {
@@ -343,6 +396,18 @@ void Resource::Tick() {
   if (primary_) {
     __atomic_store_n(&writeback_kick_, 1, __ATOMIC_RELEASE);
     idle_wq_.WakeAll();
+  }
+  if (replay_thread_.running()) {
+    __atomic_store_n(&replay_kick_, 1, __ATOMIC_RELEASE);
+    replay_wq_.WakeAll();
+  }
+}
+
+void Resource::SetReplay(bool run) {
+  if (run && attached_ && !primary_) {
+    StartReplay();
+  } else {
+    StopReplay();
   }
 }
 
@@ -389,12 +454,16 @@ void HookReport(void* resource, ResourceReport* report) {
 
 void HookTick(void* resource) { static_cast<Resource*>(resource)->Tick(); }
 
+void HookSetReplay(void* resource, bool run) {
+  static_cast<Resource*>(resource)->SetReplay(run);
+}
+
 }  // namespace
 
 const ResourceHooks kResourceHooks = {
-    HookCreate,         HookDestroy,     HookAttach,
-    HookStartPrimary,   HookStopPrimary, HookDetach,
-    HookRequestLogfile, HookReport,      HookTick,
+    HookCreate,      HookDestroy,   HookAttach,         HookStartPrimary,
+    HookStopPrimary, HookDetach,    HookRequestLogfile, HookReport,
+    HookTick,        HookSetReplay,
 };
 
 }  // namespace engine

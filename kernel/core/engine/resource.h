@@ -8,8 +8,10 @@
 // (resource_io.cc); the logger thread writes and syncs the logfile and
 // completes requests waiting for durability (resource_logger.cc); the
 // writeback thread writes durable blocks to the data device and publishes
-// replay-HOST (resource_writeback.cc). `lock_` protects the log writer, the
-// index and every field marked "lock_".
+// replay-HOST (resource_writeback.cc). On a secondary the replay thread
+// applies fetched logfiles instead (resource_replay.cc, engine/replayer.h).
+// `lock_` protects the log writer, the index and every field marked
+// "lock_".
 #ifndef MARS_CORE_ENGINE_RESOURCE_H_
 #define MARS_CORE_ENGINE_RESOURCE_H_
 
@@ -20,11 +22,14 @@
 #include "core/base/status.h"
 #include "core/engine/dirty_index.h"
 #include "core/engine/error_text.h"
+#include "core/engine/log_durability.h"
 #include "core/engine/log_position.h"
+#include "core/engine/replayer.h"
 #include "core/engine/resource_hooks.h"
 #include "core/log/log_writer.h"
 #include "core/platform.h"
 #include "core/platform_io.h"
+#include "core/tree/names.h"
 
 namespace mars {
 namespace engine {
@@ -52,6 +57,7 @@ class Resource {
   void RequestLogfile(uint64_t number);
   void Report(ResourceReport* report);
   void Tick();
+  void SetReplay(bool run);
 
   const char* name() const { return name_; }
   const char* host() const { return host_; }
@@ -108,6 +114,23 @@ class Resource {
   // synced_end_ (what is durable).
   void CutUndurableTail();
 
+  // Refuses (kUnavailable, *why) while replay-HOST names another host's
+  // logfile.
+  Status RefuseForeignReplayLink(ErrorText* why) const;
+
+  // resource_replay.cc
+  void StartReplay();
+  // Stops and joins the replay thread (it publishes its position first).
+  void StopReplay();
+  static void ReplayMain(void* context);
+  void StoreReplayReport();
+
+  // The current logfile in the LogDurability registry (logger thread, or
+  // the Manager's while the logger is stopped).
+  void OpenDurability(uint64_t number);
+  void AdvanceDurability(uint64_t durable_end);
+  void CloseDurability();
+
   // resource_writeback.cc
   static void WritebackMain(void* context);
   // Writes one batch back. Returns the number of blocks written (0: idle).
@@ -126,6 +149,7 @@ class Resource {
   char data_path_[kPathBytes] = {};
   uint64_t size_bytes_ = 0;
   LamportClock* clock_ = nullptr;
+  LogDurability* durability_ = nullptr;  // may be null
 
   // State changed only by the Manager's thread.
   bool attached_ = false;
@@ -174,6 +198,21 @@ class Resource {
   // Writeback thread only.
   LogPosition published_;  // replay position last written
   uint64_t last_publish_ns_ = 0;
+
+  // Logger thread (see OpenDurability): "resource-NAME/log-N-HOST" of the
+  // logfile registered in durability_, size 0 when none.
+  char durability_path_[tree::kMaxPathBytes + 1] = {};
+  size_t durability_path_size_ = 0;
+
+  // Replay (secondary). The thread and replayer_ are started and stopped by
+  // the Manager's thread; replayer_ is used only by the replay thread.
+  platform::Thread replay_thread_;
+  platform::WaitQueue replay_wq_;  // the replay thread sleeps here
+  uint64_t replay_kick_ = 0;       // atomic: look again now
+  Replayer* replayer_ = nullptr;
+  bool replay_start_failed_ = false;  // logged once
+  bool replay_active_ = false;        // lock_: replay_report_ is current
+  ReplayReport replay_report_;        // lock_: the replayer's last report
 };
 
 }  // namespace engine

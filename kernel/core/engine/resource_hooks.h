@@ -15,6 +15,8 @@
 namespace mars {
 namespace engine {
 
+class LogDurability;
+
 // A human-readable explanation of a failure, for `msg-*` links and the
 // kernel log: one line, NUL-terminated, e.g. "cannot open data device
 // /dev/vdb: device or resource busy (errno 16); is it mounted or used by
@@ -33,6 +35,9 @@ struct ResourceSettings {
   const char* data_path = nullptr;  // value of resource-R/data-HOST
   uint64_t size_bytes = 0;          // value of resource-R/size
   LamportClock* clock = nullptr;    // stamps of links the engine writes
+  // The durable ends of the logfiles this host writes as primary, for the
+  // peer server (engine/log_durability.h); null: not tracked (tests).
+  LogDurability* durability = nullptr;
 };
 
 // A snapshot for the actual-HOST/ links (docu/marsadm.md "Links the kernel
@@ -47,6 +52,13 @@ struct ResourceReport {
   bool io_error = false;          // a log or data-device I/O error stopped
                                   // the write path (see error text)
   ErrorText error;                // last failure of the write path, or empty
+  // Replay on a secondary (engine/replayer.h): is-replaying (the replay
+  // thread runs and has not stopped), replay-code (0, or the negative errno
+  // of the stop, ReplayCode()) and msg-err-replay (why it stopped, or
+  // empty).
+  bool replaying = false;
+  int64_t replay_code = 0;
+  ErrorText replay_error;
 };
 
 // Every function: Context: may sleep; called only from the Manager's thread.
@@ -56,10 +68,13 @@ struct ResourceHooks {
   // REQUIRES detached (detach() returned Ok, or attach() never succeeded).
   void (*destroy)(void* resource);
   // Opens the data device exclusively and replays the log from
-  // replay-HOST (crash recovery). On failure nothing stays open.
+  // replay-HOST (crash recovery). When replay-HOST names another host's
+  // logfile (a secondary) there is no crash recovery: set_replay() continues
+  // from there. On failure nothing stays open.
   Status (*attach)(void* resource, ErrorText* why);
-  // Starts a fresh logfile and creates /dev/mars/`device_name`.
-  // REQUIRES attached.
+  // Starts a fresh logfile and creates /dev/mars/`device_name`; stops the
+  // replay thread first. Refused while replay-HOST names another host's
+  // logfile (handover is not built). REQUIRES attached.
   Status (*start_primary)(void* resource, const char* device_name,
                           ErrorText* why);
   // Removes the device (kUnavailable while it is open: nothing changes),
@@ -71,9 +86,15 @@ struct ResourceHooks {
   // newer than the current logfile.
   void (*request_logfile)(void* resource, uint64_t number);
   void (*report)(void* resource, ResourceReport* report);
-  // Periodic housekeeping (replay-link publication, rates), about every
-  // second and after every scan.
+  // Periodic housekeeping (replay-link publication, rates, a wake-up of the
+  // replay thread), about every second and after every scan.
   void (*tick)(void* resource);
+  // Runs (`run`) or stops the replay thread mars_replay, which applies
+  // fetched logfiles from replay-HOST on (engine/replayer.h). Running
+  // needs attached and not primary; otherwise, and with !run, the thread is
+  // stopped (joined) after it published its position. Called at every
+  // scan; cheap when nothing changes.
+  void (*set_replay)(void* resource, bool run);
 };
 
 }  // namespace engine

@@ -79,10 +79,13 @@ Status Resource::StartLogger(uint64_t logfile_number, ErrorText* why) {
   written_end_ = 0;
   synced_end_ = 0;
   last_sync_ns_ = platform::MonotonicNs();
+  // Peers may fetch what becomes durable of it from now on.
+  OpenDurability(logfile_number);
   status = logger_thread_.Start("mars_log", LoggerMain, this,
                                 platform::Gfp::kKernel);
   if (!status.ok()) {
     FormatError(why, "cannot start the logger thread of", name_, status);
+    CloseDurability();
     platform::MutexGuard guard(lock_);
     writer_.Reset();
     log_file_.Close();
@@ -98,6 +101,7 @@ void Resource::StopLogger() {
     if (writer_.get() == nullptr || writer_->PendingBytes() == 0) break;
   }
   if (log_failed_ && log_file_.is_open()) CutUndurableTail();
+  CloseDurability();
   platform::MutexGuard guard(lock_);
   writer_.Reset();
   log_file_.Close();
@@ -205,6 +209,7 @@ bool Resource::LoggerPass(bool force_sync) {
     platform::AddCounter(platform::Counter::kLogFlushes, 1);
     synced_end_ = written_end_;
     last_sync_ns_ = now;
+    AdvanceDurability(synced_end_);
   } else if (written_end_ == synced_end_) {
     last_sync_ns_ = now;  // the interval counts from the first unsynced byte
   }
@@ -280,6 +285,8 @@ Status Resource::RotateLogfile(uint64_t number) {
                   name_, static_cast<unsigned long long>(old_number),
                   status.message());
   }
+  // Finished and its version link written: fetch serves it by that link.
+  CloseDurability();
   log_file_.Close();
   {
     platform::MutexGuard guard(lock_);
@@ -294,6 +301,7 @@ Status Resource::RotateLogfile(uint64_t number) {
   written_end_ = 0;
   synced_end_ = 0;
   last_sync_ns_ = platform::MonotonicNs();
+  OpenDurability(number);
   space_wq_.WakeAll();
   platform::Log(platform::LogLevel::kInfo,
                 "resource %s: logfile %llu finished at %llu bytes, now "

@@ -3,6 +3,7 @@
 
 #include "core/base/vector.h"
 #include "core/engine/resource.h"
+#include "core/engine/tree_links.h"
 #include "core/platform_io.h"
 #include "core/tree/log_names.h"
 #include "core/tree/version_link.h"
@@ -102,6 +103,62 @@ Status WriteVersionLink(const Resource& resource, uint64_t number,
   if (!status.ok()) return status;
   return platform::WriteLink(path, reinterpret_cast<const char*>(value.data()),
                              value.size(), clock->Now());
+}
+
+namespace {
+
+// resource-NAME/PREFIX + HOST, e.g. "resource-r0/replay-b".
+void OwnerPath(const LinkOwner& owner, const char* prefix, RelPath* path) {
+  path->Add("resource-").Add(owner.name).Add("/").Add(prefix).Add(owner.host);
+}
+
+}  // namespace
+
+Status ReadReplayLink(const LinkOwner& owner, LamportClock* clock,
+                      tree::ReplayLink* link) {
+  RelPath path;
+  OwnerPath(owner, "replay-", &path);
+  char value[tree::kMaxPathBytes + 64];
+  size_t size = 0;
+  Status status = ReadValue(owner.root, path.c_str(), value, sizeof(value),
+                            &size, nullptr, clock);
+  if (!status.ok()) return status;
+  return tree::ParseReplayLink(Slice(value, size), link);
+}
+
+Status WriteReplayLinkFor(const LinkOwner& owner, const tree::LogfileName& log,
+                          uint64_t position, LamportClock* clock) {
+  tree::ReplayLink link;
+  link.log = log;
+  link.position = position;
+  link.dirty_length = 0;
+  Bytes value(platform::Gfp::kKernel);
+  Status status = tree::AppendReplayLink(link, &value);
+  if (!status.ok()) return status;
+  RelPath path;
+  OwnerPath(owner, "replay-", &path);
+  return WriteValueIfChanged(owner.root, path.c_str(),
+                             Slice(value.data(), value.size()), clock);
+}
+
+Status WriteVersionLinkValue(const LinkOwner& owner,
+                             const tree::VersionLink& link,
+                             LamportClock* clock) {
+  tree::LogfileName name;
+  name.number = link.log.number;
+  Status status = name.host.Assign(Slice::FromCString(owner.host));
+  Bytes leaf(platform::Gfp::kKernel);
+  if (status.ok()) status = tree::AppendVersionLinkName(name, &leaf);
+  Bytes value(platform::Gfp::kKernel);
+  if (status.ok()) status = tree::AppendVersionLink(link, &value);
+  if (!status.ok()) return status;
+  RelPath path;
+  path.Add("resource-")
+      .Add(owner.name)
+      .Add("/")
+      .Add(Slice(leaf.data(), leaf.size()));
+  return WriteValueIfChanged(owner.root, path.c_str(),
+                             Slice(value.data(), value.size()), clock);
 }
 
 }  // namespace engine

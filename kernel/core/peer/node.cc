@@ -155,6 +155,10 @@ void Node::Stop() {
   peers_.Clear();
   for (size_t i = 0; i < jobs_.size(); ++i) DeleteFetchJob(jobs_[i]);
   jobs_.Clear();
+  for (size_t i = 0; i < resource_fetches_.size(); ++i) {
+    DeleteResourceFetch(resource_fetches_[i]);
+  }
+  resource_fetches_.Clear();
   plan_.Clear();
   members_.Clear();
   Delete(mirror_);

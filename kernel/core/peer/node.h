@@ -106,6 +106,7 @@ class Node {
   struct PeerState;
   struct FetchJob;
   struct FetchIo;
+  struct ResourceFetch;
 
   static void TreeThread(void* context);
   static void ListenThread(void* context);
@@ -141,9 +142,17 @@ class Node {
   void DoFetchIo(FetchIo* io);
   void FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io);
   void DropConnectionJobsLocked(Connection* c);
+  ResourceFetch* FindResourceFetchLocked(Slice resource, bool create);
+  // Publishes is-copying and fetch-rate of every resource fetched now or
+  // until now (at most every kFetchRateIntervalNs for the rate).
+  void PublishFetchStateLocked(uint64_t now_ns);
+  // Writes resource-R/actual-HOST/leaf -> value into the tree (the mirror
+  // writes it to /mars) unless it holds that value already.
+  void PublishActualLocked(Slice resource, const char* leaf, Slice value);
   static FetchIo* NewFetchIo();
   static void DeleteFetchIo(FetchIo* io);
   static void DeleteFetchJob(FetchJob* job);
+  static void DeleteResourceFetch(ResourceFetch* r);
   // root/relpath into path (platform::kMaxPathBytes + 1); false if too long.
   bool LocalPath(Slice relpath, char* path) const;
 
@@ -166,6 +175,7 @@ class Node {
   Vector<PeerState*> peers_;
   Vector<FetchJob*> jobs_;           // fetch jobs, owned
   Vector<FetchTarget> plan_;         // scratch of PlanFetchLocked
+  Vector<ResourceFetch*> resource_fetches_;  // owned
   Vector<tree::HostName> members_;  // scratch of the tombstone purge
   Connection* connections_ = nullptr;  // list, owned
   int kicked_ = 0;                     // atomic: Kick() since the last pass

@@ -13,6 +13,8 @@
 #include "core/peer/node.h"
 #include "core/peer/node_internal.h"
 #include "core/platform_io.h"
+#include "core/tree/entry.h"
+#include "core/tree/text.h"
 
 namespace mars {
 namespace peer {
@@ -20,6 +22,20 @@ namespace peer {
 namespace {
 
 bool SameText(Slice a, const char* b) { return a == Slice::FromCString(b); }
+
+// The resource name R of "resource-R/...".
+Slice ResourceOf(const char* relpath) {
+  const Slice path = Slice::FromCString(relpath);
+  constexpr size_t kPrefix = sizeof("resource-") - 1;
+  size_t end = kPrefix;
+  while (end < path.size() && path[end] != '/') ++end;
+  return end <= path.size() && end > kPrefix
+             ? path.SubSlice(kPrefix, end - kPrefix)
+             : Slice();
+}
+
+// fetch-rate is recomputed and published at most this often.
+constexpr uint64_t kFetchRateIntervalNs = 5 * kNsPerSecond;
 
 void CopyTextPath(char* out, const char* text) {
   const size_t n = __builtin_strlen(text);
@@ -46,7 +62,6 @@ Node::FetchJob* Node::FindJobLocked(Slice relpath) {
 }
 
 void Node::PlanFetchLocked(uint64_t now_ns) {
-  (void)now_ns;
   plan_.Clear();
   if (!PlanFetch(*tree_, host_.slice(), &plan_).ok()) return;  // next pass
   for (size_t i = 0; i < jobs_.size(); ++i) jobs_[i]->planned = false;
@@ -69,6 +84,15 @@ void Node::PlanFetchLocked(uint64_t now_ns) {
       job->size_known = false;
     }
   }
+  for (size_t i = 0; i < resource_fetches_.size(); ++i) {
+    resource_fetches_[i]->planned = false;
+  }
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    ResourceFetch* r = FindResourceFetchLocked(
+        ResourceOf(plan_[i].relpath), /*create=*/true);
+    if (r != nullptr) r->planned = true;
+  }
+  PublishFetchStateLocked(now_ns);
   // Jobs no longer planned go once nothing of theirs is in flight.
   for (size_t i = 0; i < jobs_.size();) {
     FetchJob* job = jobs_[i];
@@ -163,6 +187,8 @@ void Node::DoFetchIo(FetchIo* io) {
                .ok()) {
         continue;
       }
+      // The size read and the append, with no cut by the replayer between.
+      if (config_.durability != nullptr) config_.durability->LockCopies();
       uint64_t size = 0;
       if (file.Size(&size).ok()) {
         r.size_known = true;
@@ -173,6 +199,7 @@ void Node::DoFetchIo(FetchIo* io) {
           r.size_after = size + got.data.size();
         }
       }
+      if (config_.durability != nullptr) config_.durability->UnlockCopies();
       file.Close();
     }
   }
@@ -252,6 +279,11 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     const FetchWriteResult* r =
         i < io->got_results.size() ? &io->got_results[i] : nullptr;
     if (r != nullptr && r->size_known) job->local_size = r->size_after;
+    if (r != nullptr && r->wrote) {
+      ResourceFetch* rf = FindResourceFetchLocked(
+          ResourceOf(job->target.relpath), /*create=*/false);
+      if (rf != nullptr) rf->bytes += got.data.size();
+    }
     if (r == nullptr || !r->size_known || (!r->wrote && !got.data.empty())) {
       // The local copy is not where this answer continues it (cut by the
       // replayer, or a write failed): read its size again.
@@ -301,6 +333,90 @@ Node::FetchIo* Node::NewFetchIo() { return New<FetchIo>(platform::Gfp::kKernel);
 void Node::DeleteFetchIo(FetchIo* io) { Delete(io); }
 
 void Node::DeleteFetchJob(FetchJob* job) { Delete(job); }
+
+void Node::DeleteResourceFetch(ResourceFetch* r) { Delete(r); }
+
+Node::ResourceFetch* Node::FindResourceFetchLocked(Slice resource,
+                                                   bool create) {
+  if (resource.empty() || resource.size() > tree::kMaxNameChars) return nullptr;
+  for (size_t i = 0; i < resource_fetches_.size(); ++i) {
+    if (SameText(resource, resource_fetches_[i]->name)) {
+      return resource_fetches_[i];
+    }
+  }
+  if (!create) return nullptr;
+  ResourceFetch* r = New<ResourceFetch>(platform::Gfp::kKernel);
+  if (r == nullptr || !resource_fetches_.PushBack(r).ok()) {
+    Delete(r);
+    return nullptr;
+  }
+  __builtin_memcpy(r->name, resource.data(), resource.size());
+  r->name[resource.size()] = '\0';
+  r->rate_since_ns = platform::MonotonicNs();
+  return r;
+}
+
+void Node::PublishActualLocked(Slice resource, const char* leaf, Slice value) {
+  char path[tree::kMaxPathBytes + 1];
+  size_t size = 0;
+  auto add = [&](Slice piece) {
+    if (size + piece.size() > tree::kMaxPathBytes) return false;
+    __builtin_memcpy(path + size, piece.data(), piece.size());
+    size += piece.size();
+    return true;
+  };
+  if (!add(Slice::FromCString("resource-")) || !add(resource) ||
+      !add(Slice::FromCString("/actual-")) || !add(host_.slice()) ||
+      !add(Slice("/", 1)) || !add(Slice::FromCString(leaf))) {
+    return;
+  }
+  const Slice relpath(path, size);
+  Slice current;
+  if (tree_->Lookup(relpath, &current) && current == value) return;
+  tree::EntryView entry;
+  entry.path = relpath;
+  entry.value = value;
+  entry.stamp = config_.clock->Now();
+  entry.owner = host_.slice();
+  if (tree_->Apply(entry).ok()) {
+    __atomic_store_n(&kicked_, 1, __ATOMIC_RELEASE);  // write back soon
+  }
+}
+
+void Node::PublishFetchStateLocked(uint64_t now_ns) {
+  for (size_t i = 0; i < resource_fetches_.size();) {
+    ResourceFetch* r = resource_fetches_[i];
+    const Slice name = Slice::FromCString(r->name);
+    if (!r->published || r->copying_published != r->planned) {
+      PublishActualLocked(name, "is-copying",
+                          Slice::FromCString(r->planned ? "1" : "0"));
+      r->copying_published = r->planned;
+      r->published = true;
+    }
+    if (now_ns - r->rate_since_ns >= kFetchRateIntervalNs) {
+      const uint64_t elapsed = now_ns - r->rate_since_ns;
+      const uint64_t rate =
+          r->bytes >= UINT64_MAX / kNsPerSecond
+              ? r->bytes / (elapsed / kNsPerSecond)
+              : r->bytes * kNsPerSecond / elapsed;
+      if (!r->rate_published || rate != r->rate) {
+        char text[tree::kMaxDecimalU64Chars];
+        const size_t n = tree::FormatDecimalU64(rate, text);
+        PublishActualLocked(name, "fetch-rate", Slice(text, n));
+        r->rate = rate;
+        r->rate_published = true;
+      }
+      r->bytes = 0;
+      r->rate_since_ns = now_ns;
+    }
+    if (!r->planned && r->rate_published && r->rate == 0) {
+      resource_fetches_.Erase(i);  // both published as idle: forget it
+      Delete(r);
+    } else {
+      ++i;
+    }
+  }
+}
 
 void Node::DropConnectionJobsLocked(Connection* c) {
   for (size_t i = 0; i < jobs_.size(); ++i) {

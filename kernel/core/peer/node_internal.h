@@ -68,6 +68,19 @@ struct FetchStat {
   bool ok;
 };
 
+// Fetch state of one resource, for the links this host publishes in
+// resource-R/actual-HOST/: is-copying and fetch-rate.
+struct Node::ResourceFetch {
+  char name[tree::kMaxNameChars + 1] = {};
+  bool planned = false;            // fetched in the latest plan
+  bool copying_published = false;  // the value of is-copying on the tree
+  bool published = false;          // is-copying was published at all
+  uint64_t bytes = 0;              // fetched since rate_since_ns
+  uint64_t rate_since_ns = 0;
+  uint64_t rate = 0;               // the value of fetch-rate on the tree
+  bool rate_published = false;
+};
+
 struct Node::FetchIo {
   Vector<LogfileGot> got;
   Vector<FetchWriteResult> got_results;
