@@ -4,6 +4,7 @@
 #   make check           install deps, unit tests under ASan/UBSan, module audit
 #                        for both supported kernels, VM smoke tests
 #   make check-full      make check, then a 10x larger crash-state run
+#   make demo            two VMs: a primary with ext4, a secondary following it
 #   make check-debug     a debug kernel (KASAN, lockdep, kmemleak; built once,
 #                        cached), then the main VM tests on it (not in check)
 #   make install         DESTDIR=... KDIR=...
@@ -26,7 +27,7 @@ FUZZ_SECONDS ?= 60
 MARSADM := $(CMAKE_USER)/userspace/marsadm/marsadm
 
 .PHONY: all marsadm module install clean deps check check-unit check-module \
-	check-source check-vm check-full check-debug fuzz bench-core
+	check-source check-vm check-full check-debug demo fuzz bench-core
 
 all: marsadm module
 
@@ -74,6 +75,11 @@ check-module:
 
 check-vm: marsadm
 	$(TOP)/testing/vm/run-tests --kernel all
+
+# See it work (testing/vm/demo): a cluster of two VMs, ext4 on the primary's
+# /dev/mars/r0, the secondary following, its replica checked with e2fsck.
+demo: deps marsadm
+	$(TOP)/testing/vm/demo
 
 # make check, then the crash-state checker (docu/crash-consistency.md) on
 # CRASH_STATES states with another enumeration seed than make check's.

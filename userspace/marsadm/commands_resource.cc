@@ -151,19 +151,14 @@ ExitCode RunCreateResource(const Invocation& invocation, Context& context) {
          tree::ReplayLink replay;
          replay.log.number = tree::kMinLogfileNumber;
          (void)replay.log.host.Assign(CoreSlice(host));
-         tree::VersionLink version;
-         if (!tree::MakeVersionLink(nullptr, replay.log, 0, &version).ok()) {
-           return Outcome::Fail("cannot build the first version link",
-                                ExitCode::kInternalError);
-         }
          changes.SetLink(res.Path("size"), FormatResourceSize(size));
          changes.SetLink(res.Path("primary"), FormatPrimary(host));
          StageMemberLinks(step, res, args);
          changes.SetLink(res.Path("syncstatus-" + host), FormatByteCount(size));
          changes.CreateFile(res.Path(FormatLogfileName(1, host)));
+         // No version link yet: a version link declares a logfile's final
+         // length, and the module writes the first when logfile 1 is done.
          changes.SetLink(res.Path("replay-" + host), FormatReplayLink(replay));
-         changes.SetLink(res.Path(FormatVersionLinkName(1, host)),
-                         FormatVersionLink(version));
          return Outcome::Done();
        })});
 }

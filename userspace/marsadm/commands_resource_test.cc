@@ -10,6 +10,16 @@
 namespace mars::cli {
 namespace {
 
+// The value of a first version link: logfile 1 of `origin`, `length` bytes.
+std::string FirstVersionLink(const char* origin, uint64_t length) {
+  tree::LogfileName log;
+  log.number = 1;
+  EXPECT_TRUE(log.host.Assign(CoreSlice(origin)).ok());
+  tree::VersionLink link;
+  EXPECT_TRUE(tree::MakeVersionLink(nullptr, log, length, &link).ok());
+  return FormatVersionLink(link);
+}
+
 class ResourceCommandsTest : public CommandTest {
  protected:
   void SetUp() override {
@@ -42,11 +52,8 @@ TEST_F(ResourceCommandsTest, CreateResourceWritesTheSkeleton) {
   ASSERT_TRUE(log);
   EXPECT_EQ(log->type, EntryType::kFile);
   EXPECT_EQ(log->size, 0u);
-  const auto version = Link("resource-r0/version-000000001-hostA");
-  ASSERT_TRUE(version);
-  tree::VersionLink parsed;
-  EXPECT_TRUE(tree::ParseVersionLink(CoreSlice(*version), &parsed).ok());
-  EXPECT_EQ(parsed.log.number, 1u);
+  // Version links declare final lengths: none before logfile 1 is done.
+  EXPECT_FALSE(Link("resource-r0/version-000000001-hostA"));
 }
 
 TEST_F(ResourceCommandsTest, CreateResourceWithDevnameAndSizeSuffix) {
@@ -101,8 +108,17 @@ TEST_F(ResourceCommandsTest, CreateResourceRefusesADeletedNameUntilPurged) {
 TEST_F(ResourceCommandsTest, JoinResourceStartsAtThePrimarysLogfile) {
   MakeResource("r0", false);
   SetLinks({{"resource-r0/replay-hostA", "log-000000003-hostA,4096,0"}});
-  const std::string v2 = *Link("resource-r0/version-000000001-hostA");
-  SetLinks({{"resource-r0/version-000000002-hostA", v2}});  // stand-in value
+  tree::LogfileName log;
+  log.number = 1;
+  ASSERT_TRUE(log.host.Assign(CoreSlice("hostA")).ok());
+  tree::VersionLink v1;
+  tree::VersionLink v2;
+  ASSERT_TRUE(tree::MakeVersionLink(nullptr, log, 4096, &v1).ok());
+  log.number = 2;
+  ASSERT_TRUE(tree::MakeVersionLink(&v1, log, 8192, &v2).ok());
+  SetLinks({{"resource-r0/version-000000001-hostA", FormatVersionLink(v1)},
+            {"resource-r0/version-000000002-hostA", FormatVersionLink(v2)}});
+  const std::string v2_text = FormatVersionLink(v2);
   const std::string disk = Disk("b0", 8 << 20);
   const RunResult r = Run("hostB", {"join-resource", "r0", disk, "rb"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -111,7 +127,7 @@ TEST_F(ResourceCommandsTest, JoinResourceStartsAtThePrimarysLogfile) {
   EXPECT_EQ(Link("resource-r0/replay-hostB"), "log-000000003-hostA,0,0");
   EXPECT_EQ(Link("resource-r0/syncstatus-hostB"), "0");
   EXPECT_EQ(Link("resource-r0/todo-hostB/sync"), "1");
-  EXPECT_EQ(Link("resource-r0/version-000000002-hostB"), v2);
+  EXPECT_EQ(Link("resource-r0/version-000000002-hostB"), v2_text);
   EXPECT_EQ(Link("resource-r0/primary"), "hostA");
 }
 
@@ -131,7 +147,7 @@ TEST_F(ResourceCommandsTest, JoinResourcePreconditions) {
 TEST_F(ResourceCommandsTest, LeaveResourceDeletesThisHostsLinks) {
   MakeResource();
   SetLinks({{"resource-r0/actual-hostB/is-attached", "0"},
-            {"resource-r0/version-000000001-hostB", *Link("resource-r0/version-000000001-hostA")}});
+            {"resource-r0/version-000000001-hostB", FirstVersionLink("hostA", 4096)}});
   const RunResult r = Run("hostB", {"leave-resource", "r0"});
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* gone : {"data-hostB", "device-hostB", "replay-hostB", "syncstatus-hostB",

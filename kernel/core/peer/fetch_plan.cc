@@ -258,6 +258,13 @@ ServeLimit ServableLength(const tree::Tree& tree, Slice relpath, Slice self,
   Slice resource;
   tree::LogfileName log;
   if (!ParseLogfilePath(relpath, &resource, &log).ok()) return limit;
+  // Still written here: only what is durable, whatever links say.
+  uint64_t durable = 0;
+  if (log.host.slice() == self && durability != nullptr &&
+      durability->DurableEnd(relpath, &durable)) {
+    limit.length = durable < file_size ? durable : file_size;
+    return limit;
+  }
   // A version link naming the logfile: its length is final.
   for (size_t i = 0; i < tree.size(); ++i) {
     const tree::Entry& e = tree.at(i);
@@ -278,13 +285,7 @@ ServeLimit ServableLength(const tree::Tree& tree, Slice relpath, Slice self,
     limit.length = link.length < file_size ? link.length : file_size;
     return limit;
   }
-  if (log.host.slice() == self) {
-    uint64_t durable = 0;
-    if (durability != nullptr && durability->DurableEnd(relpath, &durable)) {
-      limit.length = durable < file_size ? durable : file_size;
-    }
-    return limit;
-  }
+  if (log.host.slice() == self) return limit;  // not known durable: nothing
   limit.length = file_size;
   return limit;
 }
