@@ -41,12 +41,14 @@ enum PublishedLink : int {
   kDiskError,
   kReplayCode,
   kIsReplaying,
+  kReplayRate,
   kActsize,
   kPublishedCount,
 };
 constexpr const char* kPublishedLinks[kPublishedCount] = {
     "is-attached", "is-primary",  "open-count",   "device-size",
-    "disk-error",  "replay-code", "is-replaying", "actsize-",
+    "disk-error",  "replay-code", "is-replaying", "replay-rate",
+    "actsize-",
 };
 constexpr int64_t kEio = 5;
 // replay-code of a log that recovery found corrupt (EBADMSG).
@@ -568,6 +570,7 @@ void Manager::Ops::Publish() {
   PublishNumber(kReplayCode,
                 r_->replay_code != 0 ? r_->replay_code : report.replay_code);
   PublishNumber(kIsReplaying, report.replaying ? 1 : 0);
+  PublishNumber(kReplayRate, static_cast<int64_t>(report.replay_rate));
   if (report.attached) {
     PublishNumber(kActsize, static_cast<int64_t>(report.data_device_size));
   }

@@ -52,6 +52,7 @@ struct FakeScript {
   std::string io_text;
   uint64_t data_device_size = 8 * 1024 * 1024;
   int64_t replay_code = 0;  // a stopped replay reports this
+  uint64_t replay_rate = 0;  // reported while replaying
   std::string replay_why;
 };
 FakeScript* g_script = nullptr;
@@ -148,6 +149,7 @@ void FakeReport(void* resource, ResourceReport* report) {
   if (engine->replaying) {
     report->replaying = g_script->replay_code == 0;
     report->replay_code = g_script->replay_code;
+    report->replay_rate = g_script->replay_rate;
     SetWhy(&report->replay_error, g_script->replay_why);
   }
 }
@@ -670,8 +672,11 @@ TEST_F(ManagerTest, SecondaryReplaysWhileAllowed) {
   EXPECT_EQ(TakeCalls(), Calls{"replay r0"});
   EXPECT_EQ(Actual("r0", "is-replaying"), "1");
   EXPECT_EQ(Actual("r0", "replay-code"), "0");
+  EXPECT_EQ(Actual("r0", "replay-rate"), "0");
+  script_.replay_rate = 1048576;
   manager_.Scan();
   EXPECT_EQ(TakeCalls(), Calls{});
+  EXPECT_EQ(Actual("r0", "replay-rate"), "1048576");
 
   // A stop is published with its code and text, and goes away with it.
   script_.replay_code = -71;

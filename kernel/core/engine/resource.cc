@@ -373,6 +373,7 @@ void Resource::Report(ResourceReport* report) {
     const bool stopped = IsReplayStopped(replay_report_.state);
     report->replaying = !stopped;
     report->replay_code = replay_report_.code;
+    report->replay_rate = replay_rate_;
     if (stopped) report->replay_error = replay_report_.error;
   }
 }
@@ -401,6 +402,33 @@ void Resource::Tick() {
     __atomic_store_n(&replay_kick_, 1, __ATOMIC_RELEASE);
     replay_wq_.WakeAll();
   }
+  SampleReplayRate(now);
+}
+
+void Resource::SampleReplayRate(uint64_t now) {
+  constexpr uint64_t kIntervalNs = 5000 * kMsToNs;
+  bool active = false;
+  uint64_t bytes = 0;
+  {
+    platform::MutexGuard guard(lock_);
+    active = replay_active_;
+    bytes = replay_report_.bytes_applied;
+  }
+  if (!active) {
+    replay_rate_ = 0;
+    replay_rate_since_ns_ = 0;
+    return;
+  }
+  if (replay_rate_since_ns_ == 0 || bytes < replay_rate_bytes_) {
+    replay_rate_since_ns_ = now;  // a new replayer: start sampling
+    replay_rate_bytes_ = bytes;
+    return;
+  }
+  const uint64_t elapsed = now - replay_rate_since_ns_;
+  if (elapsed < kIntervalNs) return;
+  replay_rate_ = (bytes - replay_rate_bytes_) / (elapsed / kMsToNs) * 1000;
+  replay_rate_since_ns_ = now;
+  replay_rate_bytes_ = bytes;
 }
 
 void Resource::SetReplay(bool run) {

@@ -57,6 +57,8 @@ class Resource {
   void RequestLogfile(uint64_t number);
   void Report(ResourceReport* report);
   void Tick();
+  // Updates replay_rate_ from the replayer's bytes applied (every 5 s).
+  void SampleReplayRate(uint64_t now);
   void SetReplay(bool run);
 
   const char* name() const { return name_; }
@@ -213,6 +215,10 @@ class Resource {
   bool replay_start_failed_ = false;  // logged once
   bool replay_active_ = false;        // lock_: replay_report_ is current
   ReplayReport replay_report_;        // lock_: the replayer's last report
+  // Manager thread (Tick, Report): the replay rate and its last sample.
+  uint64_t replay_rate_ = 0;
+  uint64_t replay_rate_bytes_ = 0;
+  uint64_t replay_rate_since_ns_ = 0;
 };
 
 }  // namespace engine

@@ -59,6 +59,9 @@ struct ResourceReport {
   bool replaying = false;
   int64_t replay_code = 0;
   ErrorText replay_error;
+  // Bytes per second replay applied to the data device over the last
+  // 5 s (0 while not replaying).
+  uint64_t replay_rate = 0;
 };
 
 // Every function: Context: may sleep; called only from the Manager's thread.

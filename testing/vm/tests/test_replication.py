@@ -11,13 +11,13 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                                deletions travel both ways with their stamps; a
                                pulled cable delays but loses nothing; both
                                modules unload with the connection open
-  test_secondary_follows   create-resource on alpha, join-resource and
-                           fake-sync (both data disks blank) on beta; 24 MiB
-                           of random writes on alpha's /dev/mars/r0 across a
-                           log-rotate; beta fetches the logfiles (never more
-                           than alpha made durable) and replays them until
-                           its replay link reaches alpha's log end; after
-                           `down` on beta its data disk equals alpha's device
+  test_secondaries_follow  three VMs: create-resource on alpha, join-resource
+                           and fake-sync (all data disks blank) on beta and
+                           gamma; 24 MiB of random writes on alpha's
+                           /dev/mars/r0 across a log-rotate; both fetch the
+                           logfiles and replay them until their replay links
+                           reach alpha's log end; after `down` each data disk
+                           equals alpha's device
 
 Run: testing/vm/run-tests replication   or
      python3 testing/vm/tests/test_replication.py --kernel 6.1
@@ -137,27 +137,25 @@ def replay_link(vm, res, host):
     return name, int(pos)
 
 
-def join_pair(a, b):
-    """/mars on both, create-cluster on a, b joins with the right secret."""
-    for vm in (a, b):
-        start_mars(vm)
-    marsadm_ok(a, "create-cluster --ip %s" % a.ip)
-    copy_secret(a, b)
-    marsadm_ok(b, "join-cluster alpha %s --ip %s" % (a.ip, b.ip))
-
-
-def test_secondary_follows(env):
-    with env.cluster(2, mars=True, names=["alpha", "beta"], disks=[MARS_MB, DATA_MB]) as c:
-        a, b = c.vms
-        join_pair(a, b)
+def test_secondaries_follow(env):
+    with env.cluster(3, mars=True, names=["alpha", "beta", "gamma"],
+                     disks=[MARS_MB, DATA_MB]) as c:
+        a, b, g = c.vms
+        secondaries = (b, g)
+        for vm in c.vms:
+            start_mars(vm)
+        marsadm_ok(a, "create-cluster --ip %s" % a.ip)
+        for s in secondaries:
+            copy_secret(a, s)
+            marsadm_ok(s, "join-cluster alpha %s --ip %s" % (a.ip, s.ip))
         marsadm_ok(a, "create-resource r0 /dev/vdb")
         marsadm_ok(a, "wait-resource r0 is-device")
-        wait_link(b, "resource-r0/primary", "alpha", "the resource reaches beta")
-        vmkit.wait_until(lambda: replay_link(b, "r0", "alpha") is not None, TREE_WAIT,
-                         "beta: alpha's replay link")
-        marsadm_ok(b, "join-resource r0 /dev/vdb")
-        marsadm_ok(b, "fake-sync r0")           # both data disks are blank
-        marsadm_ok(b, "up r0")
+        for s in secondaries:
+            vmkit.wait_until(lambda: replay_link(s, "r0", "alpha") is not None, TREE_WAIT,
+                             "%s: alpha's replay link" % s)
+            marsadm_ok(s, "join-resource r0 /dev/vdb")
+            marsadm_ok(s, "fake-sync r0")           # all data disks are blank
+            marsadm_ok(s, "up r0")
 
         # 24 MiB of random data in two logfiles
         a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=24 2>/dev/null")
@@ -171,24 +169,28 @@ def test_secondary_follows(env):
         expect(len(logs) >= 2, "alpha has logfiles %s, expected two after log-rotate" % logs)
         last = logs[-1]
         end = int(a.check("stat -c %s /mars/resource-r0/" + last).strip())
-
-        # beta replays up to alpha's log end
-        vmkit.wait_until(lambda: replay_link(b, "r0", "beta") == (last, end), 600,
-                         "beta replays %s up to %d (now %s; beta has %s)"
-                         % (last, end, replay_link(b, "r0", "beta"),
-                            b.run("ls -l /mars/resource-r0/")[1]))
-        for name in logs:
-            size_a = a.check("stat -c %s /mars/resource-r0/" + name).strip()
-            size_b = b.check("stat -c %s /mars/resource-r0/" + name).strip()
-            expect(size_a == size_b, "%s: %s bytes on alpha, %s on beta" % (name, size_a, size_b))
-        marsadm_ok(b, "down r0")
         want = a.check("dd if=/dev/mars/r0 bs=1M count=%d 2>/dev/null | md5sum" % DATA_MB)
-        got = b.check("dd if=/dev/vdb bs=1M count=%d 2>/dev/null | md5sum" % DATA_MB)
-        expect(want == got, "beta's data disk differs from alpha's device")
-        marsadm_ok(a, "down r0")
-        for vm in (a, b):
-            vm.check("rmmod mars", timeout=120)
 
+        # each secondary replays up to alpha's log end; its disk equals alpha's
+        for s in secondaries:
+            try:
+                vmkit.wait_until(lambda: replay_link(s, "r0", s.name) == (last, end), 600,
+                                 "%s replays %s up to %d" % (s, last, end))
+            except vmkit.VMError as e:
+                raise AssertionError("%s (at %s; it has:\n%s)"
+                                     % (e, replay_link(s, "r0", s.name),
+                                        s.run("ls -l /mars/resource-r0/")[1]))
+            for name in logs:
+                size_a = a.check("stat -c %s /mars/resource-r0/" + name).strip()
+                size_s = s.check("stat -c %s /mars/resource-r0/" + name).strip()
+                expect(size_a == size_s, "%s: %s bytes on alpha, %s on %s"
+                       % (name, size_a, size_s, s))
+            marsadm_ok(s, "down r0")
+            got = s.check("dd if=/dev/vdb bs=1M count=%d 2>/dev/null | md5sum" % DATA_MB)
+            expect(want == got, "%s's data disk differs from alpha's device" % s)
+        marsadm_ok(a, "down r0")
+        for vm in c.vms:
+            vm.check("rmmod mars", timeout=120)
 
 if __name__ == "__main__":
     sys.exit(vmkit.main(default_files=[__file__]))
