@@ -109,6 +109,10 @@ class Resource {
   // One pass: write what is appended, sync when due, complete waiters.
   // Returns false when the log failed.
   bool LoggerPass(bool force_sync);
+  // REQUIRES lock_ held and writer_ set. Marks a rotation due when the
+  // logfile reached logrotate_bytes or a later logfile was requested; from
+  // then on writers wait (rotating_) until the logger switched files.
+  void NoteRotationDueLocked();
   Status RotateLogfile(uint64_t number);
   // REQUIRES lock_ held. Fails every waiter and marks the log failed.
   void FailLogLocked(const char* what, Status status);

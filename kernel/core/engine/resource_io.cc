@@ -275,6 +275,9 @@ void Resource::SubmitWrite(platform::FrontRequest* request) {
         status = Status(StatusCode::kIoError, "the log of this device failed");
         break;
       }
+      // A logfile that reached logrotate_bytes takes no further record, so
+      // it ends at most one record beyond the limit.
+      NoteRotationDueLocked();
       if (!rotating_ &&
           writer_->FreeBytes() >= log::kMaxHeaderBytes + request->size) {
         break;

@@ -166,12 +166,7 @@ bool Resource::LoggerPass(bool force_sync) {
   {
     platform::MutexGuard guard(lock_);
     if (log_failed_ || writer_.get() == nullptr) return false;
-    const uint64_t rotate_bytes =
-        platform::GetTunable(platform::Tunable::kLogRotateBytes);
-    if (rotate_to_ == 0 && writer_->AppendedEnd() >= rotate_bytes) {
-      rotate_to_ = logfile_ + 1;
-    }
-    if (rotate_to_ > logfile_) rotating_ = true;
+    NoteRotationDueLocked();
     while (range_count < kMaxRangesPerPass &&
            writer_->TakeWrite(log::TakePolicy::kAll, &ranges[range_count])) {
       range_count++;
@@ -263,6 +258,15 @@ bool Resource::LoggerPass(bool force_sync) {
     }
   }
   return true;
+}
+
+void Resource::NoteRotationDueLocked() {
+  const uint64_t rotate_bytes =
+      platform::GetTunable(platform::Tunable::kLogRotateBytes);
+  if (rotate_to_ == 0 && writer_->AppendedEnd() >= rotate_bytes) {
+    rotate_to_ = logfile_ + 1;
+  }
+  if (rotate_to_ > logfile_) rotating_ = true;
 }
 
 Status Resource::RotateLogfile(uint64_t number) {

@@ -323,6 +323,34 @@ TEST_F(ResourceTest, LogRotatesBySizeAndOnRequestWithVersionLinks) {
   }
 }
 
+TEST_F(ResourceTest, SizeRotationEndsEachLogfileWithinOneRecordOfTheLimit) {
+  // Unsynced writes are acknowledged at once, so they pile up in the write
+  // buffer faster than the logger drains it: no logfile may take them all.
+  constexpr uint64_t kLimit = 256 * 1024;
+  constexpr uint64_t kRecord = log::kWrittenHeaderBytes + kBlock;
+  pt::SetTunableForTest(platform::Tunable::kLogRotateBytes, kLimit);
+  StartPrimary();
+  for (uint64_t i = 0; i < 512; ++i) {
+    ASSERT_TRUE(Write(i * 7 % 300, i, 0).ok());
+  }
+  ASSERT_TRUE(Write(400, 1, platform::kFrontFua).ok());
+  ResourceReport report;
+  kResourceHooks.report(resource_, &report);
+  // 513 records of kRecord bytes: at least 513 * kRecord / (kLimit + kRecord)
+  // finished logfiles.
+  EXPECT_GE(report.logfile, 1 + 513 * kRecord / (kLimit + kRecord));
+  for (uint64_t n = 1; n < report.logfile; ++n) {
+    char name[64];
+    snprintf(name, sizeof(name), "/log-%09llu-h1",
+             static_cast<unsigned long long>(n));
+    struct stat st;
+    ASSERT_EQ(stat((dir_ + name).c_str(), &st), 0) << name;
+    EXPECT_GE(static_cast<uint64_t>(st.st_size), kLimit) << name;
+    EXPECT_LT(static_cast<uint64_t>(st.st_size), kLimit + kRecord) << name;
+  }
+  EXPECT_EQ(Read(400), Pattern(400, 1));
+}
+
 TEST_F(ResourceTest, BufferLimitThrottlesWritesWithoutFailing) {
   pt::SetTunableForTest(platform::Tunable::kBufferLimitBytes, 1 << 20);
   pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
