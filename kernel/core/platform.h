@@ -88,7 +88,8 @@ enum class LockClass : int {
   kPeer = 5,
   kDurability = 6,
   kLocalCopies = 7,
-  kCount = 8,
+  kDataAccess = 8,
+  kCount = 9,
 };
 
 // A sleeping mutual-exclusion lock. Init() before use; Context of Lock():

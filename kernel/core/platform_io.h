@@ -300,7 +300,9 @@ enum class Counter : int {
   kTreeEntries = 9,         // tree_entries: now, in the replicated tree
   kPeerAllocations = 10,    // peer_allocations: now, held by the tree
                             // replication (tree, mirror, node bookkeeping)
-  kCount = 11,
+  kSyncBytesCompared = 11,  // sync_bytes_compared: by digest, as sync target
+  kSyncBytesCopied = 12,    // sync_bytes_copied: received and written
+  kCount = 13,
 };
 
 // Context: any.

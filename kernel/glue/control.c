@@ -216,6 +216,8 @@ static struct ctl_table mars_sysctl_table[] = {
 	MARS_COUNTER_ENTRY("bytes_replayed", 8),
 	MARS_COUNTER_ENTRY("tree_entries", 9),
 	MARS_COUNTER_ENTRY("peer_allocations", 10),
+	MARS_COUNTER_ENTRY("sync_bytes_compared", 11),
+	MARS_COUNTER_ENTRY("sync_bytes_copied", 12),
 	{
 		.procname = "allocations",
 		.mode = 0444,

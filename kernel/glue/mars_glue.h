@@ -48,7 +48,7 @@ int mars_glue_hmac_sha256(const void *key, __SIZE_TYPE__ key_size,
 			  unsigned char *out);
 
 /* sync.c: mutexes and wait queues, one lockdep class per lock class. */
-#define MARS_LOCK_CLASS_COUNT 8
+#define MARS_LOCK_CLASS_COUNT 9
 void *mars_glue_mutex_create(int lock_class, int gfp);
 void mars_glue_mutex_destroy(void *lock);
 void mars_glue_mutex_lock(void *lock);

@@ -22,7 +22,7 @@ static struct lock_class_key mars_waitq_keys[MARS_LOCK_CLASS_COUNT];
 static const char *const mars_lock_class_names[MARS_LOCK_CLASS_COUNT] = {
 	"mars_selftest", "mars_tree", "mars_resource",
 	"mars_logger", "mars_writeback", "mars_peer",
-	"mars_durability", "mars_local_copies",
+	"mars_durability", "mars_local_copies", "mars_data_access",
 };
 
 static gfp_t mars_sync_gfp(int gfp)

@@ -5,6 +5,7 @@
 // module loader never runs global constructors.
 #include "core/base/memory.h"
 #include "core/base/status.h"
+#include "core/engine/data_access.h"
 #include "core/engine/log_durability.h"
 #include "core/engine/manager.h"
 #include "core/engine/resource.h"
@@ -26,8 +27,18 @@ mars::peer::Node* g_node = nullptr;
 // Durable ends of the logfiles being written: the write path reports, the
 // peer server reads. Lives from before g_manager until after g_node.
 mars::engine::LogDurability* g_durability = nullptr;
+// The attached resources' data devices for the block sync: the resources
+// register, the peer server reads and writes. Lives as g_durability.
+mars::engine::DataAccess* g_data_access = nullptr;
 // The tree the module serves (docu/mars-tree.md).
 constexpr const char kTreeRoot[] = "/mars";
+
+void DeleteRegistries() {
+  mars::Delete(g_durability);
+  g_durability = nullptr;
+  mars::Delete(g_data_access);
+  g_data_access = nullptr;
+}
 
 // Starts g_node on kTreeRoot as this host, on the listen_port parameter.
 mars::Status StartNode() {
@@ -50,6 +61,7 @@ mars::Status StartNode() {
   config.port = static_cast<uint16_t>(mars_glue_listen_port());
   config.clock = &g_lamport_clock;
   config.durability = g_durability;
+  config.data_access = g_data_access;
   const mars::Status status = node->Start(config);
   if (!status.ok()) {
     mars::platform::Log(mars::platform::LogLevel::kError,
@@ -79,10 +91,12 @@ extern "C" void mars_core_exit(void) {}
 extern "C" int mars_core_start(void) {
   g_durability =
       mars::New<mars::engine::LogDurability>(mars::platform::Gfp::kKernel);
-  if (g_durability == nullptr ||
-      !g_durability->Init(mars::platform::Gfp::kKernel).ok()) {
-    mars::Delete(g_durability);
-    g_durability = nullptr;
+  g_data_access =
+      mars::New<mars::engine::DataAccess>(mars::platform::Gfp::kKernel);
+  if (g_durability == nullptr || g_data_access == nullptr ||
+      !g_durability->Init(mars::platform::Gfp::kKernel).ok() ||
+      !g_data_access->Init(mars::platform::Gfp::kKernel).ok()) {
+    DeleteRegistries();
     return static_cast<int>(mars::StatusCode::kNoMemory);
   }
   auto* manager =
@@ -90,14 +104,13 @@ extern "C" int mars_core_start(void) {
   if (manager == nullptr) return static_cast<int>(mars::StatusCode::kNoMemory);
   const mars::Status status =
       manager->Start(kTreeRoot, &mars::engine::kResourceHooks,
-                     &g_lamport_clock, g_durability);
+                     &g_lamport_clock, g_durability, g_data_access);
   if (!status.ok()) {
     mars::platform::Log(mars::platform::LogLevel::kError,
                         "cannot start the main thread: %s", status.message());
     manager->Stop();
     mars::Delete(manager);
-    mars::Delete(g_durability);
-    g_durability = nullptr;
+    DeleteRegistries();
     return static_cast<int>(status.code());
   }
   g_manager = manager;
@@ -120,8 +133,7 @@ extern "C" void mars_core_stop(void) {
     mars::Delete(g_manager);
     g_manager = nullptr;
   }
-  mars::Delete(g_durability);
-  g_durability = nullptr;
+  DeleteRegistries();
 }
 
 extern "C" unsigned long long mars_core_lamport_now(void) {

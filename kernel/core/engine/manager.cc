@@ -88,6 +88,7 @@ struct Desired {
   uint64_t size = 0;
   bool designated = false;
   bool allow_replay = false;        // todo-HOST/allow-replay
+  bool synced = false;              // syncstatus-HOST reached size
   const char* data_path = nullptr;  // in Manager::scratch_
   char device[tree::kMaxNameChars + 1] = {};
   ErrorText bad;  // the first link that does not parse, or empty
@@ -258,6 +259,18 @@ void Manager::Ops::ReadDesired(Desired* d) {
   d->designated = s.ok() && designated.slice() == Slice::FromCString(host);
   if (!s.ok() && s.code() != StatusCode::kNotFound) NoteBadLink(d, path, s);
 
+  // Replay waits for the block sync: until syncstatus-HOST reaches the
+  // size, the sync alone writes the data device (absent: not synced).
+  path.Clear();
+  ResourcePath(&path, name);
+  path.Add("syncstatus-").Add(host);
+  s = Read(path, value, sizeof(value));
+  if (IsTransient(s)) d->readable = false;
+  uint64_t synced_bytes = 0;
+  if (s.ok()) s = tree::ParseByteCount(Slice::FromCString(value), &synced_bytes);
+  d->synced = s.ok() && d->size_ok && synced_bytes >= d->size;
+  if (!s.ok() && s.code() != StatusCode::kNotFound) NoteBadLink(d, path, s);
+
   path.Clear();
   ResourcePath(&path, name);
   path.Add("device-").Add(host);
@@ -395,6 +408,7 @@ void Manager::Ops::TryAttach(const Desired& d, uint64_t now) {
   settings.size_bytes = d.size;
   settings.clock = m_->clock_;
   settings.durability = m_->durability_;
+  settings.data_access = m_->data_access_;
   void* engine = nullptr;
   ErrorText why;
   Status s = m_->hooks_->create(settings, &engine);
@@ -538,8 +552,10 @@ void Manager::Ops::Drive(const Desired& d, uint64_t now) {
     if (want_primary && !r_->primary) TryStartPrimary(d, now);
     if (!want_primary && r_->primary) TryStopPrimary();
     if (r_->primary) RequestLogfile();
-    // Replay of fetched logfiles: on a secondary, while allowed.
-    m_->hooks_->set_replay(r_->engine, !r_->primary && d.allow_replay);
+    // Replay of fetched logfiles: on a secondary, while allowed, once its
+    // block sync is done.
+    m_->hooks_->set_replay(r_->engine,
+                           !r_->primary && d.allow_replay && d.synced);
   }
   // Messages whose condition no longer holds.
   if (!want_primary) {
@@ -606,7 +622,8 @@ uint64_t Manager::NowNs() const {
 }
 
 Status Manager::Init(const char* root, const ResourceHooks* hooks,
-                     LamportClock* clock, LogDurability* durability) {
+                     LamportClock* clock, LogDurability* durability,
+                     DataAccess* data_access) {
   if (!MARS_CHECK(root_ == nullptr && hooks != nullptr && clock != nullptr)) {
     return Status(StatusCode::kInternal, "manager initialised twice");
   }
@@ -629,12 +646,14 @@ Status Manager::Init(const char* root, const ResourceHooks* hooks,
   hooks_ = hooks;
   clock_ = clock;
   durability_ = durability;
+  data_access_ = data_access;
   return Status::Ok();
 }
 
 Status Manager::Start(const char* root, const ResourceHooks* hooks,
-                      LamportClock* clock, LogDurability* durability) {
-  Status s = Init(root, hooks, clock, durability);
+                      LamportClock* clock, LogDurability* durability,
+                      DataAccess* data_access) {
+  Status s = Init(root, hooks, clock, durability, data_access);
   if (!s.ok()) return s;
   return thread_.Start("mars_main", ThreadBody, this, platform::Gfp::kKernel);
 }

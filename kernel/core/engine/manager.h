@@ -45,17 +45,20 @@ class Manager {
   Manager& operator=(const Manager&) = delete;
 
   // Sets the tree root (the /mars directory, copied), the hooks, the clock
-  // and the registry of durable logfile ends handed to every resource
-  // (ResourceSettings::durability; may be null) without starting a thread,
+  // and the registries of durable logfile ends and of data devices handed
+  // to every resource (ResourceSettings::durability and data_access; may be
+  // null) without starting a thread,
   // for Scan() driven by a caller. hooks, clock and durability must outlive
   // the Manager. kInvalidArgument for an empty or too long root, kNoMemory.
   // Context: may sleep.
   Status Init(const char* root, const ResourceHooks* hooks, LamportClock* clock,
-              LogDurability* durability = nullptr);
+              LogDurability* durability = nullptr,
+              DataAccess* data_access = nullptr);
   // Init() and then one platform thread "mars_main" that scans once at once
   // and then after every trigger or kScanIntervalNs. Context: may sleep.
   Status Start(const char* root, const ResourceHooks* hooks,
-               LamportClock* clock, LogDurability* durability = nullptr);
+               LamportClock* clock, LogDurability* durability = nullptr,
+               DataAccess* data_access = nullptr);
   // Stops the thread (if any), then detaches and destroys every resource it
   // attached and publishes them as detached. A resource whose detach is
   // refused (its device is open) is logged and left alive, never destroyed.
@@ -87,6 +90,7 @@ class Manager {
   const ResourceHooks* hooks_ = nullptr;
   LamportClock* clock_ = nullptr;
   LogDurability* durability_ = nullptr;
+  DataAccess* data_access_ = nullptr;
   char* root_ = nullptr;  // owned, NUL-terminated
   char host_[tree::kMaxNameChars + 1] = {};
   char* scratch_ = nullptr;      // platform::kMaxLinkValueBytes + 1, owned

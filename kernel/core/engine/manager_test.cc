@@ -245,6 +245,7 @@ class ManagerTest : public ::testing::Test {
     Link("resource-" + r + "/primary", primary);
     Link("resource-" + r + "/data-hostA", "/dev/fake-" + r);
     Link("resource-" + r + "/todo-hostA/attach", attach);
+    Link("resource-" + r + "/syncstatus-hostA", "1048576");
   }
 
   std::vector<std::string> TakeCalls() {
@@ -709,6 +710,29 @@ TEST_F(ManagerTest, SecondaryReplaysWhileAllowed) {
   manager_.Scan();
   EXPECT_EQ(TakeCalls(), (Calls{"create r0 /dev/fake-r0 1048576 hostA",
                                 "attach r0", "replay r0"}));
+}
+
+TEST_F(ManagerTest, ReplayWaitsForTheBlockSync) {
+  MakeResource("r0", "hostB");
+  Link("resource-r0/syncstatus-hostA", "0");
+  Link("resource-r0/todo-hostA/allow-replay", "1");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), (Calls{"create r0 /dev/fake-r0 1048576 hostA",
+                                "attach r0"}));
+  Link("resource-r0/syncstatus-hostA", "1044480");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{});
+  Link("resource-r0/syncstatus-hostA", "1048576");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{"replay r0"});
+  // A new sync (invalidate) stops it again.
+  Link("resource-r0/syncstatus-hostA", "0");
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{"no_replay r0"});
+  // No syncstatus link at all: not synced.
+  std::filesystem::remove(Abs("resource-r0/syncstatus-hostA"));
+  manager_.Scan();
+  EXPECT_EQ(TakeCalls(), Calls{});
 }
 
 TEST_F(ManagerTest, BecomingPrimaryStopsReplay) {

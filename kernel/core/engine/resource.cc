@@ -51,6 +51,7 @@ Status Resource::Init(const ResourceSettings& settings) {
   size_bytes_ = settings.size_bytes;
   clock_ = settings.clock;
   durability_ = settings.durability;
+  data_access_ = settings.data_access;
   Status status =
       lock_.Init(platform::LockClass::kResource, platform::Gfp::kKernel);
   if (status.ok()) {
@@ -72,6 +73,10 @@ Status Resource::Init(const ResourceSettings& settings) {
   if (status.ok()) {
     status =
         replay_wq_.Init(platform::LockClass::kResource, platform::Gfp::kKernel);
+  }
+  if (status.ok()) {
+    status =
+        sync_wq_.Init(platform::LockClass::kResource, platform::Gfp::kKernel);
   }
   return status;
 }
@@ -146,6 +151,8 @@ Status Resource::Attach(ErrorText* why) {
     recovered_logfile_ = 0;
     recovered_end_ = 0;
     attached_ = true;
+    RegisterDataAccess();
+    AllowSyncTarget();
     return Status::Ok();
   }
   RecoveryResult result;
@@ -165,6 +172,8 @@ Status Resource::Attach(ErrorText* why) {
   }
   published_ = LogPosition{result.last_logfile, result.last_end};
   attached_ = true;
+  RegisterDataAccess();
+  AllowSyncTarget();
   return Status::Ok();
 }
 
@@ -177,6 +186,7 @@ Status Resource::StartPrimary(const char* device_name, ErrorText* why) {
   Status refused = RefuseForeignReplayLink(why);
   if (!refused.ok()) return refused;
   StopReplay();
+  DisallowSyncTarget();
   // The replay thread may have moved on before it stopped.
   refused = RefuseForeignReplayLink(why);
   if (!refused.ok()) return refused;
@@ -304,9 +314,10 @@ Status Resource::StopPrimary(ErrorText* why) {
   if (log_failed_ || __atomic_load_n(&writeback_failed_, __ATOMIC_ACQUIRE)) {
     // Not everything reached the data device: only a fresh attach (which
     // replays the log) may make it primary again.
-    data_.Close();
+    CloseDataDevice();
     attached_ = false;
   }
+  AllowSyncTarget();
   return Status::Ok();
 }
 
@@ -336,7 +347,7 @@ Status Resource::Detach(ErrorText* why) {
   StopReplay();
   Status status = StopPrimary(why);
   if (!status.ok()) return status;
-  data_.Close();
+  CloseDataDevice();
   attached_ = false;
   return Status::Ok();
 }
@@ -433,9 +444,12 @@ void Resource::SampleReplayRate(uint64_t now) {
 
 void Resource::SetReplay(bool run) {
   if (run && attached_ && !primary_) {
+    // Replay and sync never write the data device at the same time.
+    DisallowSyncTarget();
     StartReplay();
   } else {
     StopReplay();
+    AllowSyncTarget();
   }
 }
 

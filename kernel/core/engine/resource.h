@@ -20,6 +20,7 @@
 
 #include "core/base/memory.h"
 #include "core/base/status.h"
+#include "core/engine/data_access.h"
 #include "core/engine/dirty_index.h"
 #include "core/engine/error_text.h"
 #include "core/engine/log_durability.h"
@@ -60,6 +61,19 @@ class Resource {
   // Updates replay_rate_ from the replayer's bytes applied (every 5 s).
   void SampleReplayRate(uint64_t now);
   void SetReplay(bool run);
+
+  // Block sync (resource_sync.cc, through engine::DataAccess).
+  enum class SyncOp : uint8_t { kRead, kWrite, kFlush };
+  // Reads the data device as the sync source: kUnavailable unless this host
+  // is the actual primary with a working log. *bound: the data reflects no
+  // log record at or after it (durable_ after the read). Context: may sleep.
+  Status ReadAsSyncSource(uint64_t offset, void* buffer, size_t size,
+                          LogPosition* bound);
+  // Reads, writes or flushes the data device as the sync target:
+  // kUnavailable unless attached, not primary and not replaying. Role
+  // changes wait until such a call is done. Context: may sleep.
+  Status AccessAsSyncTarget(SyncOp op, uint64_t offset, void* buffer,
+                            size_t size);
 
   const char* name() const { return name_; }
   const char* host() const { return host_; }
@@ -124,6 +138,16 @@ class Resource {
   // logfile.
   Status RefuseForeignReplayLink(ErrorText* why) const;
 
+  // resource_sync.cc. The Manager's thread allows the sync target while
+  // attached, not primary and not replaying; disallowing waits until no
+  // sync call is inside.
+  void AllowSyncTarget();
+  void DisallowSyncTarget();
+  // Registers in data_access_ (after attach) / unregisters, waiting for
+  // calls in progress, and closes the data device.
+  void RegisterDataAccess();
+  void CloseDataDevice();
+
   // resource_replay.cc
   void StartReplay();
   // Stops and joins the replay thread (it publishes its position first).
@@ -156,6 +180,7 @@ class Resource {
   uint64_t size_bytes_ = 0;
   LamportClock* clock_ = nullptr;
   LogDurability* durability_ = nullptr;  // may be null
+  DataAccess* data_access_ = nullptr;    // may be null
 
   // State changed only by the Manager's thread.
   bool attached_ = false;
@@ -219,6 +244,10 @@ class Resource {
   bool replay_start_failed_ = false;  // logged once
   bool replay_active_ = false;        // lock_: replay_report_ is current
   ReplayReport replay_report_;        // lock_: the replayer's last report
+  // Block sync: the target role (lock_) and calls inside it (atomic).
+  bool sync_target_ok_ = false;
+  uint32_t sync_ops_ = 0;
+  platform::WaitQueue sync_wq_;  // DisallowSyncTarget waits here
   // Manager thread (Tick, Report): the replay rate and its last sample.
   uint64_t replay_rate_ = 0;
   uint64_t replay_rate_bytes_ = 0;

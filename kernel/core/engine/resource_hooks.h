@@ -15,6 +15,7 @@
 namespace mars {
 namespace engine {
 
+class DataAccess;
 class LogDurability;
 
 // A human-readable explanation of a failure, for `msg-*` links and the
@@ -38,6 +39,9 @@ struct ResourceSettings {
   // The durable ends of the logfiles this host writes as primary, for the
   // peer server (engine/log_durability.h); null: not tracked (tests).
   LogDurability* durability = nullptr;
+  // The data devices for the block sync of the peer server
+  // (engine/data_access.h); null: no sync (tests).
+  DataAccess* data_access = nullptr;
 };
 
 // A snapshot for the actual-HOST/ links (docu/marsadm.md "Links the kernel

@@ -637,6 +637,7 @@ TEST_F(ResourceTest, ManagerRunsTheReplayThreadOfASecondary) {
   link("resource-r0/data-h1", data_path_);
   link("resource-r0/todo-h1/attach", "1");
   link("resource-r0/todo-h1/allow-replay", "1");
+  link("resource-r0/syncstatus-h1", std::to_string(kDataBytes));
   link("resource-r0/replay-h1", "log-000000001-h0,0,0");
   const uint64_t length = WritePrimaryLog(dir_, 1, {3, 4, 5}, 6);
   link("resource-r0/replay-h0", "log-000000002-h0,0,0");  // h0 writes log 2

@@ -1,6 +1,7 @@
 // Fetch planning and serve limits from the tree (peer/fetch_plan.h).
 #include "core/peer/fetch_plan.h"
 
+#include "core/peer/resource_paths.h"
 #include "core/tree/entry.h"
 #include "core/tree/version_link.h"
 
@@ -20,29 +21,6 @@ struct NamedLogfile {
   bool has_length = false;
   uint64_t length = 0;
 };
-
-// The resource name of a tree path "resource-R/...", and the rest after
-// the '/'. False for any other path.
-bool SplitResourcePath(Slice path, Slice* resource, Slice* leaf) {
-  if (!path.StartsWith(Slice(kResourcePrefix, kResourcePrefixSize))) {
-    return false;
-  }
-  for (size_t i = kResourcePrefixSize; i < path.size(); ++i) {
-    if (path[i] == '/') {
-      *resource = path.SubSlice(kResourcePrefixSize, i - kResourcePrefixSize);
-      *leaf = path.RemovePrefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
-// `leaf` == prefix + host.
-bool LeafIs(Slice leaf, const char* prefix, Slice host) {
-  const Slice p = Slice::FromCString(prefix);
-  return leaf.size() == p.size() + host.size() && leaf.StartsWith(p) &&
-         leaf.RemovePrefix(p.size()) == host;
-}
 
 bool Append(Slice piece, char* out, size_t* size) {
   if (*size + piece.size() > tree::kMaxPathBytes) return false;
@@ -207,32 +185,19 @@ class ResourcePlanner {
 }  // namespace
 
 Status PlanFetch(const tree::Tree& tree, Slice self, Vector<FetchTarget>* out) {
-  size_t i = 0;
-  while (i < tree.size()) {
-    Slice resource;
-    Slice leaf;
-    if (!SplitResourcePath(tree.at(i).path(), &resource, &leaf)) {
-      ++i;
-      continue;
-    }
-    // The entries of one resource are contiguous (the tree is sorted).
-    size_t end = i + 1;
-    while (end < tree.size()) {
-      Slice other;
-      if (!SplitResourcePath(tree.at(end).path(), &other, &leaf) ||
-          other != resource) {
-        break;
-      }
-      ++end;
-    }
-    if (tree::ValidateResourceName(resource).ok()) {
-      ResourcePlanner planner(tree, i, end, resource, self);
-      Status s = planner.Plan(out);
-      if (!s.ok()) return s;
-    }
-    i = end;
-  }
-  return Status::Ok();
+  struct Context {
+    const tree::Tree* tree;
+    Slice self;
+    Vector<FetchTarget>* out;
+  } context{&tree, self, out};
+  return ForEachResource(
+      tree,
+      [](void* c, Slice resource, size_t begin, size_t end) {
+        Context* ctx = static_cast<Context*>(c);
+        ResourcePlanner planner(*ctx->tree, begin, end, resource, ctx->self);
+        return planner.Plan(ctx->out);
+      },
+      &context);
 }
 
 Status ParseLogfilePath(Slice relpath, Slice* resource,

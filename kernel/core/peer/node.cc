@@ -159,7 +159,10 @@ void Node::Stop() {
     DeleteResourceFetch(resource_fetches_[i]);
   }
   resource_fetches_.Clear();
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) DeleteSyncJob(sync_jobs_[i]);
+  sync_jobs_.Clear();
   plan_.Clear();
+  sync_plan_.Clear();
   members_.Clear();
   Delete(mirror_);
   mirror_ = nullptr;
@@ -254,6 +257,7 @@ void Node::TreePassLocked(uint64_t now_ns) {
   }
   ReapLocked();
   PlanFetchLocked(now_ns);
+  PlanSyncLocked(now_ns);
   PublishCountersLocked();
   __atomic_add_fetch(&tree_passes_, 1, __ATOMIC_RELEASE);
   if (secret_size_ == 0) return;
@@ -316,11 +320,15 @@ void Node::LoadSecretLocked() {
 void Node::PublishCountersLocked() {
   // What this node holds: the tree and the mirror with their own counts,
   // the two objects, the secret buffer, the peer table, the purge list,
-  // and two objects per connection (the sessions' own buffers are not
+  // the sync jobs with their tables, and two objects per connection (the sessions' own buffers are not
   // counted).
   size_t count = tree_->AllocationCount() + mirror_->AllocationCount() + 3 +
                  (peers_.capacity() > 0) + peers_.size() +
-                 (members_.capacity() > 0);
+                 (members_.capacity() > 0) + (sync_plan_.capacity() > 0) +
+                 (sync_jobs_.capacity() > 0) + sync_jobs_.size();
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    count += sync_jobs_[i]->ranges.capacity() > 0;
+  }
   for (Connection* c = connections_; c != nullptr; c = c->next) {
     count += 1 + (c->session != nullptr);
   }
@@ -404,6 +412,10 @@ Status Node::MakeSessionLocked(Connection* connection, wire::Role role) {
   session.role = role;
   session.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe;
   session.serve_logfiles = true;
+  if (config_.data_access != nullptr) {
+    session.hello.features |= wire::kFeatureBlockSyncServe;
+    session.serve_sync = true;
+  }
   session.hello.host_name = host_.slice();
   session.hello.cluster_id =
       Slice(connection->cluster_id, connection->cluster_id_size);
@@ -574,8 +586,9 @@ void Node::RunConnection(Connection* c) {
   uint8_t* buffer = static_cast<uint8_t*>(
       platform::Allocate(kReceiveBytes, platform::Gfp::kKernel));
   FetchIo* io = NewFetchIo();
+  SyncIo* sync_io = NewSyncIo();
   Bytes out(platform::Gfp::kKernel);
-  Status s = buffer != nullptr && io != nullptr
+  Status s = buffer != nullptr && io != nullptr && sync_io != nullptr
                  ? Status::Ok()
                  : Status(StatusCode::kNoMemory, "no memory for a connection");
   if (s.ok() && c->client) {
@@ -637,12 +650,17 @@ void Node::RunConnection(Connection* c) {
     }
     if (!session->closed()) {
       io->Clear();
+      sync_io->Clear();
       TakeFetchWorkLocked(c, now, io);
-      if (!io->empty()) {
+      TakeSyncWorkLocked(c, now, sync_io);
+      if (!io->empty() || !sync_io->empty()) {
         lock_.Unlock();
         DoFetchIo(io);
+        DoSyncIo(sync_io);
         lock_.Lock();
-        FinishFetchWorkLocked(c, platform::MonotonicNs(), io);
+        const uint64_t done_ns = platform::MonotonicNs();
+        FinishFetchWorkLocked(c, done_ns, io);
+        FinishSyncWorkLocked(c, done_ns, sync_io);
       }
     }
     if (!session->TakeOutput(&out).ok()) {
@@ -660,8 +678,10 @@ void Node::RunConnection(Connection* c) {
   c->socket.Shutdown();
   platform::Free(buffer);
   DeleteFetchIo(io);
+  DeleteSyncIo(sync_io);
   platform::MutexGuard guard(lock_);
   DropConnectionJobsLocked(c);
+  DropConnectionSyncLocked(c);
   OnEndLocked(c, platform::MonotonicNs());
 }
 

@@ -24,10 +24,12 @@
 #include "core/base/slice.h"
 #include "core/base/status.h"
 #include "core/base/vector.h"
+#include "core/engine/data_access.h"
 #include "core/engine/log_durability.h"
 #include "core/lamport_clock.h"
 #include "core/peer/fetch_plan.h"
 #include "core/peer/session.h"
+#include "core/peer/sync_plan.h"
 #include "core/peer/tree_mirror.h"
 #include "core/platform.h"
 #include "core/platform_net.h"
@@ -63,6 +65,16 @@ struct NodeConfig {
   uint32_t fetch_chunk_bytes = 256u << 10;
   size_t fetch_window = 4;
   uint64_t fetch_poll_ns = kNsPerSecond / 5;
+  // Block sync (docu/replication.md §6): the data devices of the attached
+  // resources (null: this host neither syncs nor serves a sync); the digest
+  // block, the blocks per window (one digest-request), the block-requests
+  // in flight per resource (each at most wire::kMaxDataChunk bytes) and
+  // the wait after an unavailable source or a failure.
+  engine::DataAccess* data_access = nullptr;
+  uint32_t sync_block_bytes = 64u << 10;
+  uint32_t sync_window_blocks = 64;
+  size_t sync_requests = 4;
+  uint64_t sync_retry_ns = 1 * kNsPerSecond;
 };
 
 // One peer as the node sees it (Node::Peers()).
@@ -107,6 +119,8 @@ class Node {
   struct FetchJob;
   struct FetchIo;
   struct ResourceFetch;
+  struct SyncJob;
+  struct SyncIo;
 
   static void TreeThread(void* context);
   static void ListenThread(void* context);
@@ -153,6 +167,29 @@ class Node {
   static void DeleteFetchIo(FetchIo* io);
   static void DeleteFetchJob(FetchJob* job);
   static void DeleteResourceFetch(ResourceFetch* r);
+  // Block sync (node_sync.cc), in the same rounds as the fetch: the tree
+  // pass plans the jobs; a connection thread takes its session's sync
+  // traffic and the jobs' next steps under lock_ (TakeSyncWorkLocked),
+  // reads, compares and writes the devices without it (DoSyncIo) and
+  // hands the results back (FinishSyncWorkLocked), which also asks for
+  // what comes next.
+  void PlanSyncLocked(uint64_t now_ns);
+  SyncJob* FindSyncJobLocked(Slice resource);
+  void TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io);
+  void DoSyncIo(SyncIo* io);
+  void FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io);
+  // Sends the next requests of the jobs that `c`'s session serves.
+  void AskSyncLocked(Connection* c, uint64_t now_ns);
+  void FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns);
+  void RestartSyncWindowLocked(SyncJob* job, uint64_t now_ns);
+  void PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force);
+  void DropConnectionSyncLocked(Connection* c);
+  // Writes resource-R/leaf -> value (a link of this host) into the tree
+  // unless it holds that value already.
+  void PublishResourceLinkLocked(Slice resource, Slice leaf, Slice value);
+  static SyncIo* NewSyncIo();
+  static void DeleteSyncIo(SyncIo* io);
+  static void DeleteSyncJob(SyncJob* job);
   // root/relpath into path (platform::kMaxPathBytes + 1); false if too long.
   bool LocalPath(Slice relpath, char* path) const;
 
@@ -176,6 +213,8 @@ class Node {
   Vector<FetchJob*> jobs_;           // fetch jobs, owned
   Vector<FetchTarget> plan_;         // scratch of PlanFetchLocked
   Vector<ResourceFetch*> resource_fetches_;  // owned
+  Vector<SyncJob*> sync_jobs_;               // owned
+  Vector<SyncTarget> sync_plan_;             // scratch of PlanSyncLocked
   Vector<tree::HostName> members_;  // scratch of the tombstone purge
   Connection* connections_ = nullptr;  // list, owned
   int kicked_ = 0;                     // atomic: Kick() since the last pass

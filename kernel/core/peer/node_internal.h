@@ -3,6 +3,7 @@
 #define MARS_CORE_PEER_NODE_INTERNAL_H_
 
 #include "core/peer/node.h"
+#include "core/peer/sync_plan.h"
 #include "core/platform_io.h"
 
 namespace mars {
@@ -96,6 +97,96 @@ struct Node::FetchIo {
     asks.Clear();
     answers.Clear();
     stats.Clear();
+  }
+};
+
+// Block sync (node_sync.cc): device bytes [offset, offset + length) that
+// differ from the source's.
+struct SyncRange {
+  uint64_t offset;
+  uint32_t length;
+};
+
+// The sync of one resource from its designated primary, one window of
+// digest blocks at a time: digests of the window, the differing blocks,
+// then a flush of the local device; then syncstatus-HOST moves on.
+struct Node::SyncJob {
+  enum class Phase : uint8_t {
+    kIdle,     // no request in flight; the next window starts at position
+    kDigests,  // the window's digest-request is in flight
+    kBlocks,   // the differing blocks are requested and written
+  };
+  SyncTarget target;
+  bool planned = false;
+  uint64_t position = 0;    // synced and flushed up to here
+  Phase phase = Phase::kIdle;
+  uint64_t window_end = 0;  // the window is [position, window_end)
+  Connection* connection = nullptr;  // whose session asks
+  Vector<SyncRange> ranges;          // the window's differing blocks
+  size_t next_range = 0;             // ranges[next_range..] not requested
+  size_t blocks_in_flight = 0;       // requested, answer not yet handled
+  bool window_failed = false;        // a block of the window went wrong
+  uint64_t retry_ns = 0;             // start a window not before
+  bool bound_known = false;          // bound: every byte synced so far
+  uint64_t bound_logfile = 0;        // reflects no record of the source's
+  uint64_t bound_offset = 0;         // log at or after this position
+  uint64_t published_position = 0;   // syncstatus-HOST on the tree
+  uint64_t last_publish_ns = 0;
+  // is-syncing and sync-rate (bytes of finished windows per second).
+  bool syncing_published = false;
+  uint64_t rate_bytes = 0;
+  uint64_t rate_since_ns = 0;
+  uint64_t rate = 0;
+  bool failure_logged = false;
+};
+
+// A digest-reply to compare with the local window (node_sync.cc).
+struct SyncCompare {
+  Bytes resource;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t block_size = 0;
+  Bytes remote;              // the source's digests
+  bool ok = false;           // result: compared
+  Vector<SyncRange> differ;  // result: blocks to fetch
+};
+
+// Block data to write to the local device.
+struct SyncWrite {
+  Bytes resource;
+  uint64_t offset = 0;
+  Bytes data;
+  bool ok = false;  // result
+};
+
+struct SyncFlush {
+  Bytes resource;
+  bool ok = false;  // result
+};
+
+// A request of the peer and what this host read for it.
+struct SyncServe {
+  SyncAsk ask;
+  bool ok = false;
+  uint64_t bound_logfile = 0;
+  uint64_t bound_offset = 0;
+  Bytes payload;  // digests or device bytes
+};
+
+struct Node::SyncIo {
+  Vector<SyncCompare> compares;
+  Vector<SyncWrite> writes;
+  Vector<SyncFlush> flushes;
+  Vector<SyncServe> serves;
+  bool empty() const {
+    return compares.empty() && writes.empty() && flushes.empty() &&
+           serves.empty();
+  }
+  void Clear() {
+    compares.Clear();
+    writes.Clear();
+    flushes.Clear();
+    serves.Clear();
   }
 };
 

@@ -7,7 +7,10 @@
 // (docu/mars-tree.md §6, §7): it asks the peer for the changes after its
 // cursor of the peer's tree and applies the answer; it answers the peer's
 // requests from CollectSince and records the peer's acknowledgements
-// (Tree::PeerSeen). It also keeps the connection alive with Ping/Pong.
+// (Tree::PeerSeen). It also keeps the connection alive with Ping/Pong, and
+// carries the logfile and block-sync services: requests of ours go out and
+// their checked answers wait for the caller; the peer's requests wait for the
+// caller, who reads the file or device and answers in order.
 //
 // Driving it: Start(), then OnBytes() with whatever the socket delivered,
 // OnTick() when NextDeadlineNs() has passed (or regularly), and send
@@ -36,6 +39,7 @@
 #include "core/wire/handshake.h"
 #include "core/wire/hello.h"
 #include "core/wire/logfile_messages.h"
+#include "core/wire/sync_messages.h"
 #include "core/wire/tree_messages.h"
 #include "core/wire/wire_format.h"
 
@@ -97,6 +101,11 @@ struct SessionConfig {
   // file and answers with SendLogfileData. Off: a request closes the
   // connection ("not served").
   bool serve_logfiles = false;
+  // Serve digest-requests and block-requests (with kFeatureBlockSyncServe
+  // agreed): each waits in a queue for the caller (TakeSyncRequest), who
+  // reads the device and answers with SendDigestReply / SendBlockData in the
+  // order taken. Off: a request closes the connection ("not served").
+  bool serve_sync = false;
 };
 
 // Logfile requests outstanding per direction: more from the peer close the
@@ -118,6 +127,41 @@ struct LogfileGot {
   bool end_of_file = false;
   bool file_complete = false;
   Bytes data;
+};
+
+// Sync requests outstanding per direction (digest and block requests
+// together): more from the peer close the connection; RequestDigests() and
+// RequestBlocks() refuse more of ours.
+constexpr size_t kMaxSyncRequests = 8;
+
+// A digest-request or block-request: of the peer, waiting for the caller's
+// answer (TakeSyncRequest), or of ours, waiting for the peer's.
+struct SyncAsk {
+  enum class Kind : uint8_t { kDigests = 0, kBlocks = 1 };
+  Kind kind = Kind::kDigests;
+  Bytes resource;  // 1..wire::kMaxResourceNameSize bytes
+  uint64_t offset = 0;
+  uint64_t length = 0;      // bytes (kBlocks: at most wire::kMaxDataChunk)
+  uint32_t block_size = 0;  // kDigests only; 0 for kBlocks
+};
+
+// The answer to one of our sync requests (in request order). kind,
+// resource, offset, length and block_size are those of the request.
+struct SyncGot {
+  SyncAsk::Kind kind = SyncAsk::Kind::kDigests;
+  Bytes resource;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t block_size = 0;
+  // The peer does not serve the range now (wire::kSyncUnavailable).
+  bool unavailable = false;
+  // The log bound of the answer (docu/wire-protocol.md, "Sync messages");
+  // 0 when unavailable.
+  uint64_t log_number = 0;
+  uint64_t log_offset = 0;
+  // kDigests: count * 32 digest bytes; kBlocks: `length` device bytes;
+  // empty if unavailable.
+  Bytes payload;
 };
 
 // What the session did, for status reports. Read with Session::counters().
@@ -144,6 +188,12 @@ struct SessionCounters {
   uint64_t logfile_bytes_received = 0;
   uint64_t logfile_requests_served = 0;
   uint64_t logfile_bytes_sent = 0;
+  // Block sync.
+  uint64_t sync_requests_sent = 0;     // digest- and block-requests
+  uint64_t sync_digests_received = 0;  // digests in the replies received
+  uint64_t sync_bytes_received = 0;    // block-data bytes received
+  uint64_t sync_requests_served = 0;   // answers sent (either kind)
+  uint64_t sync_bytes_sent = 0;        // block-data bytes sent
   // Times (the caller's monotonic ns; 0 = never).
   uint64_t connected_since_ns = 0;     // authentication completed
   uint64_t last_tree_exchange_ns = 0;  // final batch of our last answer
@@ -206,6 +256,29 @@ class Session {
   // session (kInternal). Sent regardless of backpressure.
   Status SendLogfileData(const wire::LogfileData& data);
 
+  // Asks the peer for the digests of [offset, offset + length) of
+  // `resource` (range rules of wire::DigestRequest) / for the device bytes
+  // [offset, offset + length) (rules of wire::BlockRequest). kUnavailable
+  // while not open, without kFeatureBlockSyncServe agreed, or with
+  // kMaxSyncRequests outstanding; kInvalidArgument for a bad name or range;
+  // kNoMemory (then closed).
+  Status RequestDigests(Slice resource, uint64_t offset, uint64_t length,
+                        uint32_t block_size);
+  Status RequestBlocks(Slice resource, uint64_t offset, uint32_t length);
+  // Our sync requests not yet answered.
+  size_t sync_requests_outstanding() const { return sync_asked_.size(); }
+  // Moves the oldest received answer to *got; false when there is none.
+  bool TakeSyncReply(SyncGot* got);
+  // Moves the oldest request of the peer to *ask; false when there is none.
+  // Every request taken must be answered, in the order taken.
+  bool TakeSyncRequest(SyncAsk* ask);
+  // Answer the oldest request taken: same kind, resource, offset, length
+  // (and block_size); an available block-data holds exactly `length` bytes.
+  // A wrong answer closes the session (kInternal); one the codec refuses
+  // closes it with the codec's status. Sent regardless of backpressure.
+  Status SendDigestReply(const wire::DigestReply& reply);
+  Status SendBlockData(const wire::BlockData& data);
+
   // Closes the session for a local reason (shutdown, socket error): queues
   // an Error frame carrying `reason` (the caller may send it or not).
   // Does nothing once closed.
@@ -260,8 +333,24 @@ class Session {
   void OnPong(const wire::Frame& frame);
   void OnTreeSinceRequest(const wire::Frame& frame);
   void OnTreeUpdate(const wire::Frame& frame, uint64_t now_ns);
+  // Whether a request of a service may be handled: its feature agreed
+  // (`agreed_feature` != 0) and `served`; else closes and returns false.
+  bool ServiceAllowed(uint64_t agreed_feature, bool served);
   void OnLogfileRequest(const wire::Frame& frame);
   void OnLogfileData(const wire::Frame& frame);
+  // A digest-request or block-request of the peer (M: the request type).
+  template <class M>
+  void OnSyncRequest(const wire::Frame& frame);
+  // A digest-reply or block-data: must answer our oldest sync request.
+  template <class M>
+  void OnSyncReply(const wire::Frame& frame);
+  // Checks and sends our digest-request or block-request and keeps it
+  // until answered.
+  template <class M>
+  Status RequestSync(const M& request);
+  // Sends `answer` to the oldest sync request taken.
+  template <class M>
+  Status AnswerSync(const M& answer);
   // Queues our tree-since-request for cursor_.
   void SendTreeRequest();
   // Produces queued work (pong, answer batches) while output has room.
@@ -318,6 +407,14 @@ class Session {
   Vector<LogfileGot> got_;
   Vector<LogfileAsk> asks_;
   Vector<LogfileAsk> answering_asks_;
+
+  // Block sync, the same four queues: our requests in flight (digest and
+  // block requests in one FIFO), their answers not yet taken, the peer's
+  // requests not yet taken, and those taken and not yet answered.
+  Vector<SyncAsk> sync_asked_;
+  Vector<SyncGot> sync_got_;
+  Vector<SyncAsk> sync_asks_;
+  Vector<SyncAsk> sync_answering_;
 
   uint32_t peer_error_code_ = 0;
   char peer_error_text_[kPeerErrorTextCapacity] = {};

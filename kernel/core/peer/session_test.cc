@@ -535,7 +535,7 @@ TEST_F(SessionTest, AgreedServicesAreNotServedYet) {
   request.offset = 0;
   request.length = 4096;
   SendMessage(request);
-  ExpectClosed("session: logfile and sync requests are not served yet",
+  ExpectClosed("session: this side does not serve such requests",
                StatusCode::kUnavailable);
 }
 

@@ -1,7 +1,8 @@
 // Test-only helpers of the session tests (session_test.cc,
-// session_exchange_test.cc): hosts with a tree, a clock and kept cursors;
-// two sessions wired back to back with a seeded random driver; a raw peer
-// that speaks the protocol frame by frame. Not part of mars.ko.
+// session_exchange_test.cc, session_sync_test.cc): hosts with a tree, a clock
+// and kept cursors; two sessions wired back to back with a seeded random
+// driver (Pair) or a deterministic one that can inject frames (Link). Not
+// part of mars.ko.
 #ifndef MARS_CORE_PEER_SESSION_TEST_UTIL_H_
 #define MARS_CORE_PEER_SESSION_TEST_UTIL_H_
 
@@ -20,6 +21,7 @@
 #include "core/lamport_clock.h"
 #include "core/peer/session.h"
 #include "core/tree/tree.h"
+#include "core/wire/frame.h"
 #include "core/wire/frame_decoder.h"
 #include "core/wire/handshake.h"
 #include "core/wire/messages.h"
@@ -304,6 +306,73 @@ class Pair {
   Raw wire_[2];
   std::mt19937_64 rng_;
   size_t max_output_ = 0;
+};
+
+// One complete frame carrying `message` (as a peer would send it).
+template <class M>
+Raw EncodeFrame(const M& message) {
+  Bytes out;
+  wire::FrameEncoder encoder(&out);
+  const Status s = encoder.AppendMessage(message);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return Raw(out.data(), out.data() + out.size());
+}
+
+// Two sessions of two hosts connected back to back, moved deterministically:
+// Flush() delivers every output byte of each side to the other until both
+// are silent (no timers run, so the link goes quiet after the first tree
+// exchange). Between Flush() calls every frame has been delivered whole, so
+// Inject() can hand a session a crafted frame as if its peer had sent it.
+class Link {
+ public:
+  // `tweak(side, config)` may change side 0's (client) and side 1's
+  // (server) config before start.
+  Link(Host* client_host, Host* server_host, uint64_t seed,
+       const std::function<void(int, SessionConfig*)>& tweak = nullptr) {
+    Host* hosts[2] = {client_host, server_host};
+    configs_[0] = client_host->Config(wire::Role::kClient, seed);
+    configs_[1] = server_host->Config(wire::Role::kServer, seed);
+    for (int i = 0; i < 2; ++i) {
+      if (tweak) tweak(i, &configs_[i]);
+      sessions_[i] = std::make_unique<Session>(configs_[i], &hosts[i]->tree(),
+                                               &hosts[i]->clock());
+      EXPECT_TRUE(sessions_[i]->Start(g_mono_ns).ok());
+    }
+    Flush();
+  }
+
+  Session& client() { return *sessions_[0]; }
+  Session& server() { return *sessions_[1]; }
+  Session& session(int i) { return *sessions_[i]; }
+
+  // Moves bytes both ways until neither side has anything to say.
+  void Flush() {
+    for (int round = 0; round < 1000; ++round) {
+      bool moved = false;
+      for (int i = 0; i < 2; ++i) {
+        Bytes out;
+        ASSERT_TRUE(sessions_[i]->TakeOutput(&out).ok());
+        if (out.empty()) continue;
+        moved = true;
+        (void)sessions_[1 - i]->OnBytes(AsSlice(out), g_mono_ns);
+      }
+      if (!moved) return;
+    }
+    FAIL() << "the link does not go quiet";
+  }
+
+  // Delivers `message` to side `to` as a frame from its peer, then flushes.
+  template <class M>
+  void Inject(int to, const M& message) {
+    Flush();
+    const Raw frame = EncodeFrame(message);
+    (void)sessions_[to]->OnBytes(Slice(frame.data(), frame.size()), g_mono_ns);
+    Flush();
+  }
+
+ private:
+  SessionConfig configs_[2];
+  std::unique_ptr<Session> sessions_[2];
 };
 
 }  // namespace test

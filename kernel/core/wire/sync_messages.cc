@@ -9,9 +9,75 @@ namespace {
 
 constexpr const char* kBadResource = "sync: resource name empty or too long";
 
+constexpr const char* kBadBlockLength =
+    "blocks: length not a sector multiple in range";
+
 bool IsPowerOfTwo(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
-// The range rules shared by DigestRequest and DigestReply.
+// The messages of one answer type's flag and log-bound rules.
+struct AnswerErrors {
+  const char* reserved_flags;
+  const char* unavailable_bound;
+};
+constexpr AnswerErrors kDigestReplyErrors = {
+    "digest-reply: reserved flag bits set",
+    "digest-reply: unavailable reply with a log bound"};
+constexpr AnswerErrors kBlockDataErrors = {
+    "block-data: reserved flag bits set",
+    "block-data: unavailable answer with a log bound"};
+
+// Reserved flag bits are 0; an unavailable answer has a zero log bound.
+Status ValidateAnswerFlags(uint8_t flags, uint64_t log_number,
+                           uint64_t log_offset, const AnswerErrors& errors) {
+  if ((flags & ~kSyncUnavailable) != 0) {
+    return Status(StatusCode::kInvalidArgument, errors.reserved_flags);
+  }
+  if ((flags & kSyncUnavailable) != 0 && (log_number != 0 || log_offset != 0)) {
+    return Status(StatusCode::kInvalidArgument, errors.unavailable_bound);
+  }
+  return Status::Ok();
+}
+
+// DigestReply: the range rules, the flags, and `count` digests for it (0
+// when unavailable, else ceil(length / block_size)).
+Status ValidateDigestReply(const DigestReply& m, uint64_t count) {
+  Status s = ValidateDigestRange(m.offset, m.length, m.block_size);
+  if (s.ok()) {
+    s = ValidateAnswerFlags(m.flags, m.log_number, m.log_offset,
+                            kDigestReplyErrors);
+  }
+  if (!s.ok()) return s;
+  if (m.unavailable() && count != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "digest-reply: unavailable reply with digests");
+  }
+  if (!m.unavailable() && count != m.BlockCount()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "digest-reply: digest count does not match the range");
+  }
+  return Status::Ok();
+}
+
+// BlockData: the flags; data empty iff unavailable; an available answer
+// follows the BlockRequest range rules, an unavailable one is sector aligned.
+Status ValidateBlockData(const BlockData& m) {
+  const Status s = ValidateAnswerFlags(m.flags, m.log_number, m.log_offset,
+                                       kBlockDataErrors);
+  if (!s.ok()) return s;
+  if (!m.unavailable()) return ValidateBlockRange(m.offset, m.data.size());
+  if (!m.data.empty()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "block-data: unavailable answer with data");
+  }
+  if (m.offset % kSectorSize != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "blocks: offset not sector aligned");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ValidateDigestRange(uint64_t offset, uint64_t length,
                            uint32_t block_size) {
   if (!IsPowerOfTwo(block_size) || block_size < kMinSyncBlockSize ||
@@ -34,15 +100,13 @@ Status ValidateDigestRange(uint64_t offset, uint64_t length,
   return Status::Ok();
 }
 
-// BlockRequest.length / BlockData.data rules.
 Status ValidateBlockRange(uint64_t offset, uint64_t length) {
   if (offset % kSectorSize != 0) {
     return Status(StatusCode::kInvalidArgument,
                   "blocks: offset not sector aligned");
   }
   if (length == 0 || length > kMaxDataChunk || length % kSectorSize != 0) {
-    return Status(StatusCode::kInvalidArgument,
-                  "blocks: length not a sector multiple in range");
+    return Status(StatusCode::kInvalidArgument, kBadBlockLength);
   }
   if (offset + length < offset) {
     return Status(StatusCode::kInvalidArgument,
@@ -50,8 +114,6 @@ Status ValidateBlockRange(uint64_t offset, uint64_t length) {
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Status DigestRequest::Encode(Bytes* out) const {
   PayloadWriter w(out);
@@ -80,18 +142,19 @@ uint32_t DigestReply::BlockCount() const {
 
 Status DigestReply::Encode(Bytes* out) const {
   PayloadWriter w(out);
-  const Status range = ValidateDigestRange(offset, length, block_size);
-  w.Fail(range);
-  if (range.ok() &&
-      digests.size() != static_cast<size_t>(BlockCount()) * kDigestSize) {
-    w.Fail(Status(StatusCode::kInvalidArgument,
-                  "digest-reply: digest count does not match the range"));
-  }
+  // A digest area that is not a whole number of digests never matches.
+  const uint64_t count = digests.size() % kDigestSize == 0
+                             ? digests.size() / kDigestSize
+                             : UINT64_MAX;
+  w.Fail(ValidateDigestReply(*this, count));
   w.String16(resource, 1, kMaxResourceNameSize, kBadResource);
   w.U64(offset);
   w.U64(length);
   w.U32(block_size);
-  w.U32(BlockCount());
+  w.U8(flags);
+  w.U64(log_number);
+  w.U64(log_offset);
+  w.U32(static_cast<uint32_t>(count));
   w.Fixed(digests);
   return w.Finish();
 }
@@ -103,12 +166,11 @@ Status DigestReply::Decode(Slice payload) {
   r.U64(&offset);
   r.U64(&length);
   r.U32(&block_size);
+  r.U8(&flags);
+  r.U64(&log_number);
+  r.U64(&log_offset);
   r.U32(&count);
-  if (r.ok()) r.Fail(ValidateDigestRange(offset, length, block_size));
-  if (r.ok() && count != BlockCount()) {
-    r.Fail(Status(StatusCode::kInvalidArgument,
-                  "digest-reply: digest count does not match the range"));
-  }
+  if (r.ok()) r.Fail(ValidateDigestReply(*this, count));
   // count <= kMaxDigestsPerReply here, so the product cannot overflow.
   r.Fixed(r.ok() ? static_cast<size_t>(count) * kDigestSize : 0, &digests);
   return r.Finish("digest-reply: trailing bytes after payload");
@@ -134,11 +196,13 @@ Status BlockRequest::Decode(Slice payload) {
 
 Status BlockData::Encode(Bytes* out) const {
   PayloadWriter w(out);
-  w.Fail(ValidateBlockRange(offset, data.size()));
+  w.Fail(ValidateBlockData(*this));
   w.String16(resource, 1, kMaxResourceNameSize, kBadResource);
   w.U64(offset);
-  w.Blob32(data, kSectorSize, kMaxDataChunk,
-           "blocks: length not a sector multiple in range");
+  w.U8(flags);
+  w.U64(log_number);
+  w.U64(log_offset);
+  w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength);
   return w.Finish();
 }
 
@@ -146,9 +210,11 @@ Status BlockData::Decode(Slice payload) {
   PayloadReader r(payload, "block-data: payload truncated");
   r.String16(&resource, 1, kMaxResourceNameSize, kBadResource);
   r.U64(&offset);
-  r.Blob32(&data, kSectorSize, kMaxDataChunk,
-           "blocks: length not a sector multiple in range");
-  if (r.ok()) r.Fail(ValidateBlockRange(offset, data.size()));
+  r.U8(&flags);
+  r.U64(&log_number);
+  r.U64(&log_offset);
+  r.Blob32(&data, 0, kMaxDataChunk, kBadBlockLength);
+  if (r.ok()) r.Fail(ValidateBlockData(*this));
   return r.Finish("block-data: trailing bytes after payload");
 }
 

@@ -6,6 +6,14 @@
 // of kSectorSize. Same shape as every message: kType, Encode(Bytes*) (buffer
 // unchanged on error), strict Decode(Slice) whose slices point into the
 // payload.
+//
+// Answers (DigestReply, BlockData) carry flags and a *log bound*: the served
+// bytes reflect no log record of the server that lies at or after byte
+// log_offset of the server's logfile number log_number (its logfile
+// log-<log_number>-<server host>). An answer with kSyncUnavailable set says
+// the server does not serve the range now (the resource is not attached as
+// actual primary there, or a read failed): it carries no digests or data and
+// a zero log bound.
 #ifndef MARS_CORE_WIRE_SYNC_MESSAGES_H_
 #define MARS_CORE_WIRE_SYNC_MESSAGES_H_
 
@@ -18,6 +26,18 @@
 
 namespace mars {
 namespace wire {
+
+// DigestReply::flags and BlockData::flags, bit 0: the server does not serve
+// the range now; no digests or data, log bound 0. Bits 1-7 are reserved (0).
+constexpr uint8_t kSyncUnavailable = 1;
+
+// The range rules of DigestRequest and DigestReply (below); Ok or
+// kInvalidArgument with the codec's message. Context: any.
+Status ValidateDigestRange(uint64_t offset, uint64_t length,
+                           uint32_t block_size);
+// The range rules of BlockRequest (offset, length) and of an available
+// BlockData (offset, data.size()). Context: any.
+Status ValidateBlockRange(uint64_t offset, uint64_t length);
 
 // "Send me the digests of the blocks of [offset, offset + length)."
 // block_size is a power of two in [kMinSyncBlockSize, kMaxSyncBlockSize];
@@ -38,17 +58,21 @@ struct DigestRequest {
 // The digests of the blocks of a DigestRequest's range, in order. Digest i
 // is SHA-256 (platform::Sha256) of the device bytes from
 // offset + i * block_size up to the next block boundary or offset + length,
-// whichever comes first.
+// whichever comes first. Unavailable: no digests, log bound 0.
 struct DigestReply {
   static constexpr MessageType kType = MessageType::kDigestReply;
   Slice resource;
   uint64_t offset = 0;
   uint64_t length = 0;
   uint32_t block_size = 0;  // same rules as DigestRequest
-  Slice digests;            // BlockCount() * kDigestSize bytes
+  uint8_t flags = 0;        // kSyncUnavailable; other bits 0
+  uint64_t log_number = 0;  // the log bound (above)
+  uint64_t log_offset = 0;
+  Slice digests;  // BlockCount() * kDigestSize bytes; empty if unavailable()
 
-  // ceil(length / block_size). REQUIRES: the range rules hold (as after a
-  // successful Decode()).
+  bool unavailable() const { return (flags & kSyncUnavailable) != 0; }
+  // ceil(length / block_size): the digest count of an available reply.
+  // REQUIRES: the range rules hold (as after a successful Decode()).
   uint32_t BlockCount() const;
   // REQUIRES: i < BlockCount() and digests.size() == BlockCount() * 32.
   Slice Digest(uint32_t i) const {
@@ -72,12 +96,18 @@ struct BlockRequest {
 };
 
 // Device bytes [offset, offset + data.size()); same size rules as
-// BlockRequest.length.
+// BlockRequest.length. Unavailable: data empty (offset still a multiple of
+// kSectorSize), log bound 0.
 struct BlockData {
   static constexpr MessageType kType = MessageType::kBlockData;
   Slice resource;
   uint64_t offset = 0;
-  Slice data;
+  uint8_t flags = 0;        // kSyncUnavailable; other bits 0
+  uint64_t log_number = 0;  // the log bound (above)
+  uint64_t log_offset = 0;
+  Slice data;  // empty iff unavailable()
+
+  bool unavailable() const { return (flags & kSyncUnavailable) != 0; }
 
   Status Encode(Bytes* out) const;
   Status Decode(Slice payload);

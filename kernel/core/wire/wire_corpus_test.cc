@@ -124,7 +124,14 @@ std::map<std::string, Raw> BuildSeeds() {
   digest_reply.offset = 0;
   digest_reply.length = digest_request.length;
   digest_reply.block_size = 4096;
+  digest_reply.log_number = 3;
+  digest_reply.log_offset = 65536;
   digest_reply.digests = Slice(digests.data(), digests.size());
+  DigestReply digest_unavailable;
+  digest_unavailable.resource = digest_request.resource;
+  digest_unavailable.length = digest_request.length;
+  digest_unavailable.block_size = 4096;
+  digest_unavailable.flags = kSyncUnavailable;
   BlockRequest block_request;
   block_request.resource = digest_request.resource;
   block_request.offset = 8192;
@@ -133,7 +140,13 @@ std::map<std::string, Raw> BuildSeeds() {
   BlockData block_data;
   block_data.resource = digest_request.resource;
   block_data.offset = 8192;
+  block_data.log_number = 3;
+  block_data.log_offset = 65536;
   block_data.data = Slice(block.data(), block.size());
+  BlockData block_unavailable;
+  block_unavailable.resource = digest_request.resource;
+  block_unavailable.offset = 8192;
+  block_unavailable.flags = kSyncUnavailable;
 
   const Raw all_frames = Concat(
       {FrameOf(hello), FrameOf(challenge), FrameOf(response),
@@ -175,6 +188,8 @@ std::map<std::string, Raw> BuildSeeds() {
           {T(MessageType::kLogfileData), Payload(logfile_data)},
           {T(MessageType::kDigestReply), Payload(digest_reply)},
           {T(MessageType::kBlockData), Payload(block_data)},
+          {T(MessageType::kDigestReply), Payload(digest_unavailable)},
+          {T(MessageType::kBlockData), Payload(block_unavailable)},
           {T(MessageType::kError), Payload(error)}});
   seeds["framed-small-payloads"] = FramedSeed(
       0, {{T(MessageType::kAuthChallenge), Payload(challenge)},
@@ -202,6 +217,15 @@ std::map<std::string, Raw> BuildSeeds() {
   const size_t owner_at = 21 + 8 + 1 + 2 + e1.path.size();
   EncodeFixed16(long_owner.data() + owner_at, 64);
   long_owner.insert(long_owner.begin() + owner_at + 2, 59, 'o');
+  // digest-reply and block-data: a reserved flag bit; unavailable with a
+  // log bound; unavailable with data.
+  Raw reply_reserved = Payload(digest_reply);
+  reply_reserved[24] = 0x02;  // flags after "r0", offset, length, block size
+  Raw block_bound = Payload(block_unavailable);
+  EncodeFixed64(block_bound.data() + 13, 1);  // log_number after the flags
+  Raw block_with_data = Payload(block_unavailable);
+  EncodeFixed32(block_with_data.data() + 29, 512);  // data size
+  block_with_data.insert(block_with_data.end(), 512, 'U');
   seeds["framed-invalid-payloads"] = FramedSeed(
       6, {{T(MessageType::kTreeUpdate), bad_update},
           {T(MessageType::kHello), bad_hello},
@@ -209,6 +233,9 @@ std::map<std::string, Raw> BuildSeeds() {
           {T(MessageType::kTreeUpdate), long_owner},
           {T(MessageType::kAuthResult), Raw{7}},
           {T(MessageType::kPing), Raw{1, 2, 3}},
+          {T(MessageType::kDigestReply), reply_reserved},
+          {T(MessageType::kBlockData), block_bound},
+          {T(MessageType::kBlockData), block_with_data},
           {0x8001, Raw{1, 2}}});
   return seeds;
 }

@@ -11,13 +11,15 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                                deletions travel both ways with their stamps; a
                                pulled cable delays but loses nothing; both
                                modules unload with the connection open
-  test_secondaries_follow  three VMs: create-resource on alpha, join-resource
-                           and fake-sync (all data disks blank) on beta and
-                           gamma; 24 MiB of random writes on alpha's
-                           /dev/mars/r0 across a log-rotate; both fetch the
-                           logfiles and replay them until their replay links
-                           reach alpha's log end; after `down` each data disk
-                           equals alpha's device
+  test_secondaries_follow  three VMs: create-resource on alpha and a pattern
+                           written to its /dev/mars/r0; join-resource on beta,
+                           whose data disk holds the same bytes already, and
+                           on gamma, whose disk holds others: both sync
+                           (beta copies nothing, gamma what differs); 24 MiB
+                           of random writes on alpha's /dev/mars/r0 across a
+                           log-rotate; both fetch the logfiles and replay them
+                           until their replay links reach alpha's log end;
+                           after `down` each data disk equals alpha's device
 
 Run: testing/vm/run-tests replication   or
      python3 testing/vm/tests/test_replication.py --kernel 6.1
@@ -150,12 +152,37 @@ def test_secondaries_follow(env):
             marsadm_ok(s, "join-cluster alpha %s --ip %s" % (a.ip, s.ip))
         marsadm_ok(a, "create-resource r0 /dev/vdb")
         marsadm_ok(a, "wait-resource r0 is-device")
+        # alpha's device: a pattern at 0 and at 10 MiB, written back; beta's
+        # disk holds the same bytes, gamma's others at the same places
+        for vm, step in ((a, 7919), (b, 7919), (g, 31)):
+            vm.check("awk 'BEGIN{for(i=0;i<131072;i++) printf \"%%015d\\n\", i*%d}' "
+                     "> /tmp/pattern" % step, timeout=300)
+            dev = "/dev/mars/r0" if vm is a else "/dev/vdb"
+            for seek in (0, 10):
+                vm.check("dd if=/tmp/pattern of=%s bs=1M seek=%d oflag=direct conv=fsync "
+                         "2>/dev/null" % (dev, seek), timeout=300)
+        vmkit.wait_until(lambda: a.check("cat /proc/sys/mars/bytes_buffered").strip() == "0",
+                         300, "alpha's writeback of the pattern")
+        size = DATA_MB << 20
         for s in secondaries:
             vmkit.wait_until(lambda: replay_link(s, "r0", "alpha") is not None, TREE_WAIT,
                              "%s: alpha's replay link" % s)
             marsadm_ok(s, "join-resource r0 /dev/vdb")
-            marsadm_ok(s, "fake-sync r0")           # all data disks are blank
             marsadm_ok(s, "up r0")
+        for s in secondaries:
+            vmkit.wait_until(lambda: link(s, "resource-r0/syncstatus-%s" % s.name) == str(size),
+                             600, "%s syncs r0 (now %s)" % (s, link(s, "resource-r0/syncstatus-%s" % s.name)))
+            copied = int(s.check("cat /proc/sys/mars/sync_bytes_copied"))
+            compared = int(s.check("cat /proc/sys/mars/sync_bytes_compared"))
+            print("    %s: sync compared %d bytes, copied %d, syncpos %s"
+                  % (s, compared, copied, link(s, "resource-r0/syncpos-%s" % s.name)))
+            expect(compared == size, "%s compared %d bytes of %d" % (s, compared, size))
+            expect(link(s, "resource-r0/syncpos-%s" % s.name), "%s has no syncpos link" % s)
+            if s is b:
+                expect(copied == 0, "beta's disk equals alpha's, yet %d bytes were copied" % copied)
+            else:
+                # the two 2 MiB patterns differ (in 64 KiB digest blocks)
+                expect(4 << 20 <= copied <= 4 << 20, "gamma copied %d bytes; 4 MiB differ" % copied)
 
         # 24 MiB of random data in two logfiles
         a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=24 2>/dev/null")

@@ -1,0 +1,560 @@
+// Node: block sync of a secondary's data device from its designated primary
+// and serving it (docu/replication.md §6 "Sync").
+//
+// Per resource, one window of sync_window_blocks digest blocks at a time:
+// ask the source for the window's digests, compare them with the local
+// device's, ask for the blocks that differ (sync_requests in flight), write
+// them, flush the local device, then move syncstatus-HOST to the window's
+// end. Every answer of the source carries its log bound; the largest one
+// becomes syncpos-HOST, which replay must pass before the replica is
+// consistent. Device I/O goes through engine::DataAccess, never under the
+// node's lock; jobs are found by resource name after every unlock.
+#include "core/base/memory.h"
+#include "core/peer/node.h"
+#include "core/peer/node_internal.h"
+#include "core/platform_io.h"
+#include "core/tree/text.h"
+
+namespace mars {
+namespace peer {
+
+namespace {
+
+// sync-rate is recomputed at most this often; syncstatus-HOST and
+// syncpos-HOST are written at most this often before the end.
+constexpr uint64_t kSyncRateIntervalNs = 5 * kNsPerSecond;
+constexpr uint64_t kSyncPublishIntervalNs = 1 * kNsPerSecond;
+// The peer's sync requests handled per connection round.
+constexpr size_t kServePerRound = 2;
+// Device reads and writes go through an I/O buffer of this size.
+constexpr size_t kIoChunk = 64u << 10;
+
+Slice BytesSlice(const Bytes& b) { return Slice(b.data(), b.size()); }
+
+Status CopyTo(Slice from, Bytes* to) {
+  to->Clear();
+  return AppendSlice(to, from);
+}
+
+bool Later(uint64_t logfile_a, uint64_t offset_a, uint64_t logfile_b,
+           uint64_t offset_b) {
+  return logfile_a > logfile_b ||
+         (logfile_a == logfile_b && offset_a > offset_b);
+}
+
+}  // namespace
+
+Node::SyncIo* Node::NewSyncIo() { return New<SyncIo>(platform::Gfp::kKernel); }
+
+void Node::DeleteSyncIo(SyncIo* io) { Delete(io); }
+
+void Node::DeleteSyncJob(SyncJob* job) { Delete(job); }
+
+Node::SyncJob* Node::FindSyncJobLocked(Slice resource) {
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    if (Slice::FromCString(sync_jobs_[i]->target.resource) == resource) {
+      return sync_jobs_[i];
+    }
+  }
+  return nullptr;
+}
+
+void Node::PlanSyncLocked(uint64_t now_ns) {
+  sync_plan_.Clear();
+  if (config_.data_access == nullptr) return;
+  if (!PlanSync(*tree_, host_.slice(), &sync_plan_).ok()) return;
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    sync_jobs_[i]->planned = false;
+  }
+  const uint64_t block = config_.sync_block_bytes;
+  for (size_t i = 0; i < sync_plan_.size(); ++i) {
+    const SyncTarget& t = sync_plan_[i];
+    SyncJob* job = FindSyncJobLocked(Slice::FromCString(t.resource));
+    const bool fresh = job == nullptr;
+    if (fresh) {
+      job = New<SyncJob>(platform::Gfp::kKernel);
+      if (job == nullptr || !sync_jobs_.PushBack(job).ok()) {
+        Delete(job);
+        return;
+      }
+      job->rate_since_ns = now_ns;
+    }
+    // A new job, another source, or syncstatus set back (invalidate):
+    // start from syncstatus-HOST with the bound its syncpos-HOST records.
+    const bool restart = fresh || t.source != job->target.source ||
+                         t.synced < job->published_position;
+    job->target = t;
+    job->planned = true;
+    if (restart && job->phase == SyncJob::Phase::kIdle) {
+      job->position = t.synced / block * block;
+      job->published_position = t.synced;
+      job->bound_known =
+          t.has_syncpos && t.syncpos.log.host.slice() == t.source.slice();
+      job->bound_logfile = job->bound_known ? t.syncpos.log.number : 0;
+      job->bound_offset = job->bound_known ? t.syncpos.position : 0;
+      job->retry_ns = 0;
+      job->failure_logged = false;
+    }
+  }
+  for (size_t i = 0; i < sync_jobs_.size();) {
+    SyncJob* job = sync_jobs_[i];
+    PublishSyncLocked(job, now_ns, false);
+    // A job no longer planned goes once nothing of it is in flight.
+    if (!job->planned && job->phase == SyncJob::Phase::kIdle &&
+        !job->syncing_published) {
+      sync_jobs_.Erase(i);
+      Delete(job);
+    } else {
+      ++i;
+    }
+  }
+}
+
+void Node::PublishResourceLinkLocked(Slice resource, Slice leaf, Slice value) {
+  char path[tree::kMaxPathBytes + 1];
+  tree::TextWriter w(path, sizeof(path));
+  w.CString("resource-");
+  w.Escaped(resource);
+  w.Char('/');
+  w.Escaped(leaf);
+  if (w.truncated()) return;
+  const Slice relpath = Slice::FromCString(path);
+  Slice current;
+  if (tree_->Lookup(relpath, &current) && current == value) return;
+  tree::EntryView entry;
+  entry.path = relpath;
+  entry.value = value;
+  entry.stamp = config_.clock->Now();
+  entry.owner = host_.slice();
+  if (tree_->Apply(entry).ok()) {
+    __atomic_store_n(&kicked_, 1, __ATOMIC_RELEASE);  // write back soon
+  }
+}
+
+void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
+  const Slice resource = Slice::FromCString(job->target.resource);
+  char leaf[tree::kMaxNameChars + 16];
+  char value[tree::kMaxPathBytes + 1];
+  const bool syncing = job->planned;
+  if (syncing != job->syncing_published || force) {
+    PublishActualLocked(resource, "is-syncing",
+                        Slice::FromCString(syncing ? "1" : "0"));
+    job->syncing_published = syncing;
+  }
+  if (now_ns - job->rate_since_ns >= kSyncRateIntervalNs) {
+    const uint64_t elapsed = now_ns - job->rate_since_ns;
+    const uint64_t rate = job->rate_bytes >= UINT64_MAX / kNsPerSecond
+                              ? job->rate_bytes / (elapsed / kNsPerSecond)
+                              : job->rate_bytes * kNsPerSecond / elapsed;
+    if (rate != job->rate || force) {
+      const size_t n = tree::FormatDecimalU64(rate, value);
+      PublishActualLocked(resource, "sync-rate", Slice(value, n));
+      job->rate = rate;
+    }
+    job->rate_bytes = 0;
+    job->rate_since_ns = now_ns;
+  }
+  if (job->position <= job->published_position) return;
+  const bool done = job->position >= job->target.size;
+  if (!done && !force &&
+      now_ns - job->last_publish_ns < kSyncPublishIntervalNs) {
+    return;
+  }
+  // syncpos-HOST first: syncstatus-HOST never covers bytes whose bound
+  // is not recorded.
+  if (job->bound_known) {
+    tree::ReplayLink link;
+    link.log.number = job->bound_logfile;
+    if (!link.log.host.Assign(job->target.source.slice()).ok()) return;
+    link.position = job->bound_offset;
+    Bytes text(platform::Gfp::kKernel);
+    if (!tree::AppendReplayLink(link, &text).ok()) return;
+    tree::TextWriter w(leaf, sizeof(leaf));
+    w.CString("syncpos-");
+    w.Escaped(host_.slice());
+    if (w.truncated()) return;
+    PublishResourceLinkLocked(resource, Slice::FromCString(leaf),
+                              BytesSlice(text));
+  }
+  const uint64_t synced = done ? job->target.size : job->position;
+  tree::TextWriter w(leaf, sizeof(leaf));
+  w.CString("syncstatus-");
+  w.Escaped(host_.slice());
+  if (w.truncated()) return;
+  const size_t n = tree::FormatDecimalU64(synced, value);
+  PublishResourceLinkLocked(resource, Slice::FromCString(leaf),
+                            Slice(value, n));
+  job->published_position = synced;
+  job->last_publish_ns = now_ns;
+  if (done) {
+    char source[tree::kMaxNameChars + 1];
+    const Slice from = job->target.source.slice();
+    __builtin_memcpy(source, from.data(), from.size());
+    source[from.size()] = '\0';
+    platform::Log(platform::LogLevel::kInfo,
+                  "resource %s: sync from %s finished (%llu bytes)",
+                  job->target.resource, source,
+                  static_cast<unsigned long long>(job->target.size));
+  }
+}
+
+void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
+  Session* session = c->session;
+  SyncGot got;
+  while (session->TakeSyncReply(&got)) {
+    SyncJob* job = FindSyncJobLocked(BytesSlice(got.resource));
+    if (job == nullptr || job->connection != c) continue;  // dropped
+    if (got.kind == SyncAsk::Kind::kDigests) {
+      if (job->phase != SyncJob::Phase::kDigests) continue;
+      if (got.unavailable) {
+        RestartSyncWindowLocked(job, now_ns);
+        continue;
+      }
+      if (!job->bound_known || Later(got.log_number, got.log_offset,
+                                     job->bound_logfile, job->bound_offset)) {
+        job->bound_known = true;
+        job->bound_logfile = got.log_number;
+        job->bound_offset = got.log_offset;
+      }
+      SyncCompare compare;
+      compare.offset = got.offset;
+      compare.length = got.length;
+      compare.block_size = got.block_size;
+      compare.resource = Move(got.resource);
+      compare.remote = Move(got.payload);
+      if (!io->compares.PushBack(Move(compare)).ok()) {
+        RestartSyncWindowLocked(job, now_ns);
+      }
+      continue;
+    }
+    // Block data.
+    if (job->phase != SyncJob::Phase::kBlocks || job->blocks_in_flight == 0) {
+      continue;
+    }
+    if (got.unavailable) {
+      job->blocks_in_flight--;
+      job->window_failed = true;
+      continue;
+    }
+    if (!job->bound_known || Later(got.log_number, got.log_offset,
+                                   job->bound_logfile, job->bound_offset)) {
+      job->bound_known = true;
+      job->bound_logfile = got.log_number;
+      job->bound_offset = got.log_offset;
+    }
+    SyncWrite write;
+    write.offset = got.offset;
+    write.resource = Move(got.resource);
+    write.data = Move(got.payload);
+    if (!io->writes.PushBack(Move(write)).ok()) {
+      job->blocks_in_flight--;
+      job->window_failed = true;
+    }
+  }
+  // A window whose last blocks are written in this round is flushed in it.
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    SyncJob* job = sync_jobs_[i];
+    if (job->connection != c || job->phase != SyncJob::Phase::kBlocks ||
+        job->next_range < job->ranges.size() || job->window_failed) {
+      continue;
+    }
+    size_t writes = 0;
+    const Slice name = Slice::FromCString(job->target.resource);
+    for (size_t k = 0; k < io->writes.size(); ++k) {
+      if (BytesSlice(io->writes[k].resource) == name) writes++;
+    }
+    if (writes == 0 || writes != job->blocks_in_flight) continue;
+    SyncFlush flush;
+    if (!CopyTo(name, &flush.resource).ok() ||
+        !io->flushes.PushBack(Move(flush)).ok()) {
+      job->window_failed = true;
+    }
+  }
+  // Room first: every request taken must be answered.
+  if (io->serves.Reserve(kServePerRound).ok()) {
+    SyncAsk ask;
+    while (io->serves.size() < kServePerRound &&
+           session->TakeSyncRequest(&ask)) {
+      SyncServe serve;
+      serve.ask = Move(ask);
+      (void)io->serves.PushBack(Move(serve)).ok();  // reserved
+    }
+  }
+  AskSyncLocked(c, now_ns);
+}
+
+void Node::AskSyncLocked(Connection* c, uint64_t now_ns) {
+  Session* session = c->session;
+  if (!c->opened || !session->open()) return;
+  const uint64_t block = config_.sync_block_bytes;
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    SyncJob* job = sync_jobs_[i];
+    if (job->phase == SyncJob::Phase::kIdle) {
+      if (!job->planned || job->target.source.slice() != c->peer.slice() ||
+          now_ns < job->retry_ns || job->position >= job->target.size) {
+        continue;
+      }
+      uint64_t length = block * config_.sync_window_blocks;
+      if (job->target.size - job->position < length) {
+        length = job->target.size - job->position;
+      }
+      if (!session
+               ->RequestDigests(Slice::FromCString(job->target.resource),
+                                job->position, length, config_.sync_block_bytes)
+               .ok()) {
+        continue;
+      }
+      job->phase = SyncJob::Phase::kDigests;
+      job->connection = c;
+      job->window_end = job->position + length;
+      continue;
+    }
+    if (job->connection != c || job->phase != SyncJob::Phase::kBlocks ||
+        job->window_failed) {
+      continue;
+    }
+    while (job->next_range < job->ranges.size() &&
+           job->blocks_in_flight < config_.sync_requests) {
+      const SyncRange& r = job->ranges[job->next_range];
+      if (!session
+               ->RequestBlocks(Slice::FromCString(job->target.resource),
+                               r.offset, r.length)
+               .ok()) {
+        break;
+      }
+      job->next_range++;
+      job->blocks_in_flight++;
+    }
+  }
+}
+
+void Node::DoSyncIo(SyncIo* io) {
+  engine::DataAccess* access = config_.data_access;
+  void* buffer = access != nullptr ? platform::AllocateIoBuffer(
+                                         kIoChunk, platform::Gfp::kKernel)
+                                   : nullptr;
+  // Compare the source's digests with the local window's.
+  for (size_t i = 0; i < io->compares.size(); ++i) {
+    SyncCompare& cmp = io->compares[i];
+    if (buffer == nullptr || cmp.block_size == 0 || cmp.block_size > kIoChunk) {
+      continue;
+    }
+    const Slice name = BytesSlice(cmp.resource);
+    const uint64_t count = (cmp.length + cmp.block_size - 1) / cmp.block_size;
+    if (cmp.remote.size() != count * platform::kSha256Bytes) continue;
+    bool ok = true;
+    for (uint64_t k = 0; k < count && ok; ++k) {
+      const uint64_t offset = cmp.offset + k * cmp.block_size;
+      uint64_t size = cmp.offset + cmp.length - offset;
+      if (size > cmp.block_size) size = cmp.block_size;
+      ok = access->ReadAsTarget(name, offset, buffer, size).ok();
+      if (!ok) break;
+      uint8_t digest[platform::kSha256Bytes];
+      platform::Sha256(buffer, size, digest);
+      platform::AddCounter(platform::Counter::kSyncBytesCompared, size);
+      if (__builtin_memcmp(digest,
+                           cmp.remote.data() + k * platform::kSha256Bytes,
+                           platform::kSha256Bytes) == 0) {
+        continue;
+      }
+      // Differing blocks, contiguous ones merged up to a chunk.
+      if (!cmp.differ.empty()) {
+        SyncRange& last = cmp.differ.back();
+        if (last.offset + last.length == offset &&
+            last.length + size <= wire::kMaxDataChunk) {
+          last.length += static_cast<uint32_t>(size);
+          continue;
+        }
+      }
+      ok = cmp.differ.PushBack(SyncRange{offset, static_cast<uint32_t>(size)})
+               .ok();
+    }
+    cmp.ok = ok;
+  }
+  // Write the blocks received.
+  for (size_t i = 0; i < io->writes.size(); ++i) {
+    SyncWrite& w = io->writes[i];
+    if (buffer == nullptr) continue;
+    bool ok = true;
+    for (size_t at = 0; at < w.data.size() && ok; at += kIoChunk) {
+      size_t size = w.data.size() - at;
+      if (size > kIoChunk) size = kIoChunk;
+      __builtin_memcpy(buffer, w.data.data() + at, size);
+      ok = access
+               ->WriteAsTarget(BytesSlice(w.resource), w.offset + at, buffer,
+                               size)
+               .ok();
+    }
+    w.ok = ok;
+    if (ok)
+      platform::AddCounter(platform::Counter::kSyncBytesCopied, w.data.size());
+  }
+  for (size_t i = 0; i < io->flushes.size(); ++i) {
+    SyncFlush& f = io->flushes[i];
+    f.ok =
+        access != nullptr && access->FlushAsTarget(BytesSlice(f.resource)).ok();
+  }
+  // Serve the peer's requests: read, and digest or copy.
+  for (size_t i = 0; i < io->serves.size(); ++i) {
+    SyncServe& s = io->serves[i];
+    const SyncAsk& ask = s.ask;
+    if (buffer == nullptr) continue;
+    const Slice name = BytesSlice(ask.resource);
+    const bool digests = ask.kind == SyncAsk::Kind::kDigests;
+    const uint64_t step = digests ? ask.block_size : kIoChunk;
+    if (step == 0 || step > kIoChunk) continue;  // unavailable
+    const uint64_t count = (ask.length + step - 1) / step;
+    const size_t payload = digests ? count * platform::kSha256Bytes
+                                   : static_cast<size_t>(ask.length);
+    if (!s.payload.Resize(payload).ok()) continue;
+    bool ok = true;
+    engine::LogPosition bound;
+    for (uint64_t k = 0; k < count && ok; ++k) {
+      const uint64_t offset = ask.offset + k * step;
+      uint64_t size = ask.offset + ask.length - offset;
+      if (size > step) size = step;
+      ok = access->ReadAsSource(name, offset, buffer, size, &bound).ok();
+      if (!ok) break;
+      if (digests) {
+        platform::Sha256(buffer, size,
+                         s.payload.data() + k * platform::kSha256Bytes);
+      } else {
+        __builtin_memcpy(s.payload.data() + k * step, buffer, size);
+      }
+    }
+    s.ok = ok;
+    s.bound_logfile = bound.logfile;
+    s.bound_offset = bound.offset;
+  }
+  if (buffer != nullptr) platform::FreeIoBuffer(buffer);
+}
+
+void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
+  Session* session = c->session;
+  for (size_t i = 0; i < io->serves.size(); ++i) {
+    const SyncServe& s = io->serves[i];
+    const SyncAsk& ask = s.ask;
+    Status sent;
+    if (ask.kind == SyncAsk::Kind::kDigests) {
+      wire::DigestReply reply;
+      reply.resource = BytesSlice(ask.resource);
+      reply.offset = ask.offset;
+      reply.length = ask.length;
+      reply.block_size = ask.block_size;
+      if (s.ok) {
+        reply.log_number = s.bound_logfile;
+        reply.log_offset = s.bound_offset;
+        reply.digests = BytesSlice(s.payload);
+      } else {
+        reply.flags = wire::kSyncUnavailable;
+      }
+      sent = session->SendDigestReply(reply);
+    } else {
+      wire::BlockData data;
+      data.resource = BytesSlice(ask.resource);
+      data.offset = ask.offset;
+      if (s.ok) {
+        data.log_number = s.bound_logfile;
+        data.log_offset = s.bound_offset;
+        data.data = BytesSlice(s.payload);
+      } else {
+        data.flags = wire::kSyncUnavailable;
+      }
+      sent = session->SendBlockData(data);
+    }
+    if (!sent.ok()) break;  // the session closed
+  }
+  for (size_t i = 0; i < io->compares.size(); ++i) {
+    SyncCompare& cmp = io->compares[i];
+    SyncJob* job = FindSyncJobLocked(BytesSlice(cmp.resource));
+    if (job == nullptr || job->connection != c ||
+        job->phase != SyncJob::Phase::kDigests) {
+      continue;
+    }
+    if (!cmp.ok) {
+      if (!job->failure_logged) {
+        platform::Log(platform::LogLevel::kWarning,
+                      "resource %s: sync cannot read the local data device "
+                      "(is it attached as a secondary that does not "
+                      "replay?); retrying",
+                      job->target.resource);
+        job->failure_logged = true;
+      }
+      RestartSyncWindowLocked(job, now_ns);
+      continue;
+    }
+    job->failure_logged = false;
+    job->ranges = Move(cmp.differ);
+    job->next_range = 0;
+    job->blocks_in_flight = 0;
+    job->window_failed = false;
+    if (job->ranges.empty()) {
+      FinishSyncWindowLocked(job, now_ns);
+    } else {
+      job->phase = SyncJob::Phase::kBlocks;
+    }
+  }
+  for (size_t i = 0; i < io->writes.size(); ++i) {
+    const SyncWrite& w = io->writes[i];
+    SyncJob* job = FindSyncJobLocked(BytesSlice(w.resource));
+    if (job == nullptr || job->connection != c ||
+        job->phase != SyncJob::Phase::kBlocks || job->blocks_in_flight == 0) {
+      continue;
+    }
+    job->blocks_in_flight--;
+    if (!w.ok) job->window_failed = true;
+  }
+  for (size_t i = 0; i < io->flushes.size(); ++i) {
+    const SyncFlush& f = io->flushes[i];
+    SyncJob* job = FindSyncJobLocked(BytesSlice(f.resource));
+    if (job == nullptr || job->connection != c ||
+        job->phase != SyncJob::Phase::kBlocks) {
+      continue;
+    }
+    if (f.ok && !job->window_failed && job->blocks_in_flight == 0 &&
+        job->next_range == job->ranges.size()) {
+      FinishSyncWindowLocked(job, now_ns);
+    } else {
+      job->window_failed = true;
+    }
+  }
+  // A failed window starts again once none of its blocks is in flight.
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    SyncJob* job = sync_jobs_[i];
+    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
+        job->window_failed && job->blocks_in_flight == 0) {
+      RestartSyncWindowLocked(job, now_ns);
+    }
+  }
+  AskSyncLocked(c, now_ns);
+}
+
+void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
+  job->rate_bytes += job->window_end - job->position;
+  job->position = job->window_end;
+  job->phase = SyncJob::Phase::kIdle;
+  job->connection = nullptr;
+  job->ranges.Clear();
+  job->next_range = 0;
+  PublishSyncLocked(job, now_ns, false);
+}
+
+void Node::RestartSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
+  job->phase = SyncJob::Phase::kIdle;
+  job->connection = nullptr;
+  job->ranges.Clear();
+  job->next_range = 0;
+  job->blocks_in_flight = 0;
+  job->window_failed = false;
+  job->retry_ns = now_ns + config_.sync_retry_ns;
+}
+
+void Node::DropConnectionSyncLocked(Connection* c) {
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    SyncJob* job = sync_jobs_[i];
+    if (job->connection == c) RestartSyncWindowLocked(job, 0);
+  }
+}
+
+}  // namespace peer
+}  // namespace mars
