@@ -27,7 +27,7 @@ FUZZ_SECONDS ?= 60
 MARSADM := $(CMAKE_USER)/userspace/marsadm/marsadm
 
 .PHONY: all marsadm module install clean deps check check-unit check-module \
-	check-source check-vm check-full check-debug demo fuzz bench-core
+	check-source check-vm check-full check-debug demo fuzz bench-core bench
 
 all: marsadm module
 
@@ -115,3 +115,10 @@ bench-core:
 	cmake -S $(TOP) -B $(CMAKE_BENCH) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(CMAKE_BENCH) -j$(JOBS) --target core_bench
 	$(CMAKE_BENCH)/testing/bench/core_bench
+
+# bench-core, then fetch, replay and replication lag next to a plain socket
+# copy and a raw sequential write measured in the same run
+# (docu/benchmarks.md; informational, never pass/fail).
+bench: bench-core
+	cmake --build $(CMAKE_BENCH) -j$(JOBS) --target replication_bench
+	$(CMAKE_BENCH)/testing/bench/replication_bench
