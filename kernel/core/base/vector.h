@@ -70,9 +70,13 @@ class Vector {
     }
     T* fresh = static_cast<T*>(platform::Allocate(capacity * sizeof(T), gfp_));
     if (fresh == nullptr) return Status(StatusCode::kNoMemory, "out of memory");
-    for (size_t i = 0; i < size_; ++i) {
-      new (&fresh[i], PlacementTag{}) T(Move(data_[i]));
-      data_[i].~T();
+    if constexpr (kTrivial) {
+      if (size_ > 0) __builtin_memcpy(fresh, data_, size_ * sizeof(T));
+    } else {
+      for (size_t i = 0; i < size_; ++i) {
+        new (&fresh[i], PlacementTag{}) T(Move(data_[i]));
+        data_[i].~T();
+      }
     }
     platform::Free(data_);
     data_ = fresh;
@@ -92,8 +96,12 @@ class Vector {
   Status Append(const T* values, size_t count) {
     Status s = Grow(count);
     if (!s.ok()) return s;
-    for (size_t i = 0; i < count; ++i) {
-      new (&data_[size_ + i], PlacementTag{}) T(values[i]);
+    if constexpr (kTrivial) {
+      if (count > 0) __builtin_memcpy(data_ + size_, values, count * sizeof(T));
+    } else {
+      for (size_t i = 0; i < count; ++i) {
+        new (&data_[size_ + i], PlacementTag{}) T(values[i]);
+      }
     }
     size_ += count;
     return Status::Ok();
@@ -104,8 +112,15 @@ class Vector {
     if (size > size_) {
       Status s = Grow(size - size_);
       if (!s.ok()) return s;
-      for (size_t i = size_; i < size; ++i) new (&data_[i], PlacementTag{}) T();
-    } else {
+      if constexpr (kTrivial) {
+        // Value-initialising a trivial type zero-fills it.
+        __builtin_memset(data_ + size_, 0, (size - size_) * sizeof(T));
+      } else {
+        for (size_t i = size_; i < size; ++i) {
+          new (&data_[i], PlacementTag{}) T();
+        }
+      }
+    } else if constexpr (!kTrivial) {
       for (size_t i = size; i < size_; ++i) data_[i].~T();
     }
     size_ = size;
@@ -127,6 +142,9 @@ class Vector {
 
  private:
   static constexpr size_t kMaxElements = (SIZE_MAX / 2) / sizeof(T);
+  // Bytes and other trivial elements are copied, moved and zeroed as
+  // memory, not one by one.
+  static constexpr bool kTrivial = __is_trivial(T);
 
   Status Grow(size_t extra) {
     if (extra > kMaxElements - size_) {

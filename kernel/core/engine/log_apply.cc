@@ -70,14 +70,49 @@ Status LogApplier::Apply(const log::RecordView& record) {
     return Status(StatusCode::kCorruption,
                   "record writes outside the data device");
   }
+  if (size == 0) return Status::Ok();
+  // Staged on when it continues the staged range and fits.
+  if (staged_ > 0 && (staged_device_ + staged_ != record.device_offset ||
+                      staged_ + size > kStageBytes)) {
+    Status status = WriteStaged();
+    if (!status.ok()) return status;
+  }
+  if (staged_ == 0) {
+    staged_device_ = record.device_offset;
+    staged_offset_ = record.offset;
+    staged_record_number_ = record.record_number;
+  }
+  if (size <= kStageBytes) {
+    __builtin_memcpy(static_cast<uint8_t*>(stage_) + staged_,
+                     record.payload.data(), size);
+    staged_ += size;
+    return Status::Ok();
+  }
+  // Larger than the stage: written through it piece by piece.
   for (uint64_t done = 0; done < size;) {
     const size_t n = size - done < kStageBytes ? size - done : kStageBytes;
     __builtin_memcpy(stage_, record.payload.data() + done, n);
     Status status = data_->WriteSync(record.device_offset + done, stage_, n);
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      failed_offset_ = record.offset;
+      failed_record_number_ = record.record_number;
+      return status;
+    }
     done += n;
   }
   return Status::Ok();
+}
+
+Status LogApplier::WriteStaged() {
+  if (staged_ == 0) return Status::Ok();
+  const size_t size = staged_;
+  staged_ = 0;
+  Status status = data_->WriteSync(staged_device_, stage_, size);
+  if (!status.ok()) {
+    failed_offset_ = staged_offset_;
+    failed_record_number_ = staged_record_number_;
+  }
+  return status;
 }
 
 }  // namespace engine

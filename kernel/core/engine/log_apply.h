@@ -21,8 +21,10 @@ class LogApplier {
  public:
   // Window of file bytes the reader sees: at least one record of any size.
   static constexpr size_t kWindowBytes = 2 * log::kMaxRecordBytes;
-  // Payloads reach the data device through this direct-mapped buffer.
-  static constexpr size_t kStageBytes = 64 * 1024;
+  // Payloads reach the data device through this direct-mapped buffer; the
+  // data of consecutive records that write one contiguous range is staged
+  // there and written with one request.
+  static constexpr size_t kStageBytes = 256 * 1024;
 
   LogApplier() = default;
   ~LogApplier();
@@ -52,10 +54,20 @@ class LogApplier {
               log::LogReader* reader, log::ReadResult* read);
 
   // Writes the payload of a kKindWrite record at its device_offset; other
-  // kinds are skipped (Ok, nothing written). kCorruption "record writes
-  // outside the data device" for a record that does not fit the device
-  // (or is not 512-aligned); the device's write error. Context: may sleep.
+  // kinds are skipped (Ok, nothing written). The data may stay staged
+  // until a later Apply() or WriteStaged(): call WriteStaged() before
+  // flushing the device. Writes reach the device in record order.
+  // kCorruption "record writes outside the data device" for a record that
+  // does not fit the device (or is not 512-aligned; nothing staged is lost);
+  // the device's write error, for this record or a staged one: then
+  // nothing is staged any more and failed_offset()/failed_record_number()
+  // name the first record whose data may be missing. Context: may sleep.
   Status Apply(const log::RecordView& record);
+  // Writes what is staged. Errors as Apply(). Context: may sleep.
+  Status WriteStaged();
+  // After a write error: the first record whose data may not be written.
+  uint64_t failed_offset() const { return failed_offset_; }
+  uint64_t failed_record_number() const { return failed_record_number_; }
 
  private:
   platform::BlockDevice* data_ = nullptr;
@@ -64,6 +76,15 @@ class LogApplier {
   void* stage_ = nullptr;      // kStageBytes, AllocateIoBuffer()
   uint64_t window_offset_ = 0;
   size_t window_size_ = 0;
+  // Staged: stage_[0, staged_) goes to device offset staged_device_; it
+  // holds the data of the records from staged_offset_ (file offset) and
+  // staged_record_number_ on.
+  size_t staged_ = 0;
+  uint64_t staged_device_ = 0;
+  uint64_t staged_offset_ = 0;
+  uint64_t staged_record_number_ = 0;
+  uint64_t failed_offset_ = 0;
+  uint64_t failed_record_number_ = 0;
 };
 
 }  // namespace engine

@@ -188,6 +188,12 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
     }
   }
   if (!status.ok()) return status;
+  status = run.applier.WriteStaged();
+  if (!status.ok()) {
+    FormatError(why, "cannot write to the data device during replay", "",
+                status);
+    return status;
+  }
   status = data->FlushSync();
   if (!status.ok()) {
     FormatError(why, "cannot flush the data device after replay", "", status);

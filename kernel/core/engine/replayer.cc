@@ -281,8 +281,7 @@ bool Replayer::ApplyRecord(const log::RecordView& record) {
       return false;
     }
     if (!status.ok()) {
-      // Retried from this record.
-      ResetReader(record.offset, record.record_number, reader_.salt());
+      RetryFromFailedWrite();
       StopIo("cannot write to the data device a record of", status);
       return false;
     }
@@ -358,6 +357,14 @@ bool Replayer::OpenLogfile() {
 void Replayer::CloseLogfile() {
   file_.Close();
   applier_.ResetWindow();
+}
+
+void Replayer::RetryFromFailedWrite() {
+  // Records from the first one whose data may be missing are applied
+  // again; nothing beyond it was published.
+  const uint64_t from = applier_.failed_offset();
+  ResetReader(from, applier_.failed_record_number(), reader_.salt());
+  if (position_ > from) position_ = from;
 }
 
 bool Replayer::ResetReader(uint64_t offset, uint64_t next_record_number,
@@ -794,6 +801,12 @@ bool Replayer::MaybePublish(bool force) {
       platform::GetTunable(platform::Tunable::kReplayLinkIntervalMs) * kMsToNs;
   if (!force && now - last_publish_ns_ < interval_ns) return true;
   // Everything the link will claim is on the data device first.
+  const Status staged = applier_.WriteStaged();
+  if (!staged.ok()) {
+    RetryFromFailedWrite();
+    StopIo("cannot write to the data device a record of", staged);
+    return false;
+  }
   if (unflushed_) {
     const Status status = data_->FlushSync();
     if (!status.ok()) {
@@ -822,6 +835,9 @@ Status Replayer::PublishNow() {
 }
 
 void Replayer::Stop(ReplayState state) {
+  // The records applied before the stop reach the device (as without
+  // staging); the replay link claims them only after a flush.
+  if (!applier_.WriteStaged().ok()) RetryFromFailedWrite();
   state_ = state;
   if (__builtin_strcmp(logged_, error_.text) != 0) {
     platform::Log(platform::LogLevel::kError, "resource %s: %s", name_,

@@ -198,6 +198,9 @@ class Replayer {
   bool OpenLogfile();
   void CloseLogfile();
   bool ResetReader(uint64_t offset, uint64_t next_record_number, uint64_t salt);
+  // After a data-device write error: reads again from the first record
+  // whose data may be missing (LogApplier::failed_offset()).
+  void RetryFromFailedWrite();
   Status ScanLinks();
   static bool VisitEntry(void* context, const char* name, size_t size,
                          platform::EntryType type);

@@ -643,6 +643,24 @@ TEST_F(ReplayerTest, DataDeviceErrorIsRetriedFromTheSameRecord) {
   EXPECT_EQ(Value(VersionName(1, "b")), Value(VersionName(1, "a")));
 }
 
+// Consecutive records of one contiguous range reach the device as one
+// write; a record elsewhere, or an overwrite, starts the next one, so the
+// writes keep log order.
+TEST_F(ReplayerTest, ContiguousRecordsAreWrittenTogetherInLogOrder) {
+  const TestLog log1 = MakeLog(
+      1, "a", {{10, 1}, {11, 1}, {12, 1}, {40, 1}, {41, 1}, {11, 2}, {12, 2}});
+  Fetch(log1);
+  Finish(log1, "a");
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kIdle);
+  EXPECT_EQ(pt::GetBlockDeviceStatsForTest(data_path_.c_str()).writes, 3u);
+  EXPECT_EQ(Block(10), Pattern(10, 1));
+  EXPECT_EQ(Block(11), Pattern(11, 2));
+  EXPECT_EQ(Block(12), Pattern(12, 2));
+  EXPECT_EQ(Block(40), Pattern(40, 1));
+  EXPECT_EQ(Block(41), Pattern(41, 1));
+}
+
 TEST_F(ReplayerTest, MissingReplayLinkIsAnErrorThatIsRetried) {
   std::filesystem::remove(dir_ + "/replay-b");
   Start();
