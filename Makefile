@@ -82,11 +82,15 @@ demo: deps marsadm
 	$(TOP)/testing/vm/demo
 
 # make check, then the crash-state checker (docu/crash-consistency.md) on
-# CRASH_STATES states with another enumeration seed than make check's.
+# CRASH_STATES states with another enumeration seed than make check's, then
+# the VM tests in their full form (MARS_VM_FULL=1): every FLUSH/FUA crash
+# point of test_crash_replay and every fault scenario.
 CRASH_STATES ?= 100000
 check-full: check
 	cd $(CMAKE_CHECK) && MARS_CRASH_STATES=$(CRASH_STATES) MARS_CRASH_SEED=2 \
 		ctest -j$(JOBS) --output-on-failure -R '^Workloads/CrashConsistency'
+	MARS_VM_FULL=1 $(TOP)/testing/vm/run-tests --kernel all crash_replay faults \
+		replication_faults
 	@echo "make check-full: all checks passed"
 
 # The VM tests that matter most, on a debug kernel built from Debian's

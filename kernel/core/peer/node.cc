@@ -553,12 +553,21 @@ void Node::OnEndLocked(Connection* connection, uint64_t now_ns) {
                                           kDuplicate) == 0;
   if (!was_open && !duplicate) {
     // A failed attempt or handshake: logged once per peer and minute, not
-    // per attempt (a wrong secret retries forever). Losing the race of two
-    // simultaneous connections is no failure.
+    // per attempt (a wrong secret retries forever), and whenever the reason
+    // changes. Losing the race of two simultaneous connections is no
+    // failure.
     uint64_t* last = peer != nullptr ? &peer->failure_logged_ns
                                      : &unknown_failure_logged_ns_;
-    if (*last == 0 || now_ns - *last >= kFailureLogIntervalNs) {
+    const int direction = connection->client ? 0 : 1;
+    char* logged = peer != nullptr ? peer->failure_logged[direction]
+                                   : unknown_failure_logged_[direction];
+    const size_t logged_size = sizeof(unknown_failure_logged_[0]);
+    const char* reason =
+        session->status().ok() ? "closed" : session->status().message();
+    if (*last == 0 || now_ns - *last >= kFailureLogIntervalNs ||
+        __builtin_strncmp(logged, reason, logged_size - 1) != 0) {
       *last = now_ns;
+      CopyText(logged, logged_size, reason);
       Slice name = connection->peer.slice();
       if (name.empty()) name = session->peer_host_name();
       if (name.empty()) name = Slice::FromCString("(unknown)");

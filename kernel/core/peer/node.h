@@ -181,12 +181,21 @@ class Node {
   // Sends the next requests of the jobs that `c`'s session serves.
   void AskSyncLocked(Connection* c, uint64_t now_ns);
   void FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns);
+  // Records a device failure for msg-err-sync (published by
+  // PublishSyncLocked); `what`: "read", "write" or "flush".
+  static void NoteSyncFailure(SyncJob* job, const char* what, Status why);
   void RestartSyncWindowLocked(SyncJob* job, uint64_t now_ns);
   void PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force);
   void DropConnectionSyncLocked(Connection* c);
-  // Writes resource-R/leaf -> value (a link of this host) into the tree
-  // unless it holds that value already.
-  void PublishResourceLinkLocked(Slice resource, Slice leaf, Slice value);
+  // Writes resource-R/leaf -> *value (a link of this host; null: a
+  // tombstone) into the tree unless it holds that already; the mirror
+  // writes it to /mars.
+  void SetResourceLinkLocked(Slice resource, Slice leaf, const Slice* value);
+  // The same for resource-R/actual-HOST/leaf.
+  void SetActualLocked(Slice resource, const char* leaf, const Slice* value);
+  void RemoveActualLocked(Slice resource, const char* leaf);
+  // Logs (once a minute) that a logfile could not be read for a peer.
+  void LogServeFailureLocked(Connection* c, Slice relpath, Status why);
   static SyncIo* NewSyncIo();
   static void DeleteSyncIo(SyncIo* io);
   static void DeleteSyncJob(SyncJob* job);
@@ -209,6 +218,7 @@ class Node {
   bool secret_missing_logged_ = false;
   bool mirror_failing_ = false;  // the last scan or write-back failed
   uint64_t unknown_failure_logged_ns_ = 0;  // failures of unnamed peers
+  char unknown_failure_logged_[2][128] = {};  // as PeerState's
   Vector<PeerState*> peers_;
   Vector<FetchJob*> jobs_;           // fetch jobs, owned
   Vector<FetchTarget> plan_;         // scratch of PlanFetchLocked
@@ -223,6 +233,7 @@ class Node {
   bool stopping_ = false;
   bool started_ = false;
   uint64_t last_purge_ns_ = 0;
+  uint64_t serve_failure_logged_ns_ = 0;  // LogServeFailureLocked
 };
 
 }  // namespace peer

@@ -129,6 +129,14 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
   // come in plan order, so a later job of the same resource waits.
   for (size_t i = 0; i < jobs_.size(); ++i) {
     FetchJob* job = jobs_[i];
+    // The copy may have reached the final length before a version link
+    // made it known (bytes can travel ahead of the tree): then it is done
+    // now, and the next logfile may start.
+    if (!job->done && job->size_known && job->in_flight == 0 &&
+        !job->stat_pending && job->target.final_known &&
+        job->local_size >= job->target.final_length) {
+      job->done = true;
+    }
     if (!JobWantsConnectionLocked(job, c)) continue;
     bool earlier_open = false;
     for (size_t k = 0; k < i && !earlier_open; ++k) {
@@ -171,6 +179,7 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
 }
 
 void Node::DoFetchIo(FetchIo* io) {
+  if (io->empty()) return;
   char* path = static_cast<char*>(
       platform::Allocate(platform::kMaxPathBytes + 1, platform::Gfp::kKernel));
   if (path == nullptr) return;  // results stay empty: the jobs retry
@@ -183,20 +192,22 @@ void Node::DoFetchIo(FetchIo* io) {
         continue;
       }
       platform::File file;
-      if (!file.Open(path, platform::File::kWrite | platform::File::kCreate)
-               .ok()) {
-        continue;
-      }
+      r.failure =
+          file.Open(path, platform::File::kWrite | platform::File::kCreate);
+      if (!r.failure.ok()) continue;
       // The size read and the append, with no cut by the replayer between.
       if (config_.durability != nullptr) config_.durability->LockCopies();
       uint64_t size = 0;
-      if (file.Size(&size).ok()) {
+      r.failure = file.Size(&size);
+      if (r.failure.ok()) {
         r.size_known = true;
         r.size_after = size;
-        if (size == got.offset && !got.data.empty() &&
-            file.Write(got.offset, got.data.data(), got.data.size()).ok()) {
-          r.wrote = true;
-          r.size_after = size + got.data.size();
+        if (size == got.offset && !got.data.empty()) {
+          r.failure = file.Write(got.offset, got.data.data(), got.data.size());
+          if (r.failure.ok()) {
+            r.wrote = true;
+            r.size_after = size + got.data.size();
+          }
         }
       }
       if (config_.durability != nullptr) config_.durability->UnlockCopies();
@@ -217,17 +228,25 @@ void Node::DoFetchIo(FetchIo* io) {
         continue;
       }
       platform::File file;
-      if (!file.Open(path, platform::File::kRead).ok()) continue;
+      a.failure = file.Open(path, platform::File::kRead);
+      if (a.failure.code() == StatusCode::kNotFound) {
+        a.failure = Status::Ok();  // not here (yet): no bytes, no error
+        continue;
+      }
+      if (!a.failure.ok()) continue;
       uint64_t size = 0;
-      if (file.Size(&size).ok()) {
+      a.failure = file.Size(&size);
+      if (a.failure.ok()) {
         a.file_size = size;
         if (ask.offset < size) {
           uint64_t want = size - ask.offset;
           if (want > ask.max_length) want = ask.max_length;
           size_t done = 0;
-          if (a.data.Resize(static_cast<size_t>(want)).ok() &&
-              file.Read(ask.offset, a.data.data(), a.data.size(), &done)
-                  .ok()) {
+          if (a.data.Resize(static_cast<size_t>(want)).ok()) {
+            a.failure =
+                file.Read(ask.offset, a.data.data(), a.data.size(), &done);
+          }
+          if (a.failure.ok()) {
             a.data.Resize(done).ok();
           } else {
             a.data.Clear();
@@ -279,10 +298,19 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     const FetchWriteResult* r =
         i < io->got_results.size() ? &io->got_results[i] : nullptr;
     if (r != nullptr && r->size_known) job->local_size = r->size_after;
-    if (r != nullptr && r->wrote) {
-      ResourceFetch* rf = FindResourceFetchLocked(
-          ResourceOf(job->target.relpath), /*create=*/false);
-      if (rf != nullptr) rf->bytes += got.data.size();
+    ResourceFetch* rf = FindResourceFetchLocked(
+        ResourceOf(job->target.relpath), /*create=*/false);
+    if (r != nullptr && r->wrote && rf != nullptr) {
+      rf->bytes += got.data.size();
+      rf->error[0] = '\0';
+    }
+    if (r != nullptr && !r->failure.ok() && rf != nullptr) {
+      tree::TextWriter w(rf->error, sizeof(rf->error));
+      w.CString("cannot write the local copy ");
+      w.CString(job->target.relpath);
+      w.CString(": ");
+      w.CString(r->failure.message());
+      w.CString(" (retrying)");
     }
     if (r == nullptr || !r->size_known || (!r->wrote && !got.data.empty())) {
       // The local copy is not where this answer continues it (cut by the
@@ -310,6 +338,9 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     data.name = name;
     data.offset = ask.offset;
     FetchAnswer* a = i < io->answers.size() ? &io->answers[i] : nullptr;
+    if (a != nullptr && !a->failure.ok()) {
+      LogServeFailureLocked(c, name, a->failure);
+    }
     const ServeLimit limit =
         ServableLength(*tree_, name, host_.slice(), config_.durability,
                        a != nullptr ? a->file_size : 0);
@@ -356,26 +387,27 @@ Node::ResourceFetch* Node::FindResourceFetchLocked(Slice resource,
   return r;
 }
 
-void Node::PublishActualLocked(Slice resource, const char* leaf, Slice value) {
+void Node::SetResourceLinkLocked(Slice resource, Slice leaf,
+                                 const Slice* value) {
   char path[tree::kMaxPathBytes + 1];
-  size_t size = 0;
-  auto add = [&](Slice piece) {
-    if (size + piece.size() > tree::kMaxPathBytes) return false;
-    __builtin_memcpy(path + size, piece.data(), piece.size());
-    size += piece.size();
-    return true;
-  };
-  if (!add(Slice::FromCString("resource-")) || !add(resource) ||
-      !add(Slice::FromCString("/actual-")) || !add(host_.slice()) ||
-      !add(Slice("/", 1)) || !add(Slice::FromCString(leaf))) {
-    return;
+  tree::TextWriter w(path, sizeof(path));
+  w.CString("resource-");
+  w.Escaped(resource);
+  w.Char('/');
+  w.Escaped(leaf);
+  if (w.truncated()) return;
+  const Slice relpath = Slice::FromCString(path);
+  if (value == nullptr) {
+    const tree::Entry* current = tree_->Find(relpath);
+    if (current == nullptr || current->tombstone()) return;
+  } else {
+    Slice current;
+    if (tree_->Lookup(relpath, &current) && current == *value) return;
   }
-  const Slice relpath(path, size);
-  Slice current;
-  if (tree_->Lookup(relpath, &current) && current == value) return;
   tree::EntryView entry;
   entry.path = relpath;
-  entry.value = value;
+  entry.tombstone = value == nullptr;
+  if (value != nullptr) entry.value = *value;
   entry.stamp = config_.clock->Now();
   entry.owner = host_.slice();
   if (tree_->Apply(entry).ok()) {
@@ -383,10 +415,68 @@ void Node::PublishActualLocked(Slice resource, const char* leaf, Slice value) {
   }
 }
 
+void Node::SetActualLocked(Slice resource, const char* leaf,
+                           const Slice* value) {
+  char path[tree::kMaxPathBytes + 1];
+  tree::TextWriter w(path, sizeof(path));
+  w.CString("actual-");
+  w.Escaped(host_.slice());
+  w.Char('/');
+  w.CString(leaf);
+  if (w.truncated()) return;
+  SetResourceLinkLocked(resource, Slice::FromCString(path), value);
+}
+
+void Node::PublishActualLocked(Slice resource, const char* leaf, Slice value) {
+  SetActualLocked(resource, leaf, &value);
+}
+
+void Node::RemoveActualLocked(Slice resource, const char* leaf) {
+  SetActualLocked(resource, leaf, nullptr);
+}
+
+void Node::LogServeFailureLocked(Connection* c, Slice relpath, Status why) {
+  // Once a minute at most: a failing disk fails every request.
+  const uint64_t now = platform::MonotonicNs();
+  if (serve_failure_logged_ns_ != 0 &&
+      now - serve_failure_logged_ns_ < 60 * kNsPerSecond) {
+    return;
+  }
+  serve_failure_logged_ns_ = now;
+  char peer[tree::kMaxNameChars + 1];
+  const Slice host = c->peer.slice();
+  __builtin_memcpy(peer, host.data(), host.size());
+  peer[host.size()] = '\0';
+  char path[tree::kMaxPathBytes + 1];
+  const size_t n =
+      relpath.size() < tree::kMaxPathBytes ? relpath.size() : tree::kMaxPathBytes;
+  __builtin_memcpy(path, relpath.data(), n);
+  path[n] = '\0';
+  platform::Log(platform::LogLevel::kWarning,
+                "cannot read %s for peer %s: %s (it gets no bytes of it; "
+                "logged once a minute)",
+                path, peer, why.message());
+}
+
 void Node::PublishFetchStateLocked(uint64_t now_ns) {
   for (size_t i = 0; i < resource_fetches_.size();) {
     ResourceFetch* r = resource_fetches_[i];
     const Slice name = Slice::FromCString(r->name);
+    if (__builtin_strcmp(r->error, r->error_published) != 0) {
+      // A new failure is logged once; its end too.
+      if (r->error[0] != '\0') {
+        platform::Log(platform::LogLevel::kError, "resource %s: %s", r->name,
+                      r->error);
+        PublishActualLocked(name, "msg-err-fetch",
+                            Slice::FromCString(r->error));
+      } else {
+        platform::Log(platform::LogLevel::kNotice,
+                      "resource %s: the local logfile copy is written again",
+                      r->name);
+        RemoveActualLocked(name, "msg-err-fetch");
+      }
+      __builtin_memcpy(r->error_published, r->error, sizeof(r->error));
+    }
     if (!r->published || r->copying_published != r->planned) {
       PublishActualLocked(name, "is-copying",
                           Slice::FromCString(r->planned ? "1" : "0"));
@@ -409,7 +499,8 @@ void Node::PublishFetchStateLocked(uint64_t now_ns) {
       r->bytes = 0;
       r->rate_since_ns = now_ns;
     }
-    if (!r->planned && r->rate_published && r->rate == 0) {
+    if (!r->planned && r->rate_published && r->rate == 0 &&
+        r->error_published[0] == '\0') {
       resource_fetches_.Erase(i);  // both published as idle: forget it
       Delete(r);
     } else {

@@ -17,6 +17,8 @@ struct Node::PeerState {
   uint64_t backoff_ns = 0;
   uint64_t attempts = 0;
   uint64_t failure_logged_ns = 0;
+  // The reason logged last, per direction (0: we connected, 1: it did).
+  char failure_logged[2][128] = {};
   tree::ChangeCursor cursor;  // of its tree, kept across connections
   char last_error[128] = {};
 };
@@ -56,11 +58,13 @@ struct FetchWriteResult {
   bool wrote = false;
   uint64_t size_after = 0;  // the local file's size afterwards
   bool size_known = false;
+  Status failure;  // opening or appending to the local copy failed
 };
 
 struct FetchAnswer {
   Bytes data;
   uint64_t file_size = 0;
+  Status failure;  // opening or reading the file failed
 };
 
 struct FetchStat {
@@ -80,6 +84,10 @@ struct Node::ResourceFetch {
   uint64_t rate_since_ns = 0;
   uint64_t rate = 0;               // the value of fetch-rate on the tree
   bool rate_published = false;
+  // msg-err-fetch: why the local copy cannot be written ("" when it can),
+  // and what the tree holds.
+  char error[128] = {};
+  char error_published[128] = {};
 };
 
 struct Node::FetchIo {
@@ -107,6 +115,23 @@ struct SyncRange {
   uint32_t length;
 };
 
+// A log bound (docu/replication.md §6): the bytes it covers reflect no
+// record of the source's log at or after (logfile, offset).
+struct SyncBound {
+  bool known = false;
+  uint64_t logfile = 0;
+  uint64_t offset = 0;
+  // Becomes (logfile, offset) when that is later.
+  void Raise(uint64_t new_logfile, uint64_t new_offset) {
+    if (!known || new_logfile > logfile ||
+        (new_logfile == logfile && new_offset > offset)) {
+      known = true;
+      logfile = new_logfile;
+      offset = new_offset;
+    }
+  }
+};
+
 // The sync of one resource from its designated primary, one window of
 // digest blocks at a time: digests of the window, the differing blocks,
 // then a flush of the local device; then syncstatus-HOST moves on.
@@ -127,9 +152,7 @@ struct Node::SyncJob {
   size_t blocks_in_flight = 0;       // requested, answer not yet handled
   bool window_failed = false;        // a block of the window went wrong
   uint64_t retry_ns = 0;             // start a window not before
-  bool bound_known = false;          // bound: every byte synced so far
-  uint64_t bound_logfile = 0;        // reflects no record of the source's
-  uint64_t bound_offset = 0;         // log at or after this position
+  SyncBound bound;                   // of every byte synced so far
   uint64_t published_position = 0;   // syncstatus-HOST on the tree
   uint64_t last_publish_ns = 0;
   // is-syncing and sync-rate (bytes of finished windows per second).
@@ -137,7 +160,10 @@ struct Node::SyncJob {
   uint64_t rate_bytes = 0;
   uint64_t rate_since_ns = 0;
   uint64_t rate = 0;
-  bool failure_logged = false;
+  // msg-err-sync: why the local device failed the sync ("" while it does
+  // not), and what the tree holds.
+  char error[128] = {};
+  char error_published[128] = {};
 };
 
 // A digest-reply to compare with the local window (node_sync.cc).
@@ -148,6 +174,7 @@ struct SyncCompare {
   uint32_t block_size = 0;
   Bytes remote;              // the source's digests
   bool ok = false;           // result: compared
+  Status failure;            // result: the local device's error
   Vector<SyncRange> differ;  // result: blocks to fetch
 };
 
@@ -157,11 +184,13 @@ struct SyncWrite {
   uint64_t offset = 0;
   Bytes data;
   bool ok = false;  // result
+  Status failure;   // result: the local device's error
 };
 
 struct SyncFlush {
   Bytes resource;
   bool ok = false;  // result
+  Status failure;   // result: the local device's error
 };
 
 // A request of the peer and what this host read for it.

@@ -36,12 +36,6 @@ Status CopyTo(Slice from, Bytes* to) {
   return AppendSlice(to, from);
 }
 
-bool Later(uint64_t logfile_a, uint64_t offset_a, uint64_t logfile_b,
-           uint64_t offset_b) {
-  return logfile_a > logfile_b ||
-         (logfile_a == logfile_b && offset_a > offset_b);
-}
-
 }  // namespace
 
 Node::SyncIo* Node::NewSyncIo() { return New<SyncIo>(platform::Gfp::kKernel); }
@@ -88,12 +82,11 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     if (restart && job->phase == SyncJob::Phase::kIdle) {
       job->position = t.synced / block * block;
       job->published_position = t.synced;
-      job->bound_known =
+      job->bound.known =
           t.has_syncpos && t.syncpos.log.host.slice() == t.source.slice();
-      job->bound_logfile = job->bound_known ? t.syncpos.log.number : 0;
-      job->bound_offset = job->bound_known ? t.syncpos.position : 0;
+      job->bound.logfile = job->bound.known ? t.syncpos.log.number : 0;
+      job->bound.offset = job->bound.known ? t.syncpos.position : 0;
       job->retry_ns = 0;
-      job->failure_logged = false;
     }
   }
   for (size_t i = 0; i < sync_jobs_.size();) {
@@ -101,33 +94,12 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     PublishSyncLocked(job, now_ns, false);
     // A job no longer planned goes once nothing of it is in flight.
     if (!job->planned && job->phase == SyncJob::Phase::kIdle &&
-        !job->syncing_published) {
+        !job->syncing_published && job->error_published[0] == '\0') {
       sync_jobs_.Erase(i);
       Delete(job);
     } else {
       ++i;
     }
-  }
-}
-
-void Node::PublishResourceLinkLocked(Slice resource, Slice leaf, Slice value) {
-  char path[tree::kMaxPathBytes + 1];
-  tree::TextWriter w(path, sizeof(path));
-  w.CString("resource-");
-  w.Escaped(resource);
-  w.Char('/');
-  w.Escaped(leaf);
-  if (w.truncated()) return;
-  const Slice relpath = Slice::FromCString(path);
-  Slice current;
-  if (tree_->Lookup(relpath, &current) && current == value) return;
-  tree::EntryView entry;
-  entry.path = relpath;
-  entry.value = value;
-  entry.stamp = config_.clock->Now();
-  entry.owner = host_.slice();
-  if (tree_->Apply(entry).ok()) {
-    __atomic_store_n(&kicked_, 1, __ATOMIC_RELEASE);  // write back soon
   }
 }
 
@@ -140,6 +112,21 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
     PublishActualLocked(resource, "is-syncing",
                         Slice::FromCString(syncing ? "1" : "0"));
     job->syncing_published = syncing;
+  }
+  if (!syncing) job->error[0] = '\0';
+  if (__builtin_strcmp(job->error, job->error_published) != 0) {
+    // A failure is logged and published once, and its end.
+    if (job->error[0] != '\0') {
+      platform::Log(platform::LogLevel::kError, "resource %s: %s",
+                    job->target.resource, job->error);
+      PublishActualLocked(resource, "msg-err-sync",
+                          Slice::FromCString(job->error));
+    } else {
+      platform::Log(platform::LogLevel::kNotice,
+                    "resource %s: the sync goes on", job->target.resource);
+      RemoveActualLocked(resource, "msg-err-sync");
+    }
+    __builtin_memcpy(job->error_published, job->error, sizeof(job->error));
   }
   if (now_ns - job->rate_since_ns >= kSyncRateIntervalNs) {
     const uint64_t elapsed = now_ns - job->rate_since_ns;
@@ -162,19 +149,19 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
   }
   // syncpos-HOST first: syncstatus-HOST never covers bytes whose bound
   // is not recorded.
-  if (job->bound_known) {
+  if (job->bound.known) {
     tree::ReplayLink link;
-    link.log.number = job->bound_logfile;
+    link.log.number = job->bound.logfile;
     if (!link.log.host.Assign(job->target.source.slice()).ok()) return;
-    link.position = job->bound_offset;
+    link.position = job->bound.offset;
     Bytes text(platform::Gfp::kKernel);
     if (!tree::AppendReplayLink(link, &text).ok()) return;
     tree::TextWriter w(leaf, sizeof(leaf));
     w.CString("syncpos-");
     w.Escaped(host_.slice());
     if (w.truncated()) return;
-    PublishResourceLinkLocked(resource, Slice::FromCString(leaf),
-                              BytesSlice(text));
+    const Slice syncpos = BytesSlice(text);
+    SetResourceLinkLocked(resource, Slice::FromCString(leaf), &syncpos);
   }
   const uint64_t synced = done ? job->target.size : job->position;
   tree::TextWriter w(leaf, sizeof(leaf));
@@ -182,8 +169,8 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
   w.Escaped(host_.slice());
   if (w.truncated()) return;
   const size_t n = tree::FormatDecimalU64(synced, value);
-  PublishResourceLinkLocked(resource, Slice::FromCString(leaf),
-                            Slice(value, n));
+  const Slice synced_text(value, n);
+  SetResourceLinkLocked(resource, Slice::FromCString(leaf), &synced_text);
   job->published_position = synced;
   job->last_publish_ns = now_ns;
   if (done) {
@@ -210,12 +197,7 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
         RestartSyncWindowLocked(job, now_ns);
         continue;
       }
-      if (!job->bound_known || Later(got.log_number, got.log_offset,
-                                     job->bound_logfile, job->bound_offset)) {
-        job->bound_known = true;
-        job->bound_logfile = got.log_number;
-        job->bound_offset = got.log_offset;
-      }
+      job->bound.Raise(got.log_number, got.log_offset);
       SyncCompare compare;
       compare.offset = got.offset;
       compare.length = got.length;
@@ -236,12 +218,7 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       job->window_failed = true;
       continue;
     }
-    if (!job->bound_known || Later(got.log_number, got.log_offset,
-                                   job->bound_logfile, job->bound_offset)) {
-      job->bound_known = true;
-      job->bound_logfile = got.log_number;
-      job->bound_offset = got.log_offset;
-    }
+    job->bound.Raise(got.log_number, got.log_offset);
     SyncWrite write;
     write.offset = got.offset;
     write.resource = Move(got.resource);
@@ -329,6 +306,7 @@ void Node::AskSyncLocked(Connection* c, uint64_t now_ns) {
 }
 
 void Node::DoSyncIo(SyncIo* io) {
+  if (io->empty()) return;
   engine::DataAccess* access = config_.data_access;
   void* buffer = access != nullptr ? platform::AllocateIoBuffer(
                                          kIoChunk, platform::Gfp::kKernel)
@@ -347,7 +325,8 @@ void Node::DoSyncIo(SyncIo* io) {
       const uint64_t offset = cmp.offset + k * cmp.block_size;
       uint64_t size = cmp.offset + cmp.length - offset;
       if (size > cmp.block_size) size = cmp.block_size;
-      ok = access->ReadAsTarget(name, offset, buffer, size).ok();
+      cmp.failure = access->ReadAsTarget(name, offset, buffer, size);
+      ok = cmp.failure.ok();
       if (!ok) break;
       uint8_t digest[platform::kSha256Bytes];
       platform::Sha256(buffer, size, digest);
@@ -380,10 +359,9 @@ void Node::DoSyncIo(SyncIo* io) {
       size_t size = w.data.size() - at;
       if (size > kIoChunk) size = kIoChunk;
       __builtin_memcpy(buffer, w.data.data() + at, size);
-      ok = access
-               ->WriteAsTarget(BytesSlice(w.resource), w.offset + at, buffer,
-                               size)
-               .ok();
+      w.failure = access->WriteAsTarget(BytesSlice(w.resource), w.offset + at,
+                                        buffer, size);
+      ok = w.failure.ok();
     }
     w.ok = ok;
     if (ok)
@@ -391,8 +369,9 @@ void Node::DoSyncIo(SyncIo* io) {
   }
   for (size_t i = 0; i < io->flushes.size(); ++i) {
     SyncFlush& f = io->flushes[i];
-    f.ok =
-        access != nullptr && access->FlushAsTarget(BytesSlice(f.resource)).ok();
+    if (access == nullptr) continue;
+    f.failure = access->FlushAsTarget(BytesSlice(f.resource));
+    f.ok = f.failure.ok();
   }
   // Serve the peer's requests: read, and digest or copy.
   for (size_t i = 0; i < io->serves.size(); ++i) {
@@ -472,18 +451,10 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       continue;
     }
     if (!cmp.ok) {
-      if (!job->failure_logged) {
-        platform::Log(platform::LogLevel::kWarning,
-                      "resource %s: sync cannot read the local data device "
-                      "(is it attached as a secondary that does not "
-                      "replay?); retrying",
-                      job->target.resource);
-        job->failure_logged = true;
-      }
+      NoteSyncFailure(job, "read", cmp.failure);
       RestartSyncWindowLocked(job, now_ns);
       continue;
     }
-    job->failure_logged = false;
     job->ranges = Move(cmp.differ);
     job->next_range = 0;
     job->blocks_in_flight = 0;
@@ -502,7 +473,10 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       continue;
     }
     job->blocks_in_flight--;
-    if (!w.ok) job->window_failed = true;
+    if (!w.ok) {
+      job->window_failed = true;
+      NoteSyncFailure(job, "write", w.failure);
+    }
   }
   for (size_t i = 0; i < io->flushes.size(); ++i) {
     const SyncFlush& f = io->flushes[i];
@@ -516,6 +490,7 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       FinishSyncWindowLocked(job, now_ns);
     } else {
       job->window_failed = true;
+      NoteSyncFailure(job, "flush", f.failure);
     }
   }
   // A failed window starts again once none of its blocks is in flight.
@@ -529,7 +504,22 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
   AskSyncLocked(c, now_ns);
 }
 
+void Node::NoteSyncFailure(SyncJob* job, const char* what, Status why) {
+  // Not attached as a waiting secondary (yet): a state, not a failure.
+  if (why.ok() || why.code() == StatusCode::kUnavailable ||
+      why.code() == StatusCode::kNotFound) {
+    return;
+  }
+  tree::TextWriter w(job->error, sizeof(job->error));
+  w.CString("sync cannot ");
+  w.CString(what);
+  w.CString(" the data device: ");
+  w.CString(why.message());
+  w.CString(" (retrying)");
+}
+
 void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
+  job->error[0] = '\0';
   job->rate_bytes += job->window_end - job->position;
   job->position = job->window_end;
   job->phase = SyncJob::Phase::kIdle;

@@ -185,6 +185,36 @@ TEST_F(SyncTest, WaitsForAnActualPrimaryAndBoundsConcurrentWrites) {
   EXPECT_EQ(image.substr(17 * kBlock, kBlock), Block(17, 1));
 }
 
+// A local device that fails the sync's writes: msg-err-sync says so (also
+// on alpha, as the tree travels), the window is tried again, and once the
+// device works the sync finishes and the message goes.
+TEST_F(SyncTest, DeviceErrorsAreReportedAndRetried) {
+  alpha_resource_ = Attach(&alpha_, alpha_data_);
+  StartPrimary();
+  for (uint64_t b = 0; b < 64; ++b) WriteOnAlpha(b, 3);
+  ASSERT_TRUE(WaitFor([&] { return WrittenBack(); }));
+  beta_resource_ = Attach(&beta_, beta_data_);
+  pt::FailBlockDeviceOpsForTest(beta_data_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 2);
+  StartBoth();
+  const std::string msg = "resource-r0/actual-beta/msg-err-sync";
+  ASSERT_TRUE(WaitFor([&] {
+    return alpha_.Get(msg).find("sync cannot write the data device") !=
+           std::string::npos;
+  })) << beta_.Get(msg) << " syncstatus "
+      << beta_.Get("resource-r0/syncstatus-beta");
+  const std::string size = std::to_string(kSize);
+  ASSERT_TRUE(WaitFor([&] {
+    return beta_.Get("resource-r0/syncstatus-beta") == size;
+  })) << beta_.Get(msg);
+  auto gone = [&](Host& h) {
+    return h.Get(msg) == "<none>" || h.Get(msg) == ".deleted";
+  };
+  ASSERT_TRUE(WaitFor([&] { return gone(beta_) && gone(alpha_); }));
+  EXPECT_EQ(ReadImage(beta_data_), ReadImage(alpha_data_));
+  pt::ResetBlockDeviceForTest(beta_data_.c_str());
+}
+
 }  // namespace
 }  // namespace peer
 }  // namespace mars

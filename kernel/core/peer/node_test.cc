@@ -240,6 +240,78 @@ TEST_F(NodeTest, PeerAllocationsAccountForTheGrowingTree) {
   EXPECT_EQ(platform::GetCounter(platform::Counter::kPeerAllocations), 0u);
 }
 
+// A logfile that grew while fetched is finished (version link) and the next
+// one starts: beta completes the first and goes on with the second.
+TEST_F(NodeTest, FetchMovesOnWhenAGrowingLogfileIsFinished) {
+  const std::string log1 = "resource-r0/log-000000001-alpha";
+  const std::string log2 = "resource-r0/log-000000002-alpha";
+  const std::string bytes1 = RandomBytes(900 * 1024 + 8, 5);
+  const std::string bytes2 = RandomBytes(300 * 1024, 6);
+  alpha_.Put("resource-r0/primary", "alpha");
+  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+  alpha_.Put("resource-r0/todo-beta/connect", "1");
+  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
+  alpha_.WriteFile(log1, bytes1.substr(0, 100 * 1024));
+  const Slice log1_path(log1.data(), log1.size());
+  ASSERT_TRUE(alpha_.durability_.Open(log1_path).ok());
+  alpha_.durability_.Advance(log1_path, 100 * 1024);
+  StartBoth();
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1).size() == 100 * 1024; }))
+      << beta_.Peer().last_error;
+  // Log 1 grows; beta has all of it before the version link says it is
+  // finished (the tree may come after the bytes).
+  alpha_.AppendFile(log1, bytes1.substr(100 * 1024));
+  alpha_.durability_.Advance(log1_path, bytes1.size());
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }))
+      << beta_.ReadFile(log1).size();
+  alpha_.durability_.Close(log1_path);
+  alpha_.Put("resource-r0/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  alpha_.WriteFile(log2, bytes2);
+  const Slice log2_path(log2.data(), log2.size());
+  ASSERT_TRUE(alpha_.durability_.Open(log2_path).ok());
+  alpha_.durability_.Advance(log2_path, bytes2.size());
+  alpha_.Put("resource-r0/replay-alpha", "log-000000002-alpha,0,0");
+  alpha_.node_.Kick();
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }))
+      << beta_.ReadFile(log1).size();
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log2) == bytes2; }))
+      << beta_.ReadFile(log2).size();
+}
+
+// A local copy that cannot be written is reported in msg-err-fetch (on
+// every host, as the tree travels) and fetched once it can be.
+TEST_F(NodeTest, LocalCopyThatCannotBeWrittenIsReportedUntilItCan) {
+  const std::string log1 = "resource-r0/log-000000001-alpha";
+  const std::string bytes1 = RandomBytes(100 * 1024, 4);
+  alpha_.Put("resource-r0/primary", "alpha");
+  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+  alpha_.Put("resource-r0/todo-beta/connect", "1");
+  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.WriteFile(log1, bytes1);
+  alpha_.Put("resource-r0/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  // A directory where the copy should be: opening it for writing fails.
+  ASSERT_TRUE(
+      platform::MakeDirectory((beta_.root_ + "/resource-r0").c_str()).ok());
+  ASSERT_TRUE(platform::MakeDirectory((beta_.root_ + "/" + log1).c_str()).ok());
+  StartBoth();
+  const std::string msg = "resource-r0/actual-beta/msg-err-fetch";
+  ASSERT_TRUE(WaitFor([&] { return alpha_.Get(msg) != "<none>"; }))
+      << beta_.Get(msg);
+  EXPECT_NE(beta_.Get(msg).find("cannot write the local copy " + log1),
+            std::string::npos)
+      << beta_.Get(msg);
+  ASSERT_EQ(rmdir((beta_.root_ + "/" + log1).c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }));
+  auto gone = [&](Host& h) {
+    return h.Get(msg) == "<none>" || h.Get(msg) == ".deleted";
+  };
+  ASSERT_TRUE(WaitFor([&] { return gone(beta_) && gone(alpha_); }))
+      << beta_.Get(msg);
+}
+
 }  // namespace
 }  // namespace peer
 }  // namespace mars

@@ -77,8 +77,8 @@ ACK_OFFSET = 48 * MIB // BLOCK
 ACK_BLOCKS = 16 * MIB // BLOCK
 MKFS_OPTS = "-q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard"
 
-ACK_COUNT = 48 if FULL else 600    # writes of ackwrite (4 threads)
-ROUNDS = 2 if FULL else 6          # ext4 rounds of FILES files each
+ACK_COUNT = 48 if FULL else 300    # writes of ackwrite (4 threads)
+ROUNDS = 2 if FULL else 3          # ext4 rounds of FILES files each
 FILES = 3
 CRASH_POINTS = int(os.environ.get("MARS_VM_CRASH_POINTS") or 8)   # sample size (make check)
 CRASH_POINTS_A = max(1, CRASH_POINTS // 4)                          # of them before ext4-made

@@ -17,9 +17,11 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                            on gamma, whose disk holds others: both sync
                            (beta copies nothing, gamma what differs); 24 MiB
                            of random writes on alpha's /dev/mars/r0 across a
-                           log-rotate; both fetch the logfiles and replay them
-                           until their replay links reach alpha's log end;
-                           after `down` each data disk equals alpha's device
+                           log-rotate, then fio with verification; both fetch
+                           the logfiles and replay them until their replay
+                           links reach alpha's log end; after `down` fio
+                           verifies each data disk, which equals alpha's
+                           device
 
 Run: testing/vm/run-tests replication   or
      python3 testing/vm/tests/test_replication.py --kernel 6.1
@@ -130,6 +132,12 @@ def test_join_and_tree_exchange(env):
         expect("connected to peer beta" in log, "alpha's log does not show the peer:\n" + log)
 
 
+def run_fio(vm, jobfile, extra=""):
+    rc, out = vm.run("fio %s %s 2>&1" % (jobfile, extra), timeout=900)
+    expect(rc == 0 and "err= 0" in out and not re.search(r"err=\s*[1-9]", out),
+           "%s: fio %s %s failed (rc %d):\n%s" % (vm, jobfile, extra, rc, out[-3000:]))
+
+
 def replay_link(vm, res, host):
     """(logfile, position) of resource-RES/replay-HOST on vm, or None."""
     value = link(vm, "resource-%s/replay-%s" % (res, host))
@@ -141,7 +149,7 @@ def replay_link(vm, res, host):
 
 def test_secondaries_follow(env):
     with env.cluster(3, mars=True, names=["alpha", "beta", "gamma"],
-                     disks=[MARS_MB, DATA_MB]) as c:
+                     disks=[MARS_MB, DATA_MB], fio=True) as c:
         a, b, g = c.vms
         secondaries = (b, g)
         for vm in c.vms:
@@ -191,6 +199,11 @@ def test_secondaries_follow(env):
         marsadm_ok(a, "log-rotate r0")
         a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M skip=12 seek=20 count=12 "
                 "oflag=direct 2>/dev/null", timeout=300)
+        # fio with verification at 40..56 MiB (apart from the writes above)
+        job = ("[v]\nfilename=%s\ndirect=1\nioengine=libaio\niodepth=8\nrw=randwrite\n"
+               "bs=4k\noffset=40m\nsize=16m\nverify=crc32c\nverify_fatal=1\nrandrepeat=1\n")
+        a.put("/tmp/v.fio", job % "/dev/mars/r0")
+        run_fio(a, "/tmp/v.fio")
         a.check("sync")
         logs = sorted(a.check("cd /mars/resource-r0 && ls log-*").split())
         expect(len(logs) >= 2, "alpha has logfiles %s, expected two after log-rotate" % logs)
@@ -213,6 +226,8 @@ def test_secondaries_follow(env):
                 expect(size_a == size_s, "%s: %s bytes on alpha, %s on %s"
                        % (name, size_a, size_s, s))
             marsadm_ok(s, "down r0")
+            s.put("/tmp/v.fio", job % "/dev/vdb")
+            run_fio(s, "/tmp/v.fio", "--verify_only")
             got = s.check("dd if=/dev/vdb bs=1M count=%d 2>/dev/null | md5sum" % DATA_MB)
             expect(want == got, "%s's data disk differs from alpha's device" % s)
         marsadm_ok(a, "down r0")
