@@ -31,7 +31,7 @@ returned), workload-end.
                       every recorded file's md5sum, umount, `e2fsck -fn` clean;
                       rmmod, umount, dm teardown; console and dmesg clean
 
-Crash points: 8 (MARS_VM_CRASH_POINTS=N: N), a quarter before ext4-made and the
+Crash points: 6 (MARS_VM_CRASH_POINTS=N: N), a quarter before ext4-made and the
 rest after it, one chosen at random in each of as many equal slices of that
 part of the run. MARS_VM_FULL=1: a shorter workload and every FLUSH/FUA entry
 after r0-up (~230). MARS_VM_SEED=N fixes the choice and the workload's seeds;
@@ -80,7 +80,7 @@ MKFS_OPTS = "-q -F -b 4096 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard"
 ACK_COUNT = 48 if FULL else 300    # writes of ackwrite (4 threads)
 ROUNDS = 2 if FULL else 3          # ext4 rounds of FILES files each
 FILES = 3
-CRASH_POINTS = int(os.environ.get("MARS_VM_CRASH_POINTS") or 8)   # sample size (make check)
+CRASH_POINTS = int(os.environ.get("MARS_VM_CRASH_POINTS") or 6)   # sample size (make check)
 CRASH_POINTS_A = max(1, CRASH_POINTS // 4)                          # of them before ext4-made
 CRASH_POINTS_B = max(1, CRASH_POINTS - CRASH_POINTS_A)              # after ext4-made
 

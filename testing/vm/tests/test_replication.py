@@ -15,7 +15,7 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                            written to its /dev/mars/r0; join-resource on beta,
                            whose data disk holds the same bytes already, and
                            on gamma, whose disk holds others: both sync
-                           (beta copies nothing, gamma what differs); 24 MiB
+                           (beta copies nothing, gamma what differs); 16 MiB
                            of random writes on alpha's /dev/mars/r0 across a
                            log-rotate, then fio with verification; both fetch
                            the logfiles and replay them until their replay
@@ -192,12 +192,12 @@ def test_secondaries_follow(env):
                 # the two 2 MiB patterns differ (in 64 KiB digest blocks)
                 expect(4 << 20 <= copied <= 4 << 20, "gamma copied %d bytes; 4 MiB differ" % copied)
 
-        # 24 MiB of random data in two logfiles
-        a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=24 2>/dev/null")
-        a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M count=12 oflag=direct 2>/dev/null",
+        # 16 MiB of random data in two logfiles
+        a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=16 2>/dev/null")
+        a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M count=8 oflag=direct 2>/dev/null",
                 timeout=300)
         marsadm_ok(a, "log-rotate r0")
-        a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M skip=12 seek=20 count=12 "
+        a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M skip=8 seek=20 count=8 "
                 "oflag=direct 2>/dev/null", timeout=300)
         # fio with verification at 40..56 MiB (apart from the writes above)
         job = ("[v]\nfilename=%s\ndirect=1\nioengine=libaio\niodepth=8\nrw=randwrite\n"
