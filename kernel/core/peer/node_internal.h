@@ -143,6 +143,9 @@ struct Node::SyncJob {
   };
   SyncTarget target;
   bool planned = false;
+  // Start again from syncstatus-HOST (new job, other source, syncstatus
+  // set back) once no window is in flight.
+  bool restart_pending = false;
   uint64_t position = 0;    // synced and flushed up to here
   Phase phase = Phase::kIdle;
   uint64_t window_end = 0;  // the window is [position, window_end)

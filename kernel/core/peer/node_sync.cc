@@ -75,11 +75,15 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     }
     // A new job, another source, or syncstatus set back (invalidate):
     // start from syncstatus-HOST with the bound its syncpos-HOST records.
-    const bool restart = fresh || t.source != job->target.source ||
-                         t.synced < job->published_position;
+    // A window in flight finishes first: the restart waits for it.
+    if (fresh || t.source != job->target.source ||
+        t.synced < job->published_position) {
+      job->restart_pending = true;
+    }
     job->target = t;
     job->planned = true;
-    if (restart && job->phase == SyncJob::Phase::kIdle) {
+    if (job->restart_pending && job->phase == SyncJob::Phase::kIdle) {
+      job->restart_pending = false;
       job->position = t.synced / block * block;
       job->published_position = t.synced;
       job->bound.known =
@@ -107,7 +111,9 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
   const Slice resource = Slice::FromCString(job->target.resource);
   char leaf[tree::kMaxNameChars + 16];
   char value[tree::kMaxPathBytes + 1];
-  const bool syncing = job->planned;
+  // Syncing until nothing is in flight: marsadm waits for is-syncing 0
+  // before it sets syncstatus-HOST back (invalidate).
+  const bool syncing = job->planned || job->phase != SyncJob::Phase::kIdle;
   if (syncing != job->syncing_published || force) {
     PublishActualLocked(resource, "is-syncing",
                         Slice::FromCString(syncing ? "1" : "0"));
@@ -267,7 +273,8 @@ void Node::AskSyncLocked(Connection* c, uint64_t now_ns) {
   for (size_t i = 0; i < sync_jobs_.size(); ++i) {
     SyncJob* job = sync_jobs_[i];
     if (job->phase == SyncJob::Phase::kIdle) {
-      if (!job->planned || job->target.source.slice() != c->peer.slice() ||
+      if (!job->planned || job->restart_pending ||
+          job->target.source.slice() != c->peer.slice() ||
           now_ns < job->retry_ns || job->position >= job->target.size) {
         continue;
       }
