@@ -61,17 +61,21 @@ check: deps
 check-source:
 	$(TOP)/scripts/check-core-includes
 
+# The unit tests are built with clang: under the sanitizers it compiles them in
+# two thirds of gcc's time, and its AddressSanitizer also finds stack uses
+# after scope. gcc builds the same code for marsadm (check-vm) and the module.
 check-unit:
-	cmake -S $(TOP) -B $(CMAKE_CHECK) -DCMAKE_BUILD_TYPE=Debug -DMARS_SANITIZE=ON
+	cmake -S $(TOP) -B $(CMAKE_CHECK) -DCMAKE_BUILD_TYPE=Debug -DMARS_SANITIZE=ON \
+		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 	cmake --build $(CMAKE_CHECK) -j$(JOBS)
 	cd $(CMAKE_CHECK) && ctest -j$(JOBS) --output-on-failure
 
 check-module:
 	@for k in $(KERNELS); do \
 		kdir=$$($(TOP)/scripts/kernel-headers $$k) && \
-		$(TOP)/scripts/check-module $$kdir || exit 1; \
+		MARS_JOBS=$(JOBS) $(TOP)/scripts/check-module $$kdir || exit 1; \
 	done
-	$(TOP)/scripts/check-module-mutations $$($(TOP)/scripts/kernel-headers 6.1)
+	MARS_JOBS=$(JOBS) $(TOP)/scripts/check-module-mutations $$($(TOP)/scripts/kernel-headers 6.1)
 
 check-vm: marsadm
 	$(TOP)/testing/vm/run-tests --kernel all

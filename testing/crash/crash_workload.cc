@@ -136,6 +136,9 @@ bool RecordWorkload(const WorkloadSpec& spec, const std::string& dir,
   const std::string resource_dir = root + "/resource-r0";
   const std::string data_path = dir + "/data.img";
   const std::string device = "crash-" + spec.name;
+  // The clock outlives the resource: Cleanup's destructor stops the
+  // resource's threads, which read the clock until they end.
+  LamportClock clock;
   Cleanup cleanup;
   cleanup.data_path = data_path;
 
@@ -179,7 +182,6 @@ bool RecordWorkload(const WorkloadSpec& spec, const std::string& dir,
     *error = "cannot start recording " + root;
     return false;
   }
-  LamportClock clock;
   engine::ResourceSettings settings;
   settings.root = root.c_str();
   settings.name = "r0";
