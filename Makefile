@@ -94,7 +94,7 @@ check-full: check
 	cd $(CMAKE_CHECK) && MARS_CRASH_STATES=$(CRASH_STATES) MARS_CRASH_SEED=2 \
 		ctest -j$(JOBS) --output-on-failure -R '^Workloads/CrashConsistency'
 	MARS_VM_FULL=1 $(TOP)/testing/vm/run-tests --kernel all crash_replay faults \
-		replication_faults
+		replication_faults replication_mars_faults
 	@echo "make check-full: all checks passed"
 
 # The VM tests that matter most, on a debug kernel built from Debian's

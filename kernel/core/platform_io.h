@@ -284,7 +284,10 @@ enum class Tunable : int {
   kLogSyncIntervalMs = 2,     // log_sync_interval_ms: longest delay of a log
                               // fdatasync when nobody waits for one
   kReplayLinkIntervalMs = 3,  // replay_link_interval_ms: replay-HOST updates
-  kCount = 4,
+  kPeerInflightBytes = 4,     // peer_inflight_bytes: logfile and sync block
+                              // bytes requested from one peer connection
+                              // and not yet received and written
+  kCount = 5,
 };
 
 enum class Counter : int {
@@ -302,7 +305,9 @@ enum class Counter : int {
                             // replication (tree, mirror, node bookkeeping)
   kSyncBytesCompared = 11,  // sync_bytes_compared: by digest, as sync target
   kSyncBytesCopied = 12,    // sync_bytes_copied: received and written
-  kCount = 13,
+  kTreeWriteErrno = 13,     // tree_write_errno: of the last failed write of
+                            // the heartbeat to /mars, 0 once one succeeds
+  kCount = 14,
 };
 
 // Context: any.

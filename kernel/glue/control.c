@@ -41,12 +41,14 @@ static unsigned long mars_tunables[MARS_TUNABLE_COUNT] = {
 	1024 * MARS_MIB,	/* logrotate_bytes */
 	100,		/* log_sync_interval_ms */
 	1000,		/* replay_link_interval_ms */
+	5 * MARS_MIB,	/* peer_inflight_bytes */
 };
 static unsigned long mars_tunable_min[MARS_TUNABLE_COUNT] = {
-	MARS_MIB, MARS_MIB, 1, 10,
+	MARS_MIB, MARS_MIB, 1, 10, 4096,
 };
 static unsigned long mars_tunable_max[MARS_TUNABLE_COUNT] = {
 	64 * 1024 * MARS_MIB, 1024 * 1024 * MARS_MIB, 10000, 60000,
+	1024 * MARS_MIB,
 };
 
 /* Indexed by mars::platform::Counter. */
@@ -205,6 +207,7 @@ static struct ctl_table mars_sysctl_table[] = {
 	MARS_TUNABLE_ENTRY("logrotate_bytes", 1),
 	MARS_TUNABLE_ENTRY("log_sync_interval_ms", 2),
 	MARS_TUNABLE_ENTRY("replay_link_interval_ms", 3),
+	MARS_TUNABLE_ENTRY("peer_inflight_bytes", 4),
 	MARS_COUNTER_ENTRY("bytes_logged", 0),
 	MARS_COUNTER_ENTRY("bytes_written_back", 1),
 	MARS_COUNTER_ENTRY("log_flushes", 2),
@@ -218,6 +221,7 @@ static struct ctl_table mars_sysctl_table[] = {
 	MARS_COUNTER_ENTRY("peer_allocations", 10),
 	MARS_COUNTER_ENTRY("sync_bytes_compared", 11),
 	MARS_COUNTER_ENTRY("sync_bytes_copied", 12),
+	MARS_COUNTER_ENTRY("tree_write_errno", 13),
 	{
 		.procname = "allocations",
 		.mode = 0444,

@@ -74,8 +74,8 @@ int mars_glue_trigger_wait(unsigned long long timeout_ns);
 void mars_glue_trigger_kick(void);
 
 /* control.c: ids are the values of mars::platform::Tunable / Counter. */
-#define MARS_TUNABLE_COUNT 4
-#define MARS_COUNTER_COUNT 13
+#define MARS_TUNABLE_COUNT 5
+#define MARS_COUNTER_COUNT 14
 unsigned long long mars_glue_tunable_get(int id);
 unsigned long long mars_glue_counter_get(int id);
 void mars_glue_counter_add(int id, unsigned long long delta);

@@ -444,9 +444,37 @@ Status File::Write(uint64_t offset, const void* data, size_t size) {
   return status;
 }
 
+namespace {
+
+// FailFileSyncsForTest(): path -> syncs left to fail.
+std::mutex g_sync_faults_lock;
+std::map<std::string, int>* g_sync_faults = nullptr;
+
+bool TakeSyncFault(const std::string& path) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_sync_faults == nullptr) return false;
+  auto it = g_sync_faults->find(path);
+  if (it == g_sync_faults->end() || it->second == 0) return false;
+  --it->second;
+  return true;
+}
+
+}  // namespace
+
+namespace test {
+
+void FailFileSyncsForTest(const char* path, int count) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_sync_faults == nullptr) g_sync_faults = new std::map<std::string, int>;
+  (*g_sync_faults)[path] = count;
+}
+
+}  // namespace test
+
 Status File::Sync(uint64_t /*begin*/, uint64_t /*end*/) {
   if (impl_ == nullptr) return StatusFromErrno(EBADF);
   auto* file = static_cast<UserFile*>(impl_);
+  if (TakeSyncFault(file->path)) return StatusFromErrno(EIO);
   uint32_t id = kNotRecorded;
   uint64_t session = 0;
   uint64_t begin = 0;
@@ -1275,6 +1303,7 @@ constexpr uint64_t kTunableDefaults[static_cast<int>(Tunable::kCount)] = {
     1ull << 30,   // kLogRotateBytes
     100,          // kLogSyncIntervalMs
     1000,         // kReplayLinkIntervalMs
+    5ull << 20,   // kPeerInflightBytes
 };
 
 std::atomic<uint64_t> g_tunables[static_cast<int>(Tunable::kCount)] = {
@@ -1282,6 +1311,7 @@ std::atomic<uint64_t> g_tunables[static_cast<int>(Tunable::kCount)] = {
     {kTunableDefaults[1]},
     {kTunableDefaults[2]},
     {kTunableDefaults[3]},
+    {kTunableDefaults[4]},
 };
 
 std::atomic<uint64_t> g_counters[static_cast<int>(Counter::kCount)] = {};

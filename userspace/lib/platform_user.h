@@ -136,6 +136,9 @@ void ResetBlockDeviceForTest(const char* path);
 // Fails the next `count` requests of kind `op` on `path` with EIO's status,
 // without touching the file (a failing FUA write writes nothing).
 void FailBlockDeviceOpsForTest(const char* path, BlockDevice::Op op, int count);
+// Fails the next `count` File::Sync() calls on files opened as `path` with
+// EIO's status (as a writeback error reported by fdatasync); 0 ends it.
+void FailFileSyncsForTest(const char* path, int count);
 // With `async`, requests on `path` complete from another thread after
 // Submit() returned (default: inline, before Submit() returns).
 void SetBlockDeviceAsyncForTest(const char* path, bool async);

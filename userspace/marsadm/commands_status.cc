@@ -15,6 +15,7 @@
 #include "command_groups.h"
 #include "help.h"
 #include "json_status.h"
+#include "module_health.h"
 #include "module_link.h"
 #include "report.h"
 #include "resource_list.h"
@@ -136,6 +137,8 @@ ExitCode Observe(const Invocation& invocation, Context& context,
     ApplySample(*status, later);
     *status = std::move(later);
   }
+  AddClusterProblems(ModuleTreeProblems(module, context.root, context.host),
+                     status);
   return ExitCode::kOk;
 }
 
@@ -173,6 +176,9 @@ ExitCode RunStatus(const Invocation& invocation, Context& context) {
                   << (host.alive ? "alive" : "not-alive");
       if (host.behind_bytes) {
         context.out << " behind: " << HumanBinary(*host.behind_bytes);
+      }
+      if (host.fetch.rest_bytes) {
+        context.out << " fetch-rest: " << HumanBinary(*host.fetch.rest_bytes);
       }
       context.out << '\n';
     }
@@ -218,7 +224,8 @@ const Command kStatusCommands[] = {
         "  RES DISKSTATE REPLSTATE FLAGS ROLE PRIMARYNODE COMMSTATE\n"
         "as upstream MARS does, followed by progress lines (sync, fetch,\n"
         "replay: amounts, lag, rate, remaining time) while something is not\n"
-        "reached, a split-brain line, and the module's error and warning\n"
+        "reached, a fetch line per peer whose fetch position is known while\n"
+        "it is behind, a split-brain line, and the module's error and warning\n"
         "messages (infos with --verbose). Rates and remaining times are\n"
         "'unknown' unless the module publishes rates or --sample is given.\n"
         "Reads the tree only; needs no module.",
@@ -233,7 +240,8 @@ const Command kStatusCommands[] = {
         /*max_args=*/1,
         /*description=*/
         "Without --json: the 'view' output plus one line per other member\n"
-        "(its states, flags, role, aliveness and how far it is behind).\n"
+        "(its states, flags, role, aliveness, how far it is behind and,\n"
+        "when known, how much it has still to fetch).\n"
         "With --json: one JSON document (schema docu/status-schema.json,\n"
         "'schema_version' 1) with the cluster, every selected resource and\n"
         "every member: roles, states, positions, rests and lags in bytes\n"

@@ -277,6 +277,38 @@ TEST_F(ViewTest, StatusTextAddsPeerLines) {
             "behind: 0 B\n");
 }
 
+// The primary's view and status show a secondary's fetch from its
+// fetch-pos link: the fetch line while it is behind, fetch-rest in status.
+TEST_F(ViewTest, PeerFetchLineFromItsFetchPosition) {
+  Healthy();
+  Logfile(R("log-000000001-hostA"), 8192);
+  Set(R("replay-hostA"), "log-000000001-hostA,8192,0");
+  Set(R("actual-hostB/fetch-pos"), "log-000000001-hostA,6144");
+  testing::RunResult r = Run({"view", "r0"}, "hostA");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(LineCount(r.out), 2) << r.out;
+  EXPECT_TRUE(Has(r.out, "    fetch hostB: rest: 2.00 KiB  lag: ")) << r.out;
+  r = Run({"status", "r0"}, "hostA");
+  EXPECT_TRUE(Has(r.out,
+                  "    host hostB: OutDated[FR] Replaying dCASfr "
+                  "Secondary alive behind: 4.00 KiB fetch-rest: "
+                  "2.00 KiB\n"))
+      << r.out;
+  // Everything fetched: rest 0 while the peer is behind in its replay.
+  Set(R("actual-hostB/fetch-pos"), "log-000000001-hostA,8192");
+  r = Run({"view", "r0"}, "hostA");
+  EXPECT_TRUE(Has(r.out, "    fetch hostB: rest: 0 B  lag: 00:00:00")) << r.out;
+  r = Run({"status", "r0"}, "hostA");
+  EXPECT_TRUE(Has(r.out,
+                  "OutDated[R] Replaying dCASFr Secondary alive "
+                  "behind: 4.00 KiB fetch-rest: 0 B\n"))
+      << r.out;
+  // Replayed too: nothing behind, no line.
+  Set(R("replay-hostB"), "log-000000001-hostA,8192,0");
+  r = Run({"view", "r0"}, "hostA");
+  EXPECT_EQ(LineCount(r.out), 1) << r.out;
+}
+
 TEST_F(ViewTest, SampleTakesTwoObservations) {
   Healthy();
   Set(R("syncstatus-hostB"), "0");

@@ -241,6 +241,39 @@ TEST_F(JsonStatusTest, HealthySecondaryValidatesAndMatchesView) {
   EXPECT_EQ(r["hosts"][0]["fetch"]["rest_bytes"], nullptr);
 }
 
+// A peer's fetch from its fetch-pos link, in the schema's fields.
+TEST_F(JsonStatusTest, PeerFetchFromItsFetchPosition) {
+  Healthy();
+  Logfile(R("log-000000001-hostA"), 8192);
+  Set(R("replay-hostA"), "log-000000001-hostA,8192,0");
+  Set(R("actual-hostB/fetch-pos"), "log-000000001-hostA,6144");
+  Set(R("actual-hostB/fetch-rate"), "1024");
+  const Json doc = StatusJson("hostA");
+  ExpectValid(doc);
+  const Json& b = doc["resources"][0]["hosts"][1];
+  ASSERT_EQ(b["name"], "hostB");
+  EXPECT_EQ(b["is_local"], false);
+  EXPECT_EQ(b["disk_state_text"], "OutDated[FR]");
+  const Json& fetch = b["fetch"];
+  EXPECT_EQ(fetch["place"]["logfile"], "log-000000001-hostA");
+  EXPECT_EQ(fetch["place"]["number"], 1);
+  EXPECT_EQ(fetch["place"]["origin"], "hostA");
+  EXPECT_EQ(fetch["place"]["position_bytes"], 6144);
+  EXPECT_EQ(fetch["history_position_bytes"], 6144);
+  EXPECT_EQ(fetch["rest_bytes"], 2048);
+  EXPECT_TRUE(fetch["lag_seconds"].is_number());
+  EXPECT_EQ(fetch["reached"], false);
+  EXPECT_EQ(fetch["rate_bytes_per_second"], 1024.0);
+  EXPECT_EQ(fetch["eta_seconds"], 2);
+  // Without the link: unknown, reached as its replay.
+  Delete(R("actual-hostB/fetch-pos"));
+  const Json without = StatusJson("hostA");
+  ExpectValid(without);
+  EXPECT_EQ(without["resources"][0]["hosts"][1]["fetch"]["rest_bytes"],
+            nullptr);
+  EXPECT_EQ(without["resources"][0]["hosts"][1]["fetch"]["place"], nullptr);
+}
+
 TEST_F(JsonStatusTest, ManyStatesValidate) {
   Healthy();
   ExpectValid(StatusJson("hostA"));

@@ -4,6 +4,8 @@
 
 #include "core/base/slice.h"
 #include "core/tree/log_names.h"
+#include "core/tree/text.h"
+#include "core/tree/values.h"
 #include "tree_read.h"
 
 namespace mars::cli {
@@ -37,6 +39,21 @@ std::optional<ReplayPlace> ParseReplayPlace(const std::string& value) {
   place.position = link.position;
   place.dirty = link.dirty_length;
   return place;
+}
+
+std::optional<LogPlace> ParseFetchPlace(const std::string& value) {
+  Slice name;
+  Slice bytes;
+  tree::LogfileName log;
+  uint64_t position = 0;
+  if (!tree::SplitAt(CoreSlice(value), ',', &name, &bytes) ||
+      !tree::ParseLogfileName(name, &log).ok() ||
+      !tree::ParseByteCount(bytes, &position).ok()) {
+    return std::nullopt;
+  }
+  const std::string origin = FromSlice(log.host.slice());
+  return LogPlace{FormatLogfileName(log.number, origin), log.number, origin,
+                  position};
 }
 
 int CompareReplayPlaces(const ReplayPlace& a, const ReplayPlace& b) {
@@ -140,19 +157,50 @@ std::optional<std::string> LogHistory::OriginFor(
   return origin;
 }
 
+uint64_t LogHistory::LengthsBefore(
+    uint32_t number, const std::string& host,
+    const std::optional<std::string>& primary) const {
+  uint64_t base = 0;
+  for (uint32_t n = number - 1; n >= tree::kMinLogfileNumber; --n) {
+    const std::optional<std::string> origin = OriginFor(n, host, primary);
+    const LogInfo* info = origin ? Find(n, *origin) : nullptr;
+    if (info == nullptr) break;
+    base += info->known_length;
+  }
+  return base;
+}
+
+LogHistory::FetchMeasure LogHistory::MeasureFetch(
+    const LogPlace& fetched, const std::string& host,
+    const std::optional<std::string>& primary) const {
+  FetchMeasure measure;
+  measure.history =
+      LengthsBefore(fetched.number, host, primary) + fetched.position;
+  for (uint32_t n = fetched.number; n <= tree::kMaxLogfileNumber; ++n) {
+    std::optional<std::string> origin = fetched.origin;
+    if (n != fetched.number) {
+      if (!HasNumber(n)) break;
+      origin = OriginFor(n, host, primary);
+      if (!origin) break;
+    }
+    const LogInfo* info = Find(n, *origin);
+    const uint64_t known = info != nullptr ? info->known_length : 0;
+    if (n == fetched.number) {
+      measure.rest += known > fetched.position ? known - fetched.position : 0;
+    } else {
+      measure.rest += known;
+    }
+  }
+  return measure;
+}
+
 HostLogProgress LogHistory::Measure(const ReplayPlace& replay,
                                     const std::string& host,
                                     const std::optional<std::string>& primary,
                                     bool local) const {
   HostLogProgress progress;
   // Lengths before the replay logfile, back to the first unknown number.
-  uint64_t base = 0;
-  for (uint32_t n = replay.number - 1; n >= tree::kMinLogfileNumber; --n) {
-    const std::optional<std::string> origin = OriginFor(n, host, primary);
-    const LogInfo* info = origin ? Find(n, *origin) : nullptr;
-    if (info == nullptr) break;
-    base += info->known_length;
-  }
+  const uint64_t base = LengthsBefore(replay.number, host, primary);
   progress.replay_history = base + replay.position;
 
   uint64_t known_total = 0;

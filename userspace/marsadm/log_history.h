@@ -1,7 +1,8 @@
 // LogHistory: the logfiles of one resource as this host's tree shows them —
 // local logfile sizes (logfiles are never replicated as entries, so only the
 // local ones are known), the final lengths recorded in version links, the
-// positions in replay links — and the version chains of its hosts. The status
+// positions in replay links and fetch-pos links — and the version chains of
+// its hosts. The status
 // model asks it for positions, rests and split brain (status_model.h).
 #ifndef MARS_USERSPACE_MARSADM_LOG_HISTORY_H_
 #define MARS_USERSPACE_MARSADM_LOG_HISTORY_H_
@@ -29,6 +30,9 @@ struct ReplayPlace {
 
 // Parses a replay link value with the core parser (core/tree/log_names.h).
 std::optional<ReplayPlace> ParseReplayPlace(const std::string& value);
+// Parses actual-HOST/fetch-pos, "log-NNNNNNNNN-ORIGIN,BYTES" (the newest
+// logfile HOST holds a local copy of and its bytes), with the core parsers.
+std::optional<LogPlace> ParseFetchPlace(const std::string& value);
 // -1, 0, 1 as `a` is before, at, after `b` (number, then position).
 int CompareReplayPlaces(const ReplayPlace& a, const ReplayPlace& b);
 
@@ -63,6 +67,15 @@ class LogHistory {
                           const std::optional<std::string>& primary,
                           bool local) const;
 
+  // The fetch progress of a peer whose local copies reach `fetched` (its
+  // fetch-pos link), along the lineage of `host` as in Measure.
+  struct FetchMeasure {
+    uint64_t history = 0;  // as HostLogProgress::fetch_history
+    uint64_t rest = 0;     // known bytes after `fetched`
+  };
+  FetchMeasure MeasureFetch(const LogPlace& fetched, const std::string& host,
+                            const std::optional<std::string>& primary) const;
+
   // Hosts whose version chains diverge from another host's (sorted), among
   // `hosts`. A chain that does not verify is cut to its newest verified part
   // and reported in `problems`.
@@ -79,6 +92,10 @@ class LogHistory {
   using Key = std::pair<uint32_t, std::string>;  // number, origin
 
   bool HasNumber(uint32_t number) const;
+  // The known lengths of the logfiles before `number` in the history of
+  // `host`, back to the first unknown one.
+  uint64_t LengthsBefore(uint32_t number, const std::string& host,
+                         const std::optional<std::string>& primary) const;
   // The origin of logfile `number` in the history of `host`.
   std::optional<std::string> OriginFor(
       uint32_t number, const std::string& host,

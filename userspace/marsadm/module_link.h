@@ -35,6 +35,9 @@ class ModuleLink {
   const std::string& proc_dir() const { return proc_dir_; }
   std::string TriggerPath() const { return proc_dir_ + "/trigger"; }
   std::string LamportClockPath() const { return proc_dir_ + "/lamport_clock"; }
+  std::string TreeWriteErrnoPath() const {
+    return proc_dir_ + "/tree_write_errno";
+  }
 
   // True if the proc directory holds a `trigger` entry.
   bool Loaded() const;

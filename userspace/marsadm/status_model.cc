@@ -86,6 +86,14 @@ class Reader {
     if (!place) Bad(host, path, *value, "not LOGFILE,POS,DIRTYLEN");
     return place;
   }
+  std::optional<LogPlace> FetchPlace(const std::string& host,
+                                     const std::string& path) {
+    const auto value = Link(path);
+    if (!value) return std::nullopt;
+    auto place = ParseFetchPlace(*value);
+    if (!place) Bad(host, path, *value, "not LOGFILE,BYTES");
+    return place;
+  }
   void Bad(const std::string& host, const std::string& path,
            const std::string& value, const std::string& why) {
     Message message;
@@ -148,6 +156,8 @@ double Percent(uint64_t position, uint64_t size) {
 struct HostInput {
   std::optional<ReplayPlace> replay;
   std::optional<ReplayPlace> syncpos;
+  std::optional<LogPlace> fetch_pos;  // actual-HOST/fetch-pos
+  uint64_t fetch_pos_stamp = 0;
   uint64_t replay_stamp = 0;
   uint64_t heartbeat = 0;
 };
@@ -228,6 +238,15 @@ ResourceStatus ComputeResourceStatus(const TreeDir& tree,
     if (input.replay) {
       history.NoteLength(input.replay->number, input.replay->origin,
                          input.replay->position + input.replay->dirty);
+    }
+    const std::string fetch_pos = in + "actual-" + name + "/" + kActualFetchPos;
+    input.fetch_pos = reader.FetchPlace(name, fetch_pos);
+    input.fetch_pos_stamp = reader.Stamp(fetch_pos);
+    // A peer's copy holds these bytes: the logfile is at least that long.
+    // (The local host's own copies are measured directly.)
+    if (input.fetch_pos && name != options.host) {
+      history.NoteLength(input.fetch_pos->number, input.fetch_pos->origin,
+                         input.fetch_pos->position);
     }
   }
   status.split_brain_hosts = history.SplitBrainHosts(members, &problems);
@@ -347,6 +366,29 @@ ResourceStatus ComputeResourceStatus(const TreeDir& tree,
       }
     } else if (host.is_local && host.member && !host.actual.primary) {
       host.orphan = true;  // nothing to replay from
+    }
+    // A peer's fetch from its own report (fetch-pos). Not for the reference
+    // host (it writes the log), nor when the link is behind its replay link
+    // (left from an earlier fetch: it has replayed further since).
+    const bool fetch_pos_current =
+        input.fetch_pos &&
+        (!input.replay || input.fetch_pos->number > input.replay->number ||
+         (input.fetch_pos->number == input.replay->number &&
+          input.fetch_pos->position >= input.replay->position));
+    if (!host.is_local && fetch_pos_current &&
+        !(reference && *reference == host.name)) {
+      const LogHistory::FetchMeasure measure =
+          history.MeasureFetch(*input.fetch_pos, host.name, designated);
+      host.fetch.place = *input.fetch_pos;
+      host.fetch.history_position_bytes = measure.history;
+      host.fetch.rest_bytes = measure.rest;
+      fetch_reached = measure.rest == 0;
+      if (fetch_reached) {
+        host.fetch.lag_seconds = 0.0;
+      } else if (reference_stamp != 0) {
+        host.fetch.lag_seconds =
+            Seconds(reference_stamp, input.fetch_pos_stamp);
+      }
     }
     host.replay.reached = replay_reached;
     host.fetch.reached = fetch_reached;

@@ -5,9 +5,10 @@
 // status_text.h, JSON in json_status.h), so the two never disagree.
 //
 // The states follow upstream MARS's view macros (docu/marsadm.md, "view").
-// Logfiles are local files, so the fetch and replay rests are only known for
-// the local host; for peers the model keeps what the replicated links show
-// and leaves the rest unknown (std::nullopt), never guessed.
+// Logfiles are local files: the local host's fetch and replay rests are
+// measured from them. For peers the model keeps what the replicated links
+// show: their fetch progress from their fetch-pos links where they publish
+// one, and leaves the rest unknown (std::nullopt), never guessed.
 #ifndef MARS_USERSPACE_MARSADM_STATUS_MODEL_H_
 #define MARS_USERSPACE_MARSADM_STATUS_MODEL_H_
 
@@ -35,6 +36,9 @@ inline constexpr char kActualDiskError[] = "disk-error";
 inline constexpr char kActualSyncRate[] = "sync-rate";
 inline constexpr char kActualFetchRate[] = "fetch-rate";
 inline constexpr char kActualReplayRate[] = "replay-rate";
+// "log-NNNNNNNNN-ORIGIN,BYTES": the newest logfile the host holds a local
+// copy of and its bytes (written by a host that fetches).
+inline constexpr char kActualFetchPos[] = "fetch-pos";
 // Size in bytes of /dev/mars/DEV as the module currently provides it (on the
 // host where the device is up); `resize` waits for it.
 inline constexpr char kActualDeviceSize[] = "device-size";
@@ -177,10 +181,12 @@ struct ReplayProgress {
   Speed speed;
 };
 
+// Local host: measured from its logfiles. Peers: from their fetch-pos link
+// (unknown without one).
 struct FetchProgress {
   std::optional<LogPlace> place;  // end of the newest local logfile
   std::optional<uint64_t> history_position_bytes;  // as for replay
-  std::optional<uint64_t> rest_bytes;  // known to exist, not yet here (local)
+  std::optional<uint64_t> rest_bytes;  // known to exist, not yet there
   std::optional<double> lag_seconds;
   bool reached = false;
   Speed speed;

@@ -345,6 +345,97 @@ TEST_F(StatusModelTest, LagsFromLinkStamps) {
   EXPECT_NEAR(*b.fetch.lag_seconds, 20.0, 2.0);
 }
 
+// The primary's view of a secondary that publishes its fetch position:
+// place, positions, rest and lag from the link, OutDated[F] as it is.
+TEST_F(StatusModelTest, PeerFetchFromItsFetchPosLink) {
+  Healthy();
+  std::vector<tree::VersionLink> chain;
+  Set(R("version-000000001-hostA"), VersionValue(&chain, 1, "hostA", 4096));
+  Logfile(R("log-000000002-hostA"), 3000);  // the primary's current log
+  Set(R("replay-hostA"), "log-000000002-hostA,3000,0");
+  SetAged(R("actual-hostB/fetch-pos"), "log-000000002-hostA,1000", 20);
+  ResourceStatus status = Compute("hostA");
+  HostStatus b = status.Host("hostB");
+  ASSERT_TRUE(b.fetch.place);
+  EXPECT_EQ(b.fetch.place->logfile, "log-000000002-hostA");
+  EXPECT_EQ(b.fetch.place->number, 2u);
+  EXPECT_EQ(b.fetch.place->origin, "hostA");
+  EXPECT_EQ(b.fetch.place->position, 1000u);
+  EXPECT_EQ(b.fetch.history_position_bytes, 4096u + 1000u);
+  EXPECT_EQ(b.fetch.rest_bytes, 2000u);
+  EXPECT_FALSE(b.fetch.reached);
+  ASSERT_TRUE(b.fetch.lag_seconds);
+  EXPECT_NEAR(*b.fetch.lag_seconds, 20.0, 2.0);
+  EXPECT_EQ(DiskStateToken(b), "OutDated[FR]");
+  EXPECT_EQ(b.flags, "dCASfr");
+  EXPECT_EQ(b.behind_bytes, 3000u);
+  EXPECT_TRUE(status.messages.empty()) << status.messages[0].text;
+  // The fetch-rate link gives the ETA of the rest.
+  Set(R("actual-hostB/fetch-rate"), "1000");
+  b = Compute("hostA").Host("hostB");
+  EXPECT_EQ(b.fetch.speed.eta_seconds, 2u);
+
+  // It has everything: reached, no lag; only the replay is behind.
+  Set(R("actual-hostB/fetch-pos"), "log-000000002-hostA,3000");
+  b = Compute("hostA").Host("hostB");
+  EXPECT_EQ(b.fetch.rest_bytes, 0u);
+  EXPECT_TRUE(b.fetch.reached);
+  EXPECT_EQ(b.fetch.lag_seconds, 0.0);
+  EXPECT_EQ(DiskStateToken(b), "OutDated[R]");
+}
+
+// A peer's fetch position is evidence of the logfile's length: the local
+// host's fetch rest counts the bytes it has not got yet.
+TEST_F(StatusModelTest, PeerFetchPositionIsEvidenceOfTheLogLength) {
+  Healthy();
+  Set(R("actual-hostA/is-primary"), "0");
+  Set(R("primary"), "(none)");
+  Set(R("actual-hostC/fetch-pos"), "log-000000001-hostA,6000");
+  Set(R("data-hostC"), "/dev/vdc");
+  const ResourceStatus status = Compute();
+  EXPECT_EQ(status.Host("hostB").fetch.rest_bytes, 6000u - 4096u);
+  const HostStatus& c = status.Host("hostC");
+  EXPECT_EQ(c.fetch.rest_bytes, 0u);
+  EXPECT_TRUE(c.fetch.reached);
+  EXPECT_EQ(c.fetch.lag_seconds, 0.0);  // nothing to fetch: no lag
+}
+
+TEST_F(StatusModelTest, PeerFetchUnknownWithoutAUsableLink) {
+  Healthy();
+  // The reference host writes the log: its own link says nothing.
+  Set(R("actual-hostA/fetch-pos"), "log-000000001-hostA,100");
+  EXPECT_EQ(Compute().Host("hostA").fetch.place, std::nullopt);
+  // Behind the replay link: left from an earlier fetch.
+  Set(R("actual-hostB/fetch-pos"), "log-000000001-hostA,100");
+  HostStatus b = Compute("hostA").Host("hostB");
+  EXPECT_EQ(b.fetch.rest_bytes, std::nullopt);
+  EXPECT_TRUE(b.fetch.reached);  // as its replay: everything known
+  // Unparsable: reported, and the fetch stays unknown.
+  Set(R("replay-hostA"), "log-000000001-hostA,8192,0");
+  Set(R("actual-hostB/fetch-pos"), "log-000000001-hostA,100,0");
+  const ResourceStatus status = Compute("hostA");
+  b = status.Host("hostB");
+  EXPECT_EQ(b.fetch.place, std::nullopt);
+  EXPECT_EQ(b.fetch.rest_bytes, std::nullopt);
+  EXPECT_FALSE(b.fetch.reached);  // as its replay
+  ASSERT_EQ(status.messages.size(), 1u);
+  EXPECT_EQ(status.messages[0].key, "bad-link");
+  EXPECT_EQ(status.messages[0].host, "hostB");
+  EXPECT_NE(status.messages[0].text.find("actual-hostB/fetch-pos"),
+            std::string::npos);
+}
+
+// The local host measures its own logfiles; its own link does not count.
+TEST_F(StatusModelTest, LocalFetchMeasuredEvenWithItsOwnLink) {
+  Healthy();
+  Set(R("actual-hostB/fetch-pos"), "log-000000001-hostA,1000");
+  const HostStatus b = Local();
+  ASSERT_TRUE(b.fetch.place);
+  EXPECT_EQ(b.fetch.place->position, 4096u);
+  EXPECT_EQ(b.fetch.rest_bytes, 0u);
+  EXPECT_TRUE(b.fetch.reached);
+}
+
 TEST_F(StatusModelTest, LagsUnknownWithoutReference) {
   Healthy();
   Set(R("primary"), "(none)");

@@ -29,6 +29,13 @@ std::string Lag(const std::optional<double>& seconds) {
   return seconds ? HumanDuration(static_cast<uint64_t>(*seconds)) : "unknown";
 }
 
+// "rest: ...  lag: ...  rate: ...  remaining: ..." of a known fetch.
+std::string FetchLine(const FetchProgress& fetch) {
+  return "rest: " + HumanBinary(fetch.rest_bytes.value_or(0)) +
+         "  lag: " + Lag(fetch.lag_seconds) + "  rate: " + Rate(fetch.speed) +
+         "  remaining: " + Remaining(fetch.speed);
+}
+
 }  // namespace
 
 std::string HumanBinary(uint64_t bytes) {
@@ -114,10 +121,7 @@ void RenderView(const ResourceStatus& resource, const std::string& host,
     }
     if (local.behind_bytes && *local.behind_bytes > 0) {
       if (local.fetch.rest_bytes) {
-        out << "    fetch: rest: " << HumanBinary(*local.fetch.rest_bytes)
-            << "  lag: " << Lag(local.fetch.lag_seconds)
-            << "  rate: " << Rate(local.fetch.speed)
-            << "  remaining: " << Remaining(local.fetch.speed) << '\n';
+        out << "    fetch: " << FetchLine(local.fetch) << '\n';
       }
       out << "    replay: ";
       if (local.replay.place) {
@@ -131,6 +135,15 @@ void RenderView(const ResourceStatus& resource, const std::string& host,
           << "  rate: " << Rate(local.replay.speed)
           << "  remaining: " << Remaining(local.replay.speed) << '\n';
     }
+  }
+  // The same fetch line for each peer that publishes its fetch position,
+  // while it is behind.
+  for (const HostStatus& peer : resource.hosts) {
+    if (peer.is_local || !peer.member || !peer.fetch.rest_bytes ||
+        !peer.behind_bytes || *peer.behind_bytes == 0) {
+      continue;
+    }
+    out << "    fetch " << peer.name << ": " << FetchLine(peer.fetch) << '\n';
   }
   if (resource.split_brain) {
     out << "    split brain: the histories of";

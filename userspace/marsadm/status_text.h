@@ -26,7 +26,8 @@ std::string PrimaryNodeToken(const ResourceStatus& resource);
 std::string ViewLine(const ResourceStatus& resource, const std::string& host);
 
 // The view line, then progress lines (sync, fetch, replay) while something
-// is not reached, a split-brain line, and the messages (errors and
+// is not reached, a fetch line for each peer whose fetch progress is known
+// while it is behind, a split-brain line, and the messages (errors and
 // warnings; infos too when `verbose`).
 void RenderView(const ResourceStatus& resource, const std::string& host,
                 bool verbose, std::ostream& out);

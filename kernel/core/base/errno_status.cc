@@ -106,4 +106,14 @@ Status StatusFromErrno(int error) {
   return Status(StatusCode::kIoError, "I/O error (unknown errno)");
 }
 
+int ErrnoOfStatus(Status status) {
+  if (status.ok()) return 0;
+  for (size_t i = 0; i < sizeof(kErrnoTable) / sizeof(kErrnoTable[0]); ++i) {
+    if (kErrnoTable[i].message == status.message()) {
+      return kErrnoTable[i].number;
+    }
+  }
+  return 5;  // EIO
+}
+
 }  // namespace mars

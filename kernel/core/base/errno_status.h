@@ -19,6 +19,11 @@ namespace mars {
 // "I/O error (unknown errno)". Context: any.
 Status StatusFromErrno(int error);
 
+// The positive errno a Status from StatusFromErrno() was made from: 0 for
+// Ok, EIO (5) for any other Status (a failure that carries no errno, or an
+// unknown number). Context: any.
+int ErrnoOfStatus(Status status);
+
 }  // namespace mars
 
 #endif  // MARS_CORE_BASE_ERRNO_STATUS_H_

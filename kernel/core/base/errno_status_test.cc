@@ -54,6 +54,16 @@ TEST(ErrnoStatusTest, NegativeNumbersAreNegated) {
                StatusFromErrno(ENOSPC).message());
 }
 
+TEST(ErrnoStatusTest, ErrnoOfStatusGivesTheNumberBack) {
+  EXPECT_EQ(ErrnoOfStatus(Status::Ok()), 0);
+  for (int error : {EIO, EROFS, ENOSPC, ENOTDIR, ECONNRESET}) {
+    EXPECT_EQ(ErrnoOfStatus(StatusFromErrno(error)), error) << error;
+  }
+  // A failure without an errno, or with an unknown one: EIO.
+  EXPECT_EQ(ErrnoOfStatus(Status(StatusCode::kCorruption, "bad crc")), EIO);
+  EXPECT_EQ(ErrnoOfStatus(StatusFromErrno(4095)), EIO);
+}
+
 TEST(ErrnoStatusTest, MessageNamesErrorAndNumber) {
   EXPECT_STREQ(StatusFromErrno(ENOSPC).message(),
                "no space left on device (errno 28)");

@@ -4,9 +4,42 @@
 namespace mars {
 namespace engine {
 
+namespace {
+
+enum : int {
+  kPending = 0,
+  kDone = 1,      // status is valid; RequestDone may still be in WakeAll()
+  kReleased = 2,  // RequestDone no longer touches the stage or the queue
+};
+
+// As in core/io/block_device_sync.cc: waits are bounded and repeated (a
+// stop request of the calling thread ends one early, but the request owns
+// its stage until `done` ran); the window between WakeAll() and the release
+// store is a few instructions, re-checked at a short interval.
+constexpr uint64_t kWaitRoundNs = 1000ull * 1000 * 1000;
+constexpr uint64_t kReleasePollNs = 100ull * 1000;
+
+int StageState(const void* stage_state) {
+  return __atomic_load_n(static_cast<const int*>(stage_state),
+                         __ATOMIC_ACQUIRE);
+}
+
+bool IsDone(void* stage_state) { return StageState(stage_state) >= kDone; }
+
+bool IsReleased(void* stage_state) {
+  return StageState(stage_state) == kReleased;
+}
+
+}  // namespace
+
 LogApplier::~LogApplier() {
+  // A request in flight owns its stage until it completed.
+  const Status ignored = WaitInFlight();
+  (void)ignored;
   platform::Free(window_);
-  platform::FreeIoBuffer(stage_);
+  for (Stage& stage : stages_) {
+    for (void* buffer : stage.buffers) platform::FreeIoBuffer(buffer);
+  }
 }
 
 Status LogApplier::Init(platform::BlockDevice* data, uint64_t device_size) {
@@ -15,11 +48,22 @@ Status LogApplier::Init(platform::BlockDevice* data, uint64_t device_size) {
   }
   data_ = data;
   device_size_ = device_size;
+  // No lock class names this role; like the synchronous helpers' queues it
+  // is only ever woken, never nested in another lock.
+  Status status =
+      done_queue_.Init(platform::LockClass::kSelfTest, platform::Gfp::kKernel);
+  if (!status.ok()) return status;
   window_ = static_cast<uint8_t*>(
       platform::Allocate(kWindowBytes, platform::Gfp::kKernel));
-  stage_ = platform::AllocateIoBuffer(kStageBytes, platform::Gfp::kKernel);
-  if (window_ == nullptr || stage_ == nullptr) {
-    return Status(StatusCode::kNoMemory, "out of memory");
+  if (window_ == nullptr) return Status(StatusCode::kNoMemory, "out of memory");
+  for (Stage& stage : stages_) {
+    stage.owner = this;
+    for (void*& buffer : stage.buffers) {
+      buffer = platform::AllocateIoBuffer(kStageBytes, platform::Gfp::kKernel);
+      if (buffer == nullptr) {
+        return Status(StatusCode::kNoMemory, "out of memory");
+      }
+    }
   }
   return Status::Ok();
 }
@@ -71,48 +115,102 @@ Status LogApplier::Apply(const log::RecordView& record) {
                   "record writes outside the data device");
   }
   if (size == 0) return Status::Ok();
+  if (!MARS_CHECK(size <= kRequestBytes)) {
+    return Status(StatusCode::kInternal, "record larger than a request");
+  }
   // Staged on when it continues the staged range and fits.
-  if (staged_ > 0 && (staged_device_ + staged_ != record.device_offset ||
-                      staged_ + size > kStageBytes)) {
-    Status status = WriteStaged();
+  Stage* stage = &stages_[filling_];
+  if (stage->size > 0 &&
+      (stage->device_offset + stage->size != record.device_offset ||
+       stage->size + size > kRequestBytes)) {
+    Status status = SubmitFilling();
     if (!status.ok()) return status;
+    stage = &stages_[filling_];
   }
-  if (staged_ == 0) {
-    staged_device_ = record.device_offset;
-    staged_offset_ = record.offset;
-    staged_record_number_ = record.record_number;
+  if (stage->size == 0) {
+    stage->device_offset = record.device_offset;
+    stage->first_offset = record.offset;
+    stage->first_record_number = record.record_number;
   }
-  if (size <= kStageBytes) {
-    __builtin_memcpy(static_cast<uint8_t*>(stage_) + staged_,
-                     record.payload.data(), size);
-    staged_ += size;
-    return Status::Ok();
+  const uint8_t* from = record.payload.data();
+  for (size_t left = static_cast<size_t>(size); left > 0;) {
+    const size_t in = stage->size % kStageBytes;
+    const size_t n = left < kStageBytes - in ? left : kStageBytes - in;
+    __builtin_memcpy(
+        static_cast<uint8_t*>(stage->buffers[stage->size / kStageBytes]) + in,
+        from, n);
+    stage->size += n;
+    from += n;
+    left -= n;
   }
-  // Larger than the stage: written through it piece by piece.
-  for (uint64_t done = 0; done < size;) {
-    const size_t n = size - done < kStageBytes ? size - done : kStageBytes;
-    __builtin_memcpy(stage_, record.payload.data() + done, n);
-    Status status = data_->WriteSync(record.device_offset + done, stage_, n);
-    if (!status.ok()) {
-      failed_offset_ = record.offset;
-      failed_record_number_ = record.record_number;
-      return status;
-    }
-    done += n;
-  }
+  // A full stage goes to the device at once.
+  if (stage->size == kRequestBytes) return SubmitFilling();
   return Status::Ok();
 }
 
 Status LogApplier::WriteStaged() {
-  if (staged_ == 0) return Status::Ok();
-  const size_t size = staged_;
-  staged_ = 0;
-  Status status = data_->WriteSync(staged_device_, stage_, size);
+  const Status status = SubmitFilling();
+  const Status waited = WaitInFlight();
+  return status.ok() ? waited : status;
+}
+
+void LogApplier::RequestDone(platform::BlockDevice::Request* request,
+                             Status status) {
+  Stage* stage = static_cast<Stage*>(request->context);
+  LogApplier* owner = stage->owner;
+  stage->status = status;
+  __atomic_store_n(&stage->state, kDone, __ATOMIC_RELEASE);
+  owner->done_queue_.WakeAll();
+  __atomic_store_n(&stage->state, kReleased, __ATOMIC_RELEASE);
+}
+
+Status LogApplier::SubmitFilling() {
+  Stage& stage = stages_[filling_];
+  if (stage.size == 0) return Status::Ok();
+  // One request at a time: the device sees the writes in record order.
+  const Status status = WaitInFlight();
   if (!status.ok()) {
-    failed_offset_ = staged_offset_;
-    failed_record_number_ = staged_record_number_;
+    stage.size = 0;  // its records come again after the failed ones
+    return status;
   }
-  return status;
+  size_t count = 0;
+  for (size_t at = 0; at < stage.size; at += kStageBytes) {
+    const size_t left = stage.size - at;
+    stage.vecs[count].data = stage.buffers[count];
+    stage.vecs[count].size = left < kStageBytes ? left : kStageBytes;
+    ++count;
+  }
+  stage.request = platform::BlockDevice::Request();
+  stage.request.op = platform::BlockDevice::Op::kWrite;
+  stage.request.offset = stage.device_offset;
+  stage.request.size = stage.size;
+  stage.request.vecs = stage.vecs;
+  stage.request.vec_count = count;
+  stage.request.done = RequestDone;
+  stage.request.context = &stage;
+  __atomic_store_n(&stage.state, kPending, __ATOMIC_RELEASE);
+  in_flight_ = true;
+  filling_ = 1 - filling_;
+  stages_[filling_].size = 0;
+  data_->Submit(&stage.request);
+  return Status::Ok();
+}
+
+Status LogApplier::WaitInFlight() {
+  if (!in_flight_) return Status::Ok();
+  Stage& stage = stages_[1 - filling_];
+  while (!IsDone(&stage.state)) {
+    done_queue_.WaitUntil(IsDone, &stage.state, kWaitRoundNs);
+  }
+  while (!IsReleased(&stage.state)) {
+    done_queue_.WaitUntil(IsReleased, &stage.state, kReleasePollNs);
+  }
+  in_flight_ = false;
+  if (!stage.status.ok()) {
+    failed_offset_ = stage.first_offset;
+    failed_record_number_ = stage.first_record_number;
+  }
+  return stage.status;
 }
 
 }  // namespace engine

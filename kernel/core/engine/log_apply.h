@@ -21,17 +21,27 @@ class LogApplier {
  public:
   // Window of file bytes the reader sees: at least one record of any size.
   static constexpr size_t kWindowBytes = 2 * log::kMaxRecordBytes;
-  // Payloads reach the data device through this direct-mapped buffer; the
-  // data of consecutive records that write one contiguous range is staged
-  // there and written with one request.
+  // Payloads reach the data device through stages of kStageBuffers
+  // direct-mapped buffers of kStageBytes (AllocateIoBuffer()): the data of
+  // consecutive records that write one contiguous range is staged and
+  // written with one vectored request of up to kRequestBytes. Two stages
+  // alternate: while one request is in flight the next one is filled, so
+  // the device writes while the next records are read and verified; a
+  // request is submitted only after the one before it completed, so the
+  // device sees the writes in record order. Memory: kWindowBytes +
+  // 2 * kRequestBytes.
   static constexpr size_t kStageBytes = 256 * 1024;
+  static constexpr size_t kStageBuffers = 4;
+  static constexpr size_t kRequestBytes = kStageBuffers * kStageBytes;
+  static_assert(kRequestBytes >= log::kMaxPayloadBytes,
+                "a record's payload fits one request");
 
   LogApplier() = default;
   ~LogApplier();
   LogApplier(const LogApplier&) = delete;
   LogApplier& operator=(const LogApplier&) = delete;
 
-  // Allocates the window and the staging buffer (kNoMemory; Gfp::kKernel).
+  // Allocates the window and the stages (kNoMemory; Gfp::kKernel).
   // `data` (open, outliving this object) receives the records' data;
   // `device_size` bounds where they may write. Call once.
   // Context: may sleep.
@@ -54,35 +64,59 @@ class LogApplier {
               log::LogReader* reader, log::ReadResult* read);
 
   // Writes the payload of a kKindWrite record at its device_offset; other
-  // kinds are skipped (Ok, nothing written). The data may stay staged
-  // until a later Apply() or WriteStaged(): call WriteStaged() before
-  // flushing the device. Writes reach the device in record order.
+  // kinds are skipped (Ok, nothing written). The data may stay staged or in
+  // flight until a later Apply() or WriteStaged(): call WriteStaged()
+  // before flushing the device. Writes reach the device in record order.
   // kCorruption "record writes outside the data device" for a record that
   // does not fit the device (or is not 512-aligned; nothing staged is lost);
-  // the device's write error, for this record or a staged one: then
-  // nothing is staged any more and failed_offset()/failed_record_number()
-  // name the first record whose data may be missing. Context: may sleep.
+  // the device's write error, for this record or an earlier one: then
+  // nothing is staged or in flight any more and
+  // failed_offset()/failed_record_number() name the first record whose data
+  // may be missing. Context: may sleep.
   Status Apply(const log::RecordView& record);
-  // Writes what is staged. Errors as Apply(). Context: may sleep.
+  // Writes what is staged and waits until nothing is in flight. Errors as
+  // Apply(). Context: may sleep.
   Status WriteStaged();
   // After a write error: the first record whose data may not be written.
   uint64_t failed_offset() const { return failed_offset_; }
   uint64_t failed_record_number() const { return failed_record_number_; }
 
  private:
+  // One request's data: `size` bytes, buffers[0] first, for device offset
+  // device_offset; they hold the data of the records from first_offset (file
+  // offset) and first_record_number on.
+  struct Stage {
+    void* buffers[kStageBuffers] = {};  // kStageBytes each
+    platform::IoVec vecs[kStageBuffers] = {};
+    platform::BlockDevice::Request request;
+    LogApplier* owner = nullptr;
+    size_t size = 0;
+    uint64_t device_offset = 0;
+    uint64_t first_offset = 0;
+    uint64_t first_record_number = 0;
+    Status status;  // the request's outcome, set by RequestDone
+    int state = 0;  // __atomic access only: kPending, kDone, kReleased
+  };
+
+  // The request's `done`. Context: any.
+  static void RequestDone(platform::BlockDevice::Request* request,
+                          Status status);
+  // Submits the stage being filled (if it holds data) once the request in
+  // flight completed; the other stage is filled next. Errors: the request
+  // in flight failed (the stage being filled is dropped).
+  Status SubmitFilling();
+  // Waits until the request in flight (if any) completed; its status.
+  Status WaitInFlight();
+
   platform::BlockDevice* data_ = nullptr;
   uint64_t device_size_ = 0;
   uint8_t* window_ = nullptr;  // kWindowBytes, Allocate()
-  void* stage_ = nullptr;      // kStageBytes, AllocateIoBuffer()
   uint64_t window_offset_ = 0;
   size_t window_size_ = 0;
-  // Staged: stage_[0, staged_) goes to device offset staged_device_; it
-  // holds the data of the records from staged_offset_ (file offset) and
-  // staged_record_number_ on.
-  size_t staged_ = 0;
-  uint64_t staged_device_ = 0;
-  uint64_t staged_offset_ = 0;
-  uint64_t staged_record_number_ = 0;
+  Stage stages_[2];
+  size_t filling_ = 0;              // stages_[filling_] is being filled
+  bool in_flight_ = false;          // stages_[1 - filling_] was submitted
+  platform::WaitQueue done_queue_;  // woken by RequestDone
   uint64_t failed_offset_ = 0;
   uint64_t failed_record_number_ = 0;
 };

@@ -3,6 +3,7 @@
 // it publishes (docu/module-state.md).
 #include "core/engine/manager.h"
 
+#include "core/base/errno_status.h"
 #include "core/engine/tree_links.h"
 #include "core/platform_io.h"
 #include "core/tree/log_names.h"
@@ -772,6 +773,10 @@ void Manager::WriteHeartbeat(uint64_t now) {
   const size_t size = tree::FormatDecimalU64(stamp, text);
   Status s = EnsureDirectory(root_, dir.c_str());
   if (s.ok()) s = WriteValue(root_, link.c_str(), Slice(text, size), stamp);
+  // marsadm reads it: a /mars that refuses writes (ext4 aborted) keeps the
+  // tree as last written, so the tree itself cannot tell.
+  platform::SetCounter(platform::Counter::kTreeWriteErrno,
+                       static_cast<uint64_t>(ErrnoOfStatus(s)));
   if (!s.ok()) {
     // Once per failure streak: a read-only /mars fails it every 5 s.
     if (!heartbeat_failed_) {

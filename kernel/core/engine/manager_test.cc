@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -649,6 +650,27 @@ TEST_F(ManagerTest, HeartbeatEveryFiveSeconds) {
   g_now += 5 * kSecond;
   manager_.Scan();
   EXPECT_GT(Stamp("actual-hostA/time"), later);
+}
+
+// tree_write_errno tells marsadm that the tree it reads is stale: the
+// heartbeat's errno while it fails, 0 once it is written again.
+TEST_F(ManagerTest, FailedHeartbeatSetsTreeWriteErrno) {
+  manager_.Scan();
+  EXPECT_EQ(platform::GetCounter(platform::Counter::kTreeWriteErrno), 0u);
+  std::filesystem::remove_all(Abs("actual-hostA"));
+  {
+    std::ofstream blocker(Abs("actual-hostA"));  // not a directory
+  }
+  g_now += 5 * kSecond;
+  manager_.Scan();
+  const uint64_t error =
+      platform::GetCounter(platform::Counter::kTreeWriteErrno);
+  EXPECT_TRUE(error == EEXIST || error == ENOTDIR) << error;
+  std::filesystem::remove(Abs("actual-hostA"));
+  g_now += 5 * kSecond;
+  manager_.Scan();
+  EXPECT_EQ(platform::GetCounter(platform::Counter::kTreeWriteErrno), 0u);
+  EXPECT_NE(Stamp("actual-hostA/time"), 0u);
 }
 
 TEST_F(ManagerTest, StampsReadFromTheTreeAreObserved) {

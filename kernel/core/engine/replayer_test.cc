@@ -661,6 +661,127 @@ TEST_F(ReplayerTest, ContiguousRecordsAreWrittenTogetherInLogOrder) {
   EXPECT_EQ(Block(41), Pattern(41, 1));
 }
 
+// Blocks [first, first + count) in order, all of `version`.
+std::vector<std::pair<uint64_t, uint32_t>> Range(uint64_t first, uint64_t count,
+                                                 uint32_t version) {
+  std::vector<std::pair<uint64_t, uint32_t>> writes;
+  for (uint64_t b = first; b < first + count; ++b) {
+    writes.emplace_back(b, version);
+  }
+  return writes;
+}
+
+std::vector<std::pair<uint64_t, uint32_t>> Concat(
+    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> parts) {
+  std::vector<std::pair<uint64_t, uint32_t>> all;
+  for (const auto& part : parts) {
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  return all;
+}
+
+// A request carries up to LogApplier::kRequestBytes of one contiguous range
+// (several I/O buffers); a full one is written at once and the next one
+// starts. The device (here: the whole 1 MiB) sees them in log order, with
+// its requests completing inline or on another thread.
+TEST_F(ReplayerTest, LongRangesAreWrittenInRequestsOfUpToOneMiB) {
+  static_assert(LogApplier::kRequestBytes == kDevice,
+                "one request: 256 blocks");
+  for (const bool async : {false, true}) {
+    SCOPED_TRACE(async ? "async device" : "inline device");
+    TearDown();
+    SetUp();
+    pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), async);
+    const TestLog log1 =
+        MakeLog(1, "a",
+                Concat({Range(0, 256, 1), Range(0, 100, 2), Range(100, 156, 3),
+                        Range(0, 256, 4), Range(50, 10, 5)}));
+    Fetch(log1);
+    Finish(log1, "a");
+    Start();
+    EXPECT_EQ(Drain().state, ReplayState::kIdle);
+    const pt::BlockDeviceStats stats =
+        pt::GetBlockDeviceStatsForTest(data_path_.c_str());
+    // [0,256) v1 | [0,256) v2+v3 | [0,256) v4 | [50,60) v5
+    EXPECT_EQ(stats.writes, 4u);
+    EXPECT_EQ(stats.bytes_written, (3 * 256 + 10) * kBlock);
+    EXPECT_EQ(stats.failed, 0u);
+    ExpectApplied(log1);
+    EXPECT_EQ(Block(0), Pattern(0, 4));
+    EXPECT_EQ(Block(55), Pattern(55, 5));
+    EXPECT_EQ(Block(255), Pattern(255, 4));
+    EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+  }
+}
+
+// With an asynchronous device the failure of a request is seen only when
+// the next one is due (or everything is written before a flush): the
+// records staged meanwhile are dropped, nothing later reaches the device,
+// the replay link claims nothing, and the retry starts at the first record
+// of the failed request.
+TEST_F(ReplayerTest, FailedAsyncRequestIsRetriedFromItsFirstRecord) {
+  pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
+  const TestLog log1 = MakeLog(
+      1, "a", Concat({Range(0, 256, 1), Range(0, 256, 2), Range(0, 20, 3)}));
+  Fetch(log1);
+  Finish(log1, "a");
+  Start();
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1);
+  EXPECT_EQ(Drain().state, ReplayState::kIoError);
+  EXPECT_EQ(Report().code, -5);
+  pt::BlockDeviceStats stats =
+      pt::GetBlockDeviceStatsForTest(data_path_.c_str());
+  EXPECT_EQ(stats.writes, 1u);  // the failed one; nothing after it
+  EXPECT_EQ(stats.failed, 1u);
+  EXPECT_EQ(stats.flushes, 0u);
+  for (uint64_t b : {0, 100, 255}) ExpectZero(b);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", 0));
+  g_now += Replayer::kRetryNs;
+  EXPECT_EQ(Drain().state, ReplayState::kIdle);
+  ExpectApplied(log1);
+  EXPECT_EQ(Block(0), Pattern(0, 3));
+  EXPECT_EQ(Block(255), Pattern(255, 2));
+  stats = pt::GetBlockDeviceStatsForTest(data_path_.c_str());
+  EXPECT_EQ(stats.writes, 4u);
+  EXPECT_EQ(stats.failed, 1u);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+}
+
+// The second request fails while the third is being staged: the first
+// one's records stay applied and claimed, the third's are dropped, and the
+// retry starts at the second one's first record.
+TEST_F(ReplayerTest, FailedSecondAsyncRequestKeepsTheFirst) {
+  pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
+  const TestLog log1 = MakeLog(
+      1, "a", Concat({Range(0, 256, 1), Range(0, 256, 2), Range(0, 256, 3)}));
+  // The first request's records arrive first: replay writes them, waits for
+  // more bytes and claims them.
+  Fetch(log1, log1.ends[255]);
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kWaitingForBytes);
+  EXPECT_EQ(pt::GetBlockDeviceStatsForTest(data_path_.c_str()).writes, 1u);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.ends[255]));
+  Fetch(log1);
+  Finish(log1, "a");
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1);
+  EXPECT_EQ(Drain().state, ReplayState::kIoError);
+  pt::BlockDeviceStats stats =
+      pt::GetBlockDeviceStatsForTest(data_path_.c_str());
+  EXPECT_EQ(stats.writes, 2u);  // the failed one; nothing after it
+  EXPECT_EQ(stats.failed, 1u);
+  ExpectApplied(log1, 256);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.ends[255]));
+  g_now += Replayer::kRetryNs;
+  EXPECT_EQ(Drain().state, ReplayState::kIdle);
+  ExpectApplied(log1);
+  EXPECT_EQ(Block(0), Pattern(0, 3));
+  stats = pt::GetBlockDeviceStatsForTest(data_path_.c_str());
+  EXPECT_EQ(stats.writes, 4u);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+}
+
 TEST_F(ReplayerTest, MissingReplayLinkIsAnErrorThatIsRetried) {
   std::filesystem::remove(dir_ + "/replay-b");
   Start();

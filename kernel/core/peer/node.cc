@@ -199,6 +199,9 @@ size_t Node::Peers(PeerReport* out, size_t capacity) {
           report.connected = true;
           report.connected_since_ns = c->opened_ns;
           report.counters = c->session->counters();
+          report.inflight_bytes = c->inflight_bytes;
+          report.inflight_bytes_max = c->inflight_bytes_max;
+          report.output_bytes_max = c->output_bytes_max;
         }
       }
     }
@@ -621,7 +624,11 @@ void Node::RunConnection(Connection* c) {
     {
       platform::MutexGuard guard(lock_);
       const uint64_t deadline = c->session->NextDeadlineNs();
-      if (deadline <= now) {
+      // Requests of the peer left for the next round (peer_inflight_bytes)
+      // are taken soon, bytes or not.
+      const bool waiting = c->session->NextLogfileRequestBytes() != 0 ||
+                           c->session->NextSyncRequestBytes() != 0;
+      if (deadline <= now || waiting) {
         wait = kMinReceiveWaitNs;
       } else if (deadline - now < wait) {
         wait = deadline - now < kMinReceiveWaitNs ? kMinReceiveWaitNs
@@ -660,6 +667,7 @@ void Node::RunConnection(Connection* c) {
     if (!session->closed()) {
       io->Clear();
       sync_io->Clear();
+      c->serve_round_bytes = 0;
       TakeFetchWorkLocked(c, now, io);
       TakeSyncWorkLocked(c, now, sync_io);
       if (!io->empty() || !sync_io->empty()) {
@@ -675,6 +683,7 @@ void Node::RunConnection(Connection* c) {
     if (!session->TakeOutput(&out).ok()) {
       session->Close(Status(StatusCode::kNoMemory, "no memory for output"));
     }
+    if (out.size() > c->output_bytes_max) c->output_bytes_max = out.size();
     if (session->closed()) s = session->status();
     if (s.ok() && stopping_) s = Status(StatusCode::kUnavailable, "stopping");
   }

@@ -62,6 +62,8 @@ struct NodeConfig {
   engine::LogDurability* durability = nullptr;
   // Fetch: bytes per logfile-request, requests in flight per logfile, and
   // how long to wait before asking again at the end of a growing logfile.
+  // Per connection the logfile and block bytes in flight are bounded by
+  // the tunable peer_inflight_bytes besides (docu/replication.md).
   uint32_t fetch_chunk_bytes = 256u << 10;
   size_t fetch_window = 4;
   uint64_t fetch_poll_ns = kNsPerSecond / 5;
@@ -84,6 +86,14 @@ struct PeerReport {
   uint64_t connected_since_ns = 0; // monotonic
   uint64_t attempts = 0;           // connection attempts that failed
   SessionCounters counters;        // of the open session
+  // Of the open session (docu/replication.md "Memory per peer"): logfile
+  // and block bytes asked of the peer and not yet received and written,
+  // now and the most so far (never above peer_inflight_bytes while the
+  // tunable is not lowered), and the largest output handed to the socket
+  // at once (answers to the peer's requests, tree updates).
+  uint64_t inflight_bytes = 0;
+  uint64_t inflight_bytes_max = 0;
+  uint64_t output_bytes_max = 0;
   char last_error[128] = {};       // why the last connection ended
 };
 
@@ -153,12 +163,23 @@ class Node {
   FetchJob* FindJobLocked(Slice relpath);
   bool JobWantsConnectionLocked(const FetchJob* job, const Connection* c);
   void TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io);
+  // Asks for the next logfile bytes of the jobs that `c`'s session serves,
+  // within peer_inflight_bytes; with `io`, also reads the size of copies
+  // whose size is not known (io->stats).
+  void AskFetchLocked(Connection* c, uint64_t now_ns, FetchIo* io);
   void DoFetchIo(FetchIo* io);
+  // Which answers of the round sync their local copy (FetchWriteResult).
+  void PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io);
+  // A copy at its final length: done once durable, else synced first.
+  void CompleteFetchJobLocked(FetchJob* job);
+  // msg-err-fetch from the result of an append (synced: of its sync).
+  void NoteFetchResultLocked(FetchJob* job, bool synced, Status result);
   void FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io);
   void DropConnectionJobsLocked(Connection* c);
   ResourceFetch* FindResourceFetchLocked(Slice resource, bool create);
-  // Publishes is-copying and fetch-rate of every resource fetched now or
-  // until now (at most every kFetchRateIntervalNs for the rate).
+  // Publishes is-copying, fetch-rate, fetch-pos and msg-err-fetch of every
+  // resource fetched now or until now (the rate and a moving fetch-pos at
+  // most every kFetchRateIntervalNs).
   void PublishFetchStateLocked(uint64_t now_ns);
   // Writes resource-R/actual-HOST/leaf -> value into the tree (the mirror
   // writes it to /mars) unless it holds that value already.

@@ -14,7 +14,9 @@
 #include "core/peer/node_internal.h"
 #include "core/platform_io.h"
 #include "core/tree/entry.h"
+#include "core/tree/log_names.h"
 #include "core/tree/text.h"
+#include "core/tree/values.h"
 
 namespace mars {
 namespace peer {
@@ -34,8 +36,14 @@ Slice ResourceOf(const char* relpath) {
              : Slice();
 }
 
-// fetch-rate is recomputed and published at most this often.
+// fetch-rate is recomputed and published at most this often; so is
+// fetch-pos while it moves within a logfile.
 constexpr uint64_t kFetchRateIntervalNs = 5 * kNsPerSecond;
+// A local logfile copy is made durable (fdatasync) when it is complete and
+// at most this often while it grows; after a failed sync, the bytes cut
+// are asked for again after kFetchSyncRetryNs.
+constexpr uint64_t kFetchSyncIntervalNs = 1 * kNsPerSecond;
+constexpr uint64_t kFetchSyncRetryNs = 2 * kNsPerSecond;
 
 void CopyTextPath(char* out, const char* text) {
   const size_t n = __builtin_strlen(text);
@@ -118,12 +126,27 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
   Session* session = c->session;
   LogfileGot got;
   while (session->TakeLogfileData(&got)) {
-    if (!io->got.PushBack(Move(got)).ok()) break;
+    const uint32_t requested = got.max_length;
+    if (!io->got.PushBack(Move(got)).ok()) {
+      c->ReleaseInflight(requested);  // dropped: asked again later
+      break;
+    }
   }
+  PlanFetchSyncsLocked(now_ns, io);
+  // The peer's requests, as many as the round's answers may hold (the
+  // first always): the rest wait in the session.
   LogfileAsk ask;
-  while (session->TakeLogfileRequest(&ask)) {
+  while (c->ServeRoom(session->NextLogfileRequestBytes()) &&
+         session->TakeLogfileRequest(&ask)) {
+    const uint32_t answer = ask.max_length;
     if (!io->asks.PushBack(Move(ask)).ok()) break;
+    c->serve_round_bytes += answer;
   }
+  AskFetchLocked(c, now_ns, io);
+}
+
+void Node::AskFetchLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
+  Session* session = c->session;
   if (!c->opened || !session->open()) return;
   // Per resource only the first unfinished logfile is fetched: its jobs
   // come in plan order, so a later job of the same resource waits.
@@ -135,7 +158,7 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     if (!job->done && job->size_known && job->in_flight == 0 &&
         !job->stat_pending && job->target.final_known &&
         job->local_size >= job->target.final_length) {
-      job->done = true;
+      CompleteFetchJobLocked(job);
     }
     if (!JobWantsConnectionLocked(job, c)) continue;
     bool earlier_open = false;
@@ -151,11 +174,15 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     }
     if (earlier_open) continue;
     if (!job->size_known) {
-      if (job->stat_pending || job->in_flight > 0) continue;
+      if (io == nullptr || job->stat_pending || job->in_flight > 0) continue;
       FetchStat stat;
       CopyTextPath(stat.relpath, job->target.relpath);
       stat.size = 0;
       stat.ok = false;
+      stat.sync = job->synced_size < job->local_size;
+      stat.synced_size = job->synced_size;
+      stat.sync_failed = false;
+      stat.sync_failure = Status::Ok();
       if (io->stats.PushBack(stat).ok()) job->stat_pending = true;
       continue;
     }
@@ -167,14 +194,39 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
         const uint64_t left = job->target.final_length - job->request_offset;
         if (left < length) length = left;
       }
+      // Within peer_inflight_bytes for the connection; read per request,
+      // so a new value counts at once.
+      length = c->RequestRoom(length);
+      if (length == 0) break;  // waits for bytes in flight to be written
       Status s = session->RequestLogfile(
           Slice::FromCString(job->target.relpath), job->request_offset,
           static_cast<uint32_t>(length));
       if (!s.ok()) break;
+      c->AddInflight(length);
       job->connection = c;
       job->request_offset += length;
       job->in_flight++;
     }
+  }
+}
+
+void Node::PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io) {
+  if (!io->got_results.Resize(io->got.size()).ok()) return;  // DoFetchIo
+  // The last answer of the round for a logfile syncs its copy, when the
+  // logfile is complete with it or the last sync is kFetchSyncIntervalNs ago.
+  for (size_t i = io->got.size(); i-- > 0;) {
+    const LogfileGot& got = io->got[i];
+    const Slice name(got.name.data(), got.name.size());
+    bool later = false;
+    for (size_t k = i + 1; k < io->got.size() && !later; ++k) {
+      later = Slice(io->got[k].name.data(), io->got[k].name.size()) == name;
+    }
+    FetchJob* job = FindJobLocked(name);
+    if (later || job == nullptr) continue;
+    FetchWriteResult& r = io->got_results[i];
+    r.sync = got.file_complete || now_ns >= job->sync_due_ns;
+    r.synced_size = job->synced_size;
+    if (r.sync) job->sync_due_ns = now_ns + kFetchSyncIntervalNs;
   }
 }
 
@@ -207,6 +259,17 @@ void Node::DoFetchIo(FetchIo* io) {
           if (r.failure.ok()) {
             r.wrote = true;
             r.size_after = size + got.data.size();
+          }
+        }
+        if (r.failure.ok() && r.sync && r.size_after > r.synced_size) {
+          // Also reports a failed writeback of earlier rounds' bytes.
+          r.failure = file.Sync(r.synced_size, r.size_after);
+          r.sync_ran = true;
+          r.synced = r.failure.ok();
+          if (!r.synced && r.synced_size < r.size_after &&
+              file.Truncate(r.synced_size).ok()) {
+            r.sync_failed = true;
+            r.size_after = r.synced_size;
           }
         }
       }
@@ -268,8 +331,50 @@ void Node::DoFetchIo(FetchIo* io) {
       st.ok = file.Size(&st.size).ok();
       file.Close();
     }
+    if (st.ok && st.sync && st.size > st.synced_size &&
+        file.Open(path, platform::File::kWrite).ok()) {
+      if (config_.durability != nullptr) config_.durability->LockCopies();
+      st.sync_failure = file.Sync(st.synced_size, st.size);
+      if (!st.sync_failure.ok() && file.Truncate(st.synced_size).ok()) {
+        st.sync_failed = true;
+        st.size = st.synced_size;
+      }
+      if (config_.durability != nullptr) config_.durability->UnlockCopies();
+      file.Close();
+    }
   }
   platform::Free(path);
+}
+
+void Node::CompleteFetchJobLocked(FetchJob* job) {
+  if (job->synced_size >= job->target.final_length) {
+    job->done = true;
+  } else if (job->in_flight == 0 && !job->stat_pending) {
+    // Durable before done: the stat AskFetchLocked takes now syncs it.
+    job->size_known = false;
+  }
+}
+
+void Node::NoteFetchResultLocked(FetchJob* job, bool synced, Status result) {
+  ResourceFetch* rf = FindResourceFetchLocked(ResourceOf(job->target.relpath),
+                                              /*create=*/false);
+  if (rf == nullptr) return;
+  constexpr char kSyncFailure[] = "cannot sync the local copy ";
+  if (result.ok()) {
+    // A write alone does not end a sync failure: writes into the page
+    // cache succeed on a failing disk.
+    const bool sync_error =
+        __builtin_strncmp(rf->error, kSyncFailure, sizeof(kSyncFailure) - 1) ==
+        0;
+    if (synced || !sync_error) rf->error[0] = '\0';
+    return;
+  }
+  tree::TextWriter w(rf->error, sizeof(rf->error));
+  w.CString(synced ? kSyncFailure : "cannot write the local copy ");
+  w.CString(job->target.relpath);
+  w.CString(": ");
+  w.CString(result.message());
+  w.CString(" (retrying)");
 }
 
 void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
@@ -286,31 +391,40 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     job->local_size = st.size;
     job->request_offset = st.size;
     job->retry_ns = 0;
+    // Durable: what the copy held before this host fetched into it (from
+    // an earlier run), what a sync made so, what a failed sync cut it to.
+    if (st.sync || job->synced_size > st.size || job->synced_size == 0) {
+      job->synced_size = st.size;
+    }
+    if (st.sync_failed) job->retry_ns = now_ns + kFetchSyncRetryNs;
+    if (st.sync) NoteFetchResultLocked(job, true, st.sync_failure);
     if (job->target.final_known && st.size >= job->target.final_length) {
-      job->done = true;
+      CompleteFetchJobLocked(job);
     }
   }
   for (size_t i = 0; i < io->got.size(); ++i) {
     const LogfileGot& got = io->got[i];
+    c->ReleaseInflight(got.max_length);  // written (or dropped) by now
     FetchJob* job = FindJobLocked(Slice(got.name.data(), got.name.size()));
     if (job == nullptr || job->connection != c) continue;
     if (job->in_flight > 0) job->in_flight--;
     const FetchWriteResult* r =
         i < io->got_results.size() ? &io->got_results[i] : nullptr;
     if (r != nullptr && r->size_known) job->local_size = r->size_after;
+    if (r != nullptr && r->synced) job->synced_size = r->size_after;
     ResourceFetch* rf = FindResourceFetchLocked(
         ResourceOf(job->target.relpath), /*create=*/false);
     if (r != nullptr && r->wrote && rf != nullptr) {
       rf->bytes += got.data.size();
-      rf->error[0] = '\0';
     }
-    if (r != nullptr && !r->failure.ok() && rf != nullptr) {
-      tree::TextWriter w(rf->error, sizeof(rf->error));
-      w.CString("cannot write the local copy ");
-      w.CString(job->target.relpath);
-      w.CString(": ");
-      w.CString(r->failure.message());
-      w.CString(" (retrying)");
+    if (r != nullptr && r->sync_failed) {
+      // Cut back: everything after synced_size is asked for again, after a
+      // pause (a failing disk fails every sync).
+      job->size_known = false;
+      job->retry_ns = now_ns + kFetchSyncRetryNs;
+    }
+    if (r != nullptr && (r->wrote || r->sync_ran || !r->failure.ok())) {
+      NoteFetchResultLocked(job, r->sync_ran, r->failure);
     }
     if (r == nullptr || !r->size_known || (!r->wrote && !got.data.empty())) {
       // The local copy is not where this answer continues it (cut by the
@@ -328,7 +442,7 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     }
     if (job->target.final_known &&
         job->local_size >= job->target.final_length) {
-      job->done = true;
+      CompleteFetchJobLocked(job);
     }
   }
   for (size_t i = 0; i < io->asks.size(); ++i) {
@@ -357,6 +471,11 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     data.file_complete = limit.complete && data.file_size == limit.length;
     if (!c->session->SendLogfileData(data).ok()) break;
   }
+  // The bytes written made room: ask for more now, not a round later.
+  AskFetchLocked(c, now_ns, nullptr);
+  // A logfile completed here is published now, not at the next tree pass
+  // (the rest is rate-limited there).
+  PublishFetchStateLocked(now_ns);
 }
 
 Node::FetchIo* Node::NewFetchIo() { return New<FetchIo>(platform::Gfp::kKernel); }
@@ -499,8 +618,48 @@ void Node::PublishFetchStateLocked(uint64_t now_ns) {
       r->bytes = 0;
       r->rate_since_ns = now_ns;
     }
+    // fetch-pos: the newest planned logfile a local copy holds bytes of
+    // (the jobs keep their last known size while it is checked again; jobs
+    // no longer planned may be older ones that wait for a stat). At most
+    // every kFetchRateIntervalNs while it moves, at once when the logfile
+    // is complete; it stays when the fetch goes idle.
+    const FetchJob* newest = nullptr;
+    for (size_t k = 0; k < jobs_.size(); ++k) {
+      const FetchJob* job = jobs_[k];
+      if (!job->planned || job->local_size == 0 ||
+          !(ResourceOf(job->target.relpath) == name)) {
+        continue;
+      }
+      if (newest == nullptr ||
+          job->target.log.number > newest->target.log.number) {
+        newest = job;
+      }
+    }
+    if (newest != nullptr) {
+      r->pos_known = true;
+      r->pos_log = newest->target.log;
+      r->pos_bytes = newest->local_size;
+      r->pos_complete = newest->target.final_known &&
+                        newest->local_size >= newest->target.final_length;
+    }
+    if (r->pos_pending() &&
+        (!r->pos_published || r->pos_complete ||
+         now_ns >= r->pos_published_ns + kFetchRateIntervalNs)) {
+      // "log-NNNNNNNNN-ORIGIN,BYTES" (docu/mars-tree.md).
+      Bytes value(platform::Gfp::kKernel);
+      if (tree::AppendLogfileName(r->pos_log, &value).ok() &&
+          tree::AppendChar(',', &value).ok() &&
+          tree::AppendByteCount(r->pos_bytes, &value).ok()) {
+        PublishActualLocked(name, "fetch-pos",
+                            Slice(value.data(), value.size()));
+        r->pos_published = true;
+        r->pos_published_log = r->pos_log;
+        r->pos_published_bytes = r->pos_bytes;
+        r->pos_published_ns = now_ns;
+      }
+    }
     if (!r->planned && r->rate_published && r->rate == 0 &&
-        r->error_published[0] == '\0') {
+        r->error_published[0] == '\0' && !r->pos_pending()) {
       resource_fetches_.Erase(i);  // both published as idle: forget it
       Delete(r);
     } else {

@@ -38,6 +38,46 @@ struct Node::Connection {
   uint64_t opened_ns = 0;
   int finished = 0;     // atomic: the thread body returned
   Connection* next = nullptr;
+  // peer_inflight_bytes (docu/replication.md "Memory per peer"), under the
+  // node's lock. Requesting: logfile and block bytes asked of the peer and
+  // not yet received and written, and the most there ever were. Serving:
+  // the answer bytes of the peer's requests taken in this round, and the
+  // largest output handed to the socket at once.
+  uint64_t inflight_bytes = 0;
+  uint64_t inflight_bytes_max = 0;
+  uint64_t serve_round_bytes = 0;
+  uint64_t output_bytes_max = 0;
+
+  // The length of a request for up to `want` bytes that may go to the peer
+  // now: `want` cut to the tunable (rounded down to 4 KiB, at least 4 KiB);
+  // 0 when that does not fit beside the bytes in flight (it waits). One
+  // request always fits when nothing is in flight.
+  uint64_t RequestRoom(uint64_t want) const {
+    const uint64_t limit = InflightLimit();
+    const uint64_t length = want < limit ? want : limit;
+    return inflight_bytes + length <= limit ? length : 0;
+  }
+  void AddInflight(uint64_t n) {
+    inflight_bytes += n;
+    if (inflight_bytes > inflight_bytes_max) {
+      inflight_bytes_max = inflight_bytes;
+    }
+  }
+  void ReleaseInflight(uint64_t n) {
+    inflight_bytes = n < inflight_bytes ? inflight_bytes - n : 0;
+  }
+  // Whether the peer's next request, answered with `n` bytes, may be taken
+  // in this round: the first always, the others while the round's answers
+  // stay within the tunable.
+  bool ServeRoom(uint64_t n) const {
+    return serve_round_bytes == 0 || serve_round_bytes + n <= InflightLimit();
+  }
+  static uint64_t InflightLimit() {
+    constexpr uint64_t kGranule = 4096;
+    const uint64_t value =
+        platform::GetTunable(platform::Tunable::kPeerInflightBytes);
+    return value < kGranule ? kGranule : value / kGranule * kGranule;
+  }
 };
 
 struct Node::FetchJob {
@@ -51,14 +91,27 @@ struct Node::FetchJob {
   Connection* connection = nullptr;  // whose session asks
   uint64_t retry_ns = 0;             // ask again not before
   bool done = false;  // local_size reached the final length
+  // The local copy is durable (fdatasync) up to synced_size, as far as
+  // known; the next sync is due at sync_due_ns (node_fetch.cc).
+  uint64_t synced_size = 0;
+  uint64_t sync_due_ns = 0;
 };
 
 // File I/O results of one connection-thread round (node_fetch.cc).
 struct FetchWriteResult {
+  // Set under the lock before the round: after the append, make the copy
+  // durable; if that fails, cut it back to `synced_size` (its bytes after
+  // that may not be on the disk) so that they are fetched again.
+  bool sync = false;
+  uint64_t synced_size = 0;
+  // Results.
   bool wrote = false;
   uint64_t size_after = 0;  // the local file's size afterwards
   bool size_known = false;
-  Status failure;  // opening or appending to the local copy failed
+  bool sync_ran = false;     // a sync was tried (its result is `failure`)
+  bool synced = false;       // the sync succeeded: durable up to size_after
+  bool sync_failed = false;  // it failed: the copy was cut to synced_size
+  Status failure;  // opening, appending to or syncing the local copy failed
 };
 
 struct FetchAnswer {
@@ -71,10 +124,17 @@ struct FetchStat {
   char relpath[tree::kMaxPathBytes + 1];
   uint64_t size;
   bool ok;
+  // Set before the round: make the copy durable from synced_size on first,
+  // and cut it back there if that fails (sync_failed; size is then the cut
+  // size).
+  bool sync;
+  uint64_t synced_size;
+  bool sync_failed;
+  Status sync_failure;
 };
 
 // Fetch state of one resource, for the links this host publishes in
-// resource-R/actual-HOST/: is-copying and fetch-rate.
+// resource-R/actual-HOST/: is-copying, fetch-rate and fetch-pos.
 struct Node::ResourceFetch {
   char name[tree::kMaxNameChars + 1] = {};
   bool planned = false;            // fetched in the latest plan
@@ -88,6 +148,20 @@ struct Node::ResourceFetch {
   // and what the tree holds.
   char error[128] = {};
   char error_published[128] = {};
+  // fetch-pos: the newest logfile of the resource a local copy holds bytes
+  // of, and how many; what the tree holds, and since when.
+  bool pos_known = false;
+  tree::LogfileName pos_log;
+  uint64_t pos_bytes = 0;
+  bool pos_complete = false;  // pos_bytes is the logfile's final length
+  bool pos_published = false;
+  tree::LogfileName pos_published_log;
+  uint64_t pos_published_bytes = 0;
+  uint64_t pos_published_ns = 0;
+  bool pos_pending() const {
+    return pos_known && (!pos_published || pos_log != pos_published_log ||
+                         pos_bytes != pos_published_bytes);
+  }
 };
 
 struct Node::FetchIo {

@@ -195,6 +195,7 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
   Session* session = c->session;
   SyncGot got;
   while (session->TakeSyncReply(&got)) {
+    if (got.kind == SyncAsk::Kind::kBlocks) c->ReleaseInflight(got.length);
     SyncJob* job = FindSyncJobLocked(BytesSlice(got.resource));
     if (job == nullptr || job->connection != c) continue;  // dropped
     if (got.kind == SyncAsk::Kind::kDigests) {
@@ -215,7 +216,8 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       }
       continue;
     }
-    // Block data.
+    // Block data: no longer in flight once taken; the bytes handed to a
+    // write count again until it is done (FinishSyncWorkLocked).
     if (job->phase != SyncJob::Phase::kBlocks || job->blocks_in_flight == 0) {
       continue;
     }
@@ -229,7 +231,10 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
     write.offset = got.offset;
     write.resource = Move(got.resource);
     write.data = Move(got.payload);
-    if (!io->writes.PushBack(Move(write)).ok()) {
+    const uint64_t bytes = write.data.size();
+    if (io->writes.PushBack(Move(write)).ok()) {
+      c->AddInflight(bytes);  // as before the take: no new maximum
+    } else {
       job->blocks_in_flight--;
       job->window_failed = true;
     }
@@ -253,11 +258,15 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       job->window_failed = true;
     }
   }
-  // Room first: every request taken must be answered.
+  // Room first: every request taken must be answered. The round's answers
+  // (logfile answers included) stay within peer_inflight_bytes, the first
+  // always.
   if (io->serves.Reserve(kServePerRound).ok()) {
     SyncAsk ask;
-    while (io->serves.size() < kServePerRound &&
-           session->TakeSyncRequest(&ask)) {
+    while (io->serves.size() < kServePerRound) {
+      const uint64_t answer = session->NextSyncRequestBytes();
+      if (!c->ServeRoom(answer) || !session->TakeSyncRequest(&ask)) break;
+      c->serve_round_bytes += answer;
       SyncServe serve;
       serve.ask = Move(ask);
       (void)io->serves.PushBack(Move(serve)).ok();  // reserved
@@ -299,14 +308,24 @@ void Node::AskSyncLocked(Connection* c, uint64_t now_ns) {
     }
     while (job->next_range < job->ranges.size() &&
            job->blocks_in_flight < config_.sync_requests) {
-      const SyncRange& r = job->ranges[job->next_range];
+      SyncRange& r = job->ranges[job->next_range];
+      // Within peer_inflight_bytes for the connection (a multiple of 4 KiB,
+      // so a range cut to it stays aligned); read per request.
+      const uint64_t length = c->RequestRoom(r.length);
+      if (length == 0) break;  // waits for bytes in flight to be written
       if (!session
                ->RequestBlocks(Slice::FromCString(job->target.resource),
-                               r.offset, r.length)
+                               r.offset, static_cast<uint32_t>(length))
                .ok()) {
         break;
       }
-      job->next_range++;
+      c->AddInflight(length);
+      if (length == r.length) {
+        job->next_range++;
+      } else {  // the rest of the range is asked for later
+        r.offset += length;
+        r.length -= static_cast<uint32_t>(length);
+      }
       job->blocks_in_flight++;
     }
   }
@@ -474,6 +493,7 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
   }
   for (size_t i = 0; i < io->writes.size(); ++i) {
     const SyncWrite& w = io->writes[i];
+    c->ReleaseInflight(w.data.size());  // written (or failed) by now
     SyncJob* job = FindSyncJobLocked(BytesSlice(w.resource));
     if (job == nullptr || job->connection != c ||
         job->phase != SyncJob::Phase::kBlocks || job->blocks_in_flight == 0) {

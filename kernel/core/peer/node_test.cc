@@ -312,6 +312,112 @@ TEST_F(NodeTest, LocalCopyThatCannotBeWrittenIsReportedUntilItCan) {
       << beta_.Get(msg);
 }
 
+// A local copy whose fdatasync fails (a disk that fails writeback: the
+// appends themselves land in the page cache and succeed) is reported in
+// msg-err-fetch, cut back to what is durable and fetched again; the report
+// goes once the sync works.
+TEST_F(NodeTest, LocalCopyThatCannotBeSyncedIsReportedAndFetchedAgain) {
+  const std::string log1 = "resource-r0/log-000000001-alpha";
+  const std::string bytes1 = RandomBytes(700 * 1024 + 3, 5);
+  alpha_.Put("resource-r0/primary", "alpha");
+  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+  alpha_.Put("resource-r0/todo-beta/connect", "1");
+  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.WriteFile(log1, bytes1);
+  alpha_.Put("resource-r0/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  const std::string copy = beta_.root_ + "/" + log1;
+  platform::test::FailFileSyncsForTest(copy.c_str(), 1000000);
+  StartBoth();
+  const std::string msg = "resource-r0/actual-beta/msg-err-fetch";
+  ASSERT_TRUE(WaitFor([&] { return alpha_.Get(msg) != "<none>"; }))
+      << beta_.Get(msg);
+  EXPECT_NE(beta_.Get(msg).find("cannot sync the local copy " + log1 +
+                                ": input/output error"),
+            std::string::npos)
+      << beta_.Get(msg);
+  // Nothing is durable: the copy is cut back to empty after every try.
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1).empty(); }));
+  platform::test::FailFileSyncsForTest(copy.c_str(), 0);
+  ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }));
+  auto gone = [&](Host& h) {
+    return h.Get(msg) == "<none>" || h.Get(msg) == ".deleted";
+  };
+  ASSERT_TRUE(WaitFor([&] { return gone(beta_) && gone(alpha_); }))
+      << beta_.Get(msg);
+}
+
+// beta publishes how far its local copies go in actual-beta/fetch-pos: a
+// finished logfile at once, then a growing one as it follows it; the link
+// is not written again while nothing changes, and stays when beta stops
+// fetching.
+TEST_F(NodeTest, FetchPositionIsPublishedAndFollowsAGrowingLogfile) {
+  const std::string log1 = "resource-r0/log-000000001-alpha";
+  const std::string log2 = "resource-r0/log-000000002-alpha";
+  const std::string pos = "resource-r0/actual-beta/fetch-pos";
+  const std::string bytes1 = RandomBytes(300 * 1024 + 5, 7);
+  const std::string bytes2 = RandomBytes(500 * 1024, 8);
+  alpha_.Put("resource-r0/primary", "alpha");
+  alpha_.Put("resource-r0/data-alpha", "/dev/vdb");
+  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+  alpha_.Put("resource-r0/todo-beta/connect", "1");
+  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
+  alpha_.WriteFile(log1, bytes1);
+  alpha_.Put("resource-r0/version-000000001-alpha",
+             VersionLinkText(1, "alpha", bytes1.size()));
+  StartBoth();
+  const std::string at1 =
+      "log-000000001-alpha," + std::to_string(bytes1.size());
+  ASSERT_TRUE(WaitFor([&] { return alpha_.Get(pos) == at1; }))
+      << beta_.Get(pos) << " " << beta_.Peer().last_error;
+  EXPECT_EQ(beta_.Get(pos), at1);
+  EXPECT_EQ(alpha_.Get("resource-r0/actual-alpha/fetch-pos"), "<none>");
+
+  // Logfile 2 grows: the position follows it.
+  alpha_.WriteFile(log2, bytes2.substr(0, 100 * 1024));
+  const Slice log2_path(log2.data(), log2.size());
+  ASSERT_TRUE(alpha_.durability_.Open(log2_path).ok());
+  alpha_.durability_.Advance(log2_path, 100 * 1024);
+  alpha_.Put("resource-r0/replay-alpha", "log-000000002-alpha,0,0");
+  alpha_.node_.Kick();
+  ASSERT_TRUE(WaitFor([&] {
+    return alpha_.Get(pos) ==
+           "log-000000002-alpha," + std::to_string(100 * 1024);
+  })) << beta_.Get(pos);
+  alpha_.AppendFile(log2, bytes2.substr(100 * 1024));
+  alpha_.durability_.Advance(log2_path, bytes2.size());
+  const std::string at2 =
+      "log-000000002-alpha," + std::to_string(bytes2.size());
+  ASSERT_TRUE(WaitFor([&] { return alpha_.Get(pos) == at2; }))
+      << beta_.Get(pos);
+
+  // Nothing changes: the link keeps its stamp.
+  auto stamp = [&] {
+    char value[256];
+    size_t size = 0;
+    uint64_t stamp_ns = 0;
+    EXPECT_TRUE(platform::ReadLink((beta_.root_ + "/" + pos).c_str(), value,
+                                   sizeof(value), &size, &stamp_ns)
+                    .ok());
+    return stamp_ns;
+  };
+  const uint64_t published = stamp();
+  const uint64_t passes = beta_.node_.tree_passes();
+  ASSERT_TRUE(
+      WaitFor([&] { return beta_.node_.tree_passes() >= passes + 10; }));
+  EXPECT_EQ(stamp(), published);
+  EXPECT_EQ(beta_.Get(pos), at2);
+
+  // beta stops fetching: is-copying goes to 0, the position stays.
+  alpha_.Put("resource-r0/todo-beta/connect", "0");
+  alpha_.node_.Kick();
+  ASSERT_TRUE(WaitFor(
+      [&] { return alpha_.Get("resource-r0/actual-beta/is-copying") == "0"; }));
+  EXPECT_EQ(alpha_.Get(pos), at2);
+  EXPECT_EQ(stamp(), published);
+}
+
 }  // namespace
 }  // namespace peer
 }  // namespace mars

@@ -682,6 +682,10 @@ bool Session::TakeLogfileData(LogfileGot* got) {
   return true;
 }
 
+uint64_t Session::NextLogfileRequestBytes() const {
+  return asks_.empty() ? 0 : asks_[0].max_length;
+}
+
 bool Session::TakeLogfileRequest(LogfileAsk* ask) {
   if (asks_.empty() ||
       !answering_asks_.Reserve(answering_asks_.size() + 1).ok()) {
@@ -760,6 +764,7 @@ void Session::OnLogfileData(const wire::Frame& frame) {
   if (s.ok()) {
     got.name = Move(asked_[0].name);
     got.offset = data.offset;
+    got.max_length = ask.max_length;
     got.file_size = data.file_size;
     got.end_of_file = data.end_of_file;
     got.file_complete = data.file_complete;
@@ -829,6 +834,14 @@ bool Session::TakeSyncReply(SyncGot* got) {
   *got = Move(sync_got_[0]);
   sync_got_.Erase(0);
   return true;
+}
+
+uint64_t Session::NextSyncRequestBytes() const {
+  if (sync_asks_.empty()) return 0;
+  const SyncAsk& ask = sync_asks_[0];
+  if (ask.kind == SyncAsk::Kind::kBlocks) return ask.length;
+  if (ask.block_size == 0) return 0;
+  return (ask.length + ask.block_size - 1) / ask.block_size * wire::kDigestSize;
 }
 
 bool Session::TakeSyncRequest(SyncAsk* ask) {

@@ -123,6 +123,7 @@ struct LogfileAsk {
 struct LogfileGot {
   Bytes name;
   uint64_t offset = 0;
+  uint32_t max_length = 0;  // of the request
   uint64_t file_size = 0;
   bool end_of_file = false;
   bool file_complete = false;
@@ -251,6 +252,9 @@ class Session {
   // Moves the oldest request of the peer to *ask; false when there is none.
   // Every request taken must be answered, in the order taken.
   bool TakeLogfileRequest(LogfileAsk* ask);
+  // The bytes the oldest request of the peer not yet taken may be answered
+  // with (its max_length); 0 when there is none.
+  uint64_t NextLogfileRequestBytes() const;
   // Answers the oldest request taken: `data` must name it, start at its
   // offset and hold at most its max_length bytes. A wrong answer closes the
   // session (kInternal). Sent regardless of backpressure.
@@ -272,6 +276,9 @@ class Session {
   // Moves the oldest request of the peer to *ask; false when there is none.
   // Every request taken must be answered, in the order taken.
   bool TakeSyncRequest(SyncAsk* ask);
+  // The payload bytes of the answer to the oldest sync request of the peer
+  // not yet taken (device bytes, or 32 per digest); 0 when there is none.
+  uint64_t NextSyncRequestBytes() const;
   // Answer the oldest request taken: same kind, resource, offset, length
   // (and block_size); an available block-data holds exactly `length` bytes.
   // A wrong answer closes the session (kInternal); one the codec refuses

@@ -196,8 +196,18 @@ Status TreeMirror::ScanLink(Slice rel, MirrorStats* stats) {
     return Status::Ok();
   }
   if (outcome == tree::ApplyOutcome::kStale) {
-    // The tree holds a newer version than the link: the link is rewritten.
+    // The tree holds a newer version than the link. A change WriteBack()
+    // has not covered yet is left to it: it writes in change order, which
+    // writers rely on (syncpos-HOST before syncstatus-HOST, replication.md
+    // §6); writing it here could put it on disk before an earlier change
+    // whose link does not exist yet. An older one (the link was set back
+    // on disk after WriteBack() wrote it) is rewritten now.
     stored = tree_->Find(rel);
+    const tree::ChangeCursor now = tree_->cursor();
+    if (stored != nullptr && (written_.incarnation != now.incarnation ||
+                              stored->change() > written_.change)) {
+      return Status::Ok();
+    }
     if (stored != nullptr && WriteDisk(*stored).ok()) {
       stats->links_written++;
     } else {

@@ -64,9 +64,11 @@ class TreeMirror {
 
   // Writes every tree entry changed since the previous WriteBack() whose
   // version beats the link on disk, creating missing directories; the link
-  // gets the entry's value (or ".deleted") and its stamp as mtime. A link
-  // that cannot be written is counted in `skipped` and retried at the next
-  // call. Context: may sleep.
+  // gets the entry's value (or ".deleted") and its stamp as mtime, in
+  // change order. A link that cannot be written is counted in `skipped` and
+  // retried at the next call; the changes after it are written meanwhile
+  // (one link that can never be written must not stop the others).
+  // Context: may sleep.
   Status WriteBack(MirrorStats* stats);
 
   // Tree::PurgeTombstones(peers, count), then removes the tombstone links

@@ -177,12 +177,24 @@ TEST_F(TreeMirrorTest, NewerSideWinsBetweenDiskAndTree) {
   ASSERT_TRUE(mirror.WriteBack(&stats).ok());
 
   // A remote version newer than the link, not yet written back: the scan
-  // rewrites the link instead of taking the older disk version.
+  // does not take the older disk version, and leaves the link to
+  // WriteBack (which writes in change order).
   ASSERT_TRUE(tree_.Apply(Remote("resource-r0/size", "8192", kBase + 6)).ok());
   MirrorStats scan;
   ASSERT_TRUE(mirror.Scan(&scan).ok());
   EXPECT_EQ(scan.merged, 0u);
+  EXPECT_EQ(scan.links_written, 0u);
+  EXPECT_EQ(Value(tree_, "resource-r0/size"), "8192");
+  ASSERT_TRUE(mirror.WriteBack(&scan).ok());
   EXPECT_EQ(scan.links_written, 1u);
+  EXPECT_EQ(Links(root_).at("resource-r0/size"), (Link{"8192", kBase + 6}));
+
+  // A link set back on disk after WriteBack wrote the newer version (an
+  // older stamp): the scan repairs it at once.
+  Put(root_, "resource-r0/size", "4096", kBase + 5);
+  MirrorStats repair;
+  ASSERT_TRUE(mirror.Scan(&repair).ok());
+  EXPECT_EQ(repair.links_written, 1u);
   EXPECT_EQ(Links(root_).at("resource-r0/size"), (Link{"8192", kBase + 6}));
 
   // A local change (marsadm) newer than the tree: merged by the scan, and
@@ -196,6 +208,35 @@ TEST_F(TreeMirrorTest, NewerSideWinsBetweenDiskAndTree) {
   EXPECT_EQ(local.merged, 1u);
   EXPECT_EQ(Value(tree_, "resource-r0/size"), "12288");
   EXPECT_EQ(Links(root_).at("resource-r0/size"), (Link{"12288", kBase + 7}));
+}
+
+// Changes reach the disk in the order they were made, also when a scan
+// comes between: a writer that sets syncpos-HOST (no link yet) and then
+// syncstatus-HOST (an older link exists) relies on it (replication.md §6).
+TEST_F(TreeMirrorTest, ChangesReachTheDiskInChangeOrder) {
+  Put(root_, "resource-r0/syncstatus-beta", "0", kBase + 1);
+  TreeMirror mirror(&tree_, &clock_);
+  ASSERT_TRUE(mirror.Init(root_.c_str(), Slice("alpha", 5)).ok());
+  MirrorStats stats;
+  ASSERT_TRUE(mirror.Scan(&stats).ok());
+  ASSERT_TRUE(mirror.WriteBack(&stats).ok());
+  ASSERT_TRUE(
+      tree_.Apply(Remote("resource-r0/syncpos-beta", "log-000000001-a,9", kBase + 2))
+          .ok());
+  ASSERT_TRUE(
+      tree_.Apply(Remote("resource-r0/syncstatus-beta", "4096", kBase + 3))
+          .ok());
+  MirrorStats scan;
+  ASSERT_TRUE(mirror.Scan(&scan).ok());
+  // syncstatus must not be on disk before syncpos.
+  EXPECT_EQ(Links(root_).count("resource-r0/syncpos-beta"), 0u);
+  EXPECT_EQ(Links(root_).at("resource-r0/syncstatus-beta"),
+            (Link{"0", kBase + 1}));
+  ASSERT_TRUE(mirror.WriteBack(&scan).ok());
+  EXPECT_EQ(Links(root_).at("resource-r0/syncpos-beta"),
+            (Link{"log-000000001-a,9", kBase + 2}));
+  EXPECT_EQ(Links(root_).at("resource-r0/syncstatus-beta"),
+            (Link{"4096", kBase + 3}));
 }
 
 // Two hosts, each with its directory, mirror and tree, exchange their trees

@@ -9,7 +9,9 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
 docu/write-path.md §10):
 
   test_secondary_faults  alpha is primary of r0 with 8 MiB on its device;
-                         beta joins with its data device failing writes:
+                         beta sets peer_inflight_bytes to 64 KiB (its proc
+                         file refuses 0 and garbage) and joins with its
+                         data device failing writes:
                          the sync compares, cannot write, says so in
                          msg-err-sync (seen on both hosts) and retries; the
                          cable is pulled, the device repaired, the cable
@@ -93,6 +95,20 @@ def test_secondary_faults(env):
         wait_for("beta sees alpha's replay link",
                  lambda: replay_link(b, "r0", "alpha") is not None)
         marsadm_ok(b, "join-resource r0 /dev/mapper/data")
+
+        # beta asks alpha for at most 64 KiB at a time from here on
+        # (peer_inflight_bytes); the proc file refuses 0, garbage and values
+        # below 4 KiB and keeps its value
+        tunable = "/proc/sys/mars/peer_inflight_bytes"
+        expect(b.check("cat " + tunable).strip() == str(5 << 20),
+               "peer_inflight_bytes is not 5 MiB by default")
+        b.check("echo 65536 > " + tunable)
+        for bad in ("0", "garbage", "4095"):
+            rc, out = b.run("echo %s > %s" % (bad, tunable))
+            expect(rc != 0 and "Invalid argument" in out,
+                   "writing %s to %s: rc %d, %r" % (bad, tunable, rc, out))
+        expect(b.check("cat " + tunable).strip() == "65536",
+               "peer_inflight_bytes changed by a refused write")
 
         # the sync under a device that fails writes, and a cable cut
         dm_switch(b, "data", failing, lockfs=False)

@@ -1,0 +1,279 @@
+// Memory in flight per peer (docu/replication.md "Memory per peer"): the
+// tunable peer_inflight_bytes bounds the logfile and block bytes a host has
+// asked of one peer and not yet written, and the answers a host holds for a
+// peer per round. alpha is the primary of r0 with a real engine resource;
+// beta fetches its logfile and syncs its data image over loopback.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "core/engine/resource.h"
+#include "core/peer/node_test_util.h"
+#include "core/peer/session.h"
+#include "platform_user.h"
+
+namespace mars {
+namespace peer {
+namespace {
+
+namespace pt = platform::test;
+
+constexpr uint64_t kSize = 4u << 20;
+constexpr size_t kBlock = 4096;
+constexpr char kLog[] = "resource-r0/log-000000001-alpha";
+
+std::string Block(uint64_t block, uint32_t version) {
+  std::string data(kBlock, '\0');
+  uint64_t x = block * 1000003 + version * 7919 + 1;
+  for (size_t i = 0; i < data.size(); ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    data[i] = static_cast<char>(x >> 56);
+  }
+  return data;
+}
+
+class InflightTest : public TwoNodeTest {
+ protected:
+  void SetUp() override {
+    TwoNodeTest::SetUp();
+    pt::ResetCountersForTest();
+    alpha_data_ = alpha_.root_ + "/data.img";
+    beta_data_ = beta_.root_ + "/data.img";
+    for (const std::string* path : {&alpha_data_, &beta_data_}) {
+      std::ofstream(*path).close();
+      ASSERT_EQ(truncate(path->c_str(), kSize), 0);
+    }
+    // As create-resource on alpha and join-resource on beta leave it.
+    const std::string size = std::to_string(kSize);
+    alpha_.Put("resource-r0/size", size);
+    alpha_.Put("resource-r0/primary", "alpha");
+    alpha_.Put("resource-r0/data-alpha", alpha_data_);
+    alpha_.Put("resource-r0/syncstatus-alpha", size);
+    alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
+    alpha_.WriteFile(kLog, "");
+    beta_.Put("resource-r0/size", size);
+    beta_.Put("resource-r0/data-beta", beta_data_);
+    beta_.Put("resource-r0/todo-beta/sync", "1");
+    beta_.Put("resource-r0/todo-beta/connect", "1");
+    beta_.Put("resource-r0/syncstatus-beta", "0");
+    beta_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  }
+  void TearDown() override {
+    alpha_.node_.Stop();
+    beta_.node_.Stop();
+    for (void* r : {alpha_resource_, beta_resource_}) {
+      if (r == nullptr) continue;
+      engine::ErrorText why;
+      EXPECT_TRUE(engine::kResourceHooks.detach(r, &why).ok()) << why.text;
+      engine::kResourceHooks.destroy(r);
+    }
+    pt::ResetTunablesForTest();
+  }
+
+  void* Attach(Host* host, const std::string& data) {
+    engine::ResourceSettings settings;
+    settings.root = host->root_.c_str();
+    settings.name = "r0";
+    settings.host = host->name_.c_str();
+    settings.data_path = data.c_str();
+    settings.size_bytes = kSize;
+    settings.clock = &host->clock_;
+    settings.durability = &host->durability_;
+    settings.data_access = &host->access_;
+    void* resource = nullptr;
+    EXPECT_TRUE(engine::kResourceHooks.create(settings, &resource).ok());
+    engine::ErrorText why;
+    EXPECT_TRUE(engine::kResourceHooks.attach(resource, &why).ok()) << why.text;
+    return resource;
+  }
+  void StartPrimary() {
+    alpha_resource_ = Attach(&alpha_, alpha_data_);
+    engine::ErrorText why;
+    ASSERT_TRUE(
+        engine::kResourceHooks.start_primary(alpha_resource_, "r0", &why).ok())
+        << why.text;
+  }
+  Status WriteOnAlpha(uint64_t block, uint32_t version) {
+    std::string data = Block(block, version);
+    return pt::SubmitToFrontDisk("r0", platform::FrontOp::kWrite,
+                                 platform::kFrontFua, block * kBlock, &data[0],
+                                 data.size());
+  }
+  // beta's copy of alpha's logfile holds what alpha's does (every write was
+  // FUA, so all of it is durable and served).
+  bool LogFetched() {
+    const std::string log = alpha_.ReadFile(kLog);
+    return !log.empty() && beta_.ReadFile(kLog) == log;
+  }
+  // alpha's report on `host` (connected or not).
+  PeerReport AlphaPeer(const char* host) {
+    PeerReport reports[4];
+    const size_t n = alpha_.node_.Peers(reports, 4);
+    for (size_t i = 0; i < n && i < 4; ++i) {
+      if (reports[i].host.slice() == Slice::FromCString(host)) {
+        return reports[i];
+      }
+    }
+    return PeerReport();
+  }
+
+  std::string alpha_data_, beta_data_;
+  void* alpha_resource_ = nullptr;
+  void* beta_resource_ = nullptr;
+};
+
+// With peer_inflight_bytes at 16 KiB (below the fetch chunk of 64 KiB and
+// the digest block of 64 KiB) beta still fetches alpha's logfile and syncs
+// every differing block, and never has more than 16 KiB asked of alpha and
+// not yet written: the requests are cut to it and wait for room.
+TEST_F(InflightTest, SmallTunableBoundsTheBytesInFlightAndStillCompletes) {
+  constexpr uint64_t kLimit = 16u << 10;
+  pt::SetTunableForTest(platform::Tunable::kPeerInflightBytes, kLimit);
+  StartPrimary();
+  // 1 MiB in the log, and the first 16 digest blocks of alpha's image
+  // differ from beta's zeros.
+  for (uint64_t b = 0; b < 256; ++b) ASSERT_TRUE(WriteOnAlpha(b, 1).ok());
+  beta_resource_ = Attach(&beta_, beta_data_);
+  StartBoth();
+
+  const std::string size = std::to_string(kSize);
+  ASSERT_TRUE(WaitFor([&] {
+    return beta_.Get("resource-r0/syncstatus-beta") == size;
+  })) << beta_.Get("resource-r0/syncstatus-beta");
+  ASSERT_TRUE(WaitFor([&] { return LogFetched(); }))
+      << beta_.ReadFile(kLog).size() << " of " << alpha_.ReadFile(kLog).size();
+  const PeerReport report = beta_.Peer();
+  ASSERT_TRUE(report.connected);
+  EXPECT_GT(report.inflight_bytes_max, 0u);
+  EXPECT_LE(report.inflight_bytes_max, kLimit);
+  // The requests were cut to the tunable: at least one per 16 KiB.
+  const uint64_t log_size = alpha_.ReadFile(kLog).size();
+  EXPECT_GE(report.counters.logfile_requests_sent, log_size / kLimit);
+  const uint64_t copied =
+      platform::GetCounter(platform::Counter::kSyncBytesCopied);
+  EXPECT_EQ(copied, 16u * (64u << 10));  // the 16 differing digest blocks
+  EXPECT_GE(report.counters.sync_requests_sent, copied / kLimit);
+  // Nothing is left in flight once everything is written.
+  ASSERT_TRUE(WaitFor([&] { return beta_.Peer().inflight_bytes == 0; }))
+      << beta_.Peer().inflight_bytes;
+
+  // A new value counts for the next requests at once: with 1 MiB the next
+  // megabyte of log travels in requests of 64 KiB (the fetch chunk), four
+  // in flight.
+  pt::SetTunableForTest(platform::Tunable::kPeerInflightBytes, 1u << 20);
+  const uint64_t sent = beta_.Peer().counters.logfile_requests_sent;
+  for (uint64_t b = 0; b < 256; ++b) ASSERT_TRUE(WriteOnAlpha(b * 4, 2).ok());
+  ASSERT_TRUE(WaitFor([&] { return LogFetched(); }));
+  const PeerReport after = beta_.Peer();
+  EXPECT_GT(after.counters.logfile_requests_sent, sent);
+  EXPECT_GT(after.inflight_bytes_max, kLimit);
+  EXPECT_LE(after.inflight_bytes_max, 1u << 20);
+}
+
+// A peer that authenticates, asks for logfile bytes and then reads nothing
+// (gamma, a raw socket with a tiny receive buffer): alpha holds at most one
+// round of answers for it, and alpha's writes and beta's fetch go on.
+TEST_F(InflightTest, PeerThatStopsReadingDoesNotGrowMemoryOrBlockWrites) {
+  constexpr uint64_t kLimit = 64u << 10;
+  pt::SetTunableForTest(platform::Tunable::kPeerInflightBytes, kLimit);
+  alpha_.Put("ips/ip-gamma", "127.0.0.3");  // listed: alpha reports on it
+  StartPrimary();
+  for (uint64_t b = 0; b < 1024; ++b) ASSERT_TRUE(WriteOnAlpha(b, 1).ok());
+  beta_resource_ = Attach(&beta_, beta_data_);
+  StartBoth();
+  ASSERT_TRUE(WaitFor([&] { return LogFetched(); }));
+
+  // gamma: a client session over a socket whose receive buffer is small,
+  // so alpha's sending blocks as soon as gamma stops reading.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  int small = 4096;
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  sockaddr_in local = {};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(0x7f000003);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
+  sockaddr_in remote = {};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(port_);
+  remote.sin_addr.s_addr = htonl(0x7f000001);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)),
+            0);
+  timeval timeout = {0, 100 * 1000};
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)),
+            0);
+
+  uint8_t secret[32];
+  for (size_t i = 0; i < sizeof(secret); ++i) {
+    secret[i] = static_cast<uint8_t>(
+        std::stoi(std::string(kSecret + 2 * i, 2), nullptr, 16));
+  }
+  LamportClock gamma_clock;
+  tree::Tree gamma_tree(gamma_clock.Now());
+  SessionConfig config;
+  config.role = wire::Role::kClient;
+  config.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  config.hello.host_name = Slice::FromCString("gamma");
+  config.hello.cluster_id =
+      Slice::FromCString("0123456789abcdef0123456789abcdef");
+  config.hello.module_version = Slice::FromCString("mars");
+  config.secret = Slice(secret, sizeof(secret));
+  config.nonce[0] = 7;
+  config.ping_interval_ns = 1000 * kNsPerSecond;  // gamma pings nobody
+  config.ping_timeout_ns = 1000 * kNsPerSecond;
+  config.poll_interval_ns = 1000 * kNsPerSecond;
+  Session gamma(config, &gamma_tree, &gamma_clock);
+  ASSERT_TRUE(gamma.Start(platform::MonotonicNs()).ok());
+  auto flush = [&] {
+    Bytes out;
+    if (!gamma.TakeOutput(&out).ok()) return false;
+    return out.empty() || send(fd, out.data(), out.size(), 0) ==
+                              static_cast<ssize_t>(out.size());
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    if (!flush()) return true;  // fails below
+    uint8_t buffer[4096];
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      (void)gamma.OnBytes(Slice(buffer, static_cast<size_t>(n)),
+                          platform::MonotonicNs());
+    }
+    return gamma.open() || gamma.closed();
+  }));
+  ASSERT_TRUE(gamma.open()) << gamma.status().message();
+  // Every request the protocol allows, each for a megabyte; then gamma
+  // reads nothing more.
+  for (size_t i = 0; i < kMaxLogfileRequests; ++i) {
+    ASSERT_TRUE(
+        gamma.RequestLogfile(Slice::FromCString(kLog), 0, 1u << 20).ok());
+  }
+  ASSERT_TRUE(flush());
+  ASSERT_TRUE(WaitFor([&] {
+    const PeerReport r = AlphaPeer("gamma");
+    return r.connected && r.counters.logfile_requests_served > 0;
+  }));
+
+  // alpha goes on writing, beta goes on fetching, while gamma is stuck.
+  for (uint64_t b = 0; b < 256; ++b) ASSERT_TRUE(WriteOnAlpha(b, 2).ok());
+  const PeerReport stuck = AlphaPeer("gamma");
+  ASSERT_TRUE(WaitFor([&] { return LogFetched(); }))
+      << beta_.ReadFile(kLog).size() << " of " << alpha_.ReadFile(kLog).size();
+  ASSERT_TRUE(stuck.connected);
+  // Not every answer was sent: alpha's connection thread waits in its send.
+  EXPECT_LT(stuck.counters.logfile_requests_served, kMaxLogfileRequests);
+  // At most one round of answers (one request of 1 MiB: the first is
+  // always taken) and the small frames of the tree exchange.
+  EXPECT_GT(stuck.output_bytes_max, 1u << 20);
+  EXPECT_LE(stuck.output_bytes_max, wire::kMaxPayloadSize + (64u << 10));
+  close(fd);
+  ASSERT_TRUE(WaitFor([&] { return !AlphaPeer("gamma").connected; }));
+}
+
+}  // namespace
+}  // namespace peer
+}  // namespace mars
