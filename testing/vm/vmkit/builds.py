@@ -36,7 +36,8 @@ def build_module(kernel, build=True):
         # MARS_VM_MODULE_MAKE_ARGS: extra make arguments (shell words), e.g. a
         # CFLAGS_KASAN override while mars.ko does not build on a KASAN kernel
         extra = shlex.split(os.environ.get("MARS_VM_MODULE_MAKE_ARGS", ""))
-        _run_make(["module", "KDIR=%s" % kernel.kdir] + extra, "mars.ko for %s" % kernel.release)
+        _run_make(["-j2", "module", "KDIR=%s" % kernel.kdir] + extra,
+                  "mars.ko for %s" % kernel.release)
     p = module_path(kernel)
     if not p.is_file():
         raise VMError("no %s (make -C %s module KDIR=%s)" % (p, TOP, kernel.kdir))
