@@ -55,8 +55,9 @@ class LogDurability {
   // Serialises changes to the local copies of fetched logfiles: the fetch
   // holds it from reading a copy's size until its append is done, the
   // replayer while it cuts a damaged tail, so an append never lands after
-  // a cut it did not see (a gap). Held for one file operation only; no
-  // other mars lock is taken while it is held. Context: may sleep.
+  // a cut it did not see (a gap). Held for one append, with the fetch's
+  // fdatasync of the copy and its cut-back after a failed one (node_fetch.cc);
+  // no other mars lock is taken while it is held. Context: may sleep.
   void LockCopies() { copies_lock_.Lock(); }
   void UnlockCopies() { copies_lock_.Unlock(); }
 
