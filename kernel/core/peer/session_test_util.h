@@ -1,8 +1,8 @@
 // Test-only helpers of the session tests (session_test.cc,
-// session_exchange_test.cc, session_sync_test.cc): hosts with a tree, a clock
-// and kept cursors; two sessions wired back to back with a seeded random
-// driver (Pair) or a deterministic one that can inject frames (Link). Not
-// part of mars.ko.
+// session_exchange_test.cc, session_sync_test.cc, session_sync_close_test.cc):
+// hosts with a tree, a clock and kept cursors; two sessions wired back to back
+// with a seeded random driver (Pair) or a deterministic one that can inject
+// frames (Link). Not part of mars.ko.
 #ifndef MARS_CORE_PEER_SESSION_TEST_UTIL_H_
 #define MARS_CORE_PEER_SESSION_TEST_UTIL_H_
 

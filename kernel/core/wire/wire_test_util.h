@@ -1,7 +1,8 @@
 // Test-only helpers shared by the wire message tests (messages_test.cc,
-// data_messages_test.cc): raw buffers, encode/decode shorthands and the codec
-// properties every message type must have. Included only by *_test.cc; not
-// part of mars.ko (scripts/check-core-includes, kernel/Makefile).
+// tree_messages_test.cc, logfile_messages_test.cc, sync_messages_test.cc):
+// raw buffers, encode/decode shorthands and the codec properties every
+// message type must have. Included only by *_test.cc; not part of mars.ko
+// (scripts/check-core-includes, kernel/Makefile).
 #ifndef MARS_CORE_WIRE_WIRE_TEST_UTIL_H_
 #define MARS_CORE_WIRE_WIRE_TEST_UTIL_H_
 
