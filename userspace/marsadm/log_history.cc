@@ -4,8 +4,6 @@
 
 #include "core/base/slice.h"
 #include "core/tree/log_names.h"
-#include "core/tree/text.h"
-#include "core/tree/values.h"
 #include "tree_read.h"
 
 namespace mars::cli {
@@ -42,18 +40,13 @@ std::optional<ReplayPlace> ParseReplayPlace(const std::string& value) {
 }
 
 std::optional<LogPlace> ParseFetchPlace(const std::string& value) {
-  Slice name;
-  Slice bytes;
-  tree::LogfileName log;
-  uint64_t position = 0;
-  if (!tree::SplitAt(CoreSlice(value), ',', &name, &bytes) ||
-      !tree::ParseLogfileName(name, &log).ok() ||
-      !tree::ParseByteCount(bytes, &position).ok()) {
+  tree::FetchPosition fetched;
+  if (!tree::ParseFetchPosition(CoreSlice(value), &fetched).ok()) {
     return std::nullopt;
   }
-  const std::string origin = FromSlice(log.host.slice());
-  return LogPlace{FormatLogfileName(log.number, origin), log.number, origin,
-                  position};
+  const std::string origin = FromSlice(fetched.log.host.slice());
+  return LogPlace{FormatLogfileName(fetched.log.number, origin),
+                  fetched.log.number, origin, fetched.bytes};
 }
 
 int CompareReplayPlaces(const ReplayPlace& a, const ReplayPlace& b) {

@@ -31,7 +31,8 @@ struct ReplayPlace {
 // Parses a replay link value with the core parser (core/tree/log_names.h).
 std::optional<ReplayPlace> ParseReplayPlace(const std::string& value);
 // Parses actual-HOST/fetch-pos, "log-NNNNNNNNN-ORIGIN,BYTES" (the newest
-// logfile HOST holds a local copy of and its bytes), with the core parsers.
+// logfile HOST holds a local copy of and its bytes), with the core parser
+// (tree::ParseFetchPosition in core/tree/log_names.h).
 std::optional<LogPlace> ParseFetchPlace(const std::string& value);
 // -1, 0, 1 as `a` is before, at, after `b` (number, then position).
 int CompareReplayPlaces(const ReplayPlace& a, const ReplayPlace& b);

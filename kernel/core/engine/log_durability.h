@@ -52,12 +52,15 @@ class LogDurability {
   // True with *durable_end when `relpath` is registered.
   bool DurableEnd(Slice relpath, uint64_t* durable_end);
 
-  // Serialises changes to the local copies of fetched logfiles: the fetch
-  // holds it from reading a copy's size until its append is done, the
-  // replayer while it cuts a damaged tail, so an append never lands after
-  // a cut it did not see (a gap). Held for one append, with the fetch's
-  // fdatasync of the copy and its cut-back after a failed one (node_fetch.cc);
-  // no other mars lock is taken while it is held. Context: may sleep.
+  // Serialises changes to the local copies of fetched logfiles. The fetch
+  // (node_fetch.cc) holds it from reading a copy's size until its append is
+  // done, and for the cut-back after a failed fdatasync of the copy, which
+  // reads the size again and only shortens the copy; the replayer holds it
+  // while it cuts a damaged tail. So an append never lands after a cut it
+  // did not see (a gap), and a cut-back never undoes a cut (a truncate that
+  // extends). The fetch's fdatasync runs without it: a cut never waits for
+  // a sync. No other mars lock is taken while it is held. Context: may
+  // sleep.
   void LockCopies() { copies_lock_.Lock(); }
   void UnlockCopies() { copies_lock_.Unlock(); }
 

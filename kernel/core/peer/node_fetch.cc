@@ -16,7 +16,6 @@
 #include "core/tree/entry.h"
 #include "core/tree/log_names.h"
 #include "core/tree/text.h"
-#include "core/tree/values.h"
 
 namespace mars {
 namespace peer {
@@ -51,6 +50,18 @@ void CopyTextPath(char* out, const char* text) {
 }
 
 }  // namespace
+
+bool CutBackLocalCopy(engine::LogDurability* copies, platform::File* file,
+                      uint64_t synced_size, uint64_t* size) {
+  if (copies != nullptr) copies->LockCopies();
+  bool ok = file->Size(size).ok();
+  if (ok && *size > synced_size) {
+    ok = file->Truncate(synced_size).ok();
+    if (ok) *size = synced_size;
+  }
+  if (copies != nullptr) copies->UnlockCopies();
+  return ok;
+}
 
 bool Node::LocalPath(Slice relpath, char* path) const {
   const size_t root = __builtin_strlen(config_.root);
@@ -261,19 +272,22 @@ void Node::DoFetchIo(FetchIo* io) {
             r.size_after = size + got.data.size();
           }
         }
-        if (r.failure.ok() && r.sync && r.size_after > r.synced_size) {
-          // Also reports a failed writeback of earlier rounds' bytes.
-          r.failure = file.Sync(r.synced_size, r.size_after);
-          r.sync_ran = true;
-          r.synced = r.failure.ok();
-          if (!r.synced && r.synced_size < r.size_after &&
-              file.Truncate(r.synced_size).ok()) {
-            r.sync_failed = true;
-            r.size_after = r.synced_size;
-          }
-        }
       }
       if (config_.durability != nullptr) config_.durability->UnlockCopies();
+      if (r.failure.ok() && r.sync && r.size_after > r.synced_size) {
+        // Without the copies lock: a cut by the replayer does not wait for
+        // the disk (one made meanwhile is seen as one after the round: the
+        // next answer does not continue the copy, whose size is read again).
+        // Also reports a failed writeback of earlier rounds' bytes.
+        r.failure = file.Sync(r.synced_size, r.size_after);
+        r.sync_ran = true;
+        r.synced = r.failure.ok();
+        if (!r.synced &&
+            CutBackLocalCopy(config_.durability, &file, r.synced_size, &size)) {
+          r.sync_failed = true;
+          r.size_after = size;
+        }
+      }
       file.Close();
     }
   }
@@ -333,13 +347,13 @@ void Node::DoFetchIo(FetchIo* io) {
     }
     if (st.ok && st.sync && st.size > st.synced_size &&
         file.Open(path, platform::File::kWrite).ok()) {
-      if (config_.durability != nullptr) config_.durability->LockCopies();
       st.sync_failure = file.Sync(st.synced_size, st.size);
-      if (!st.sync_failure.ok() && file.Truncate(st.synced_size).ok()) {
+      uint64_t size = 0;
+      if (!st.sync_failure.ok() &&
+          CutBackLocalCopy(config_.durability, &file, st.synced_size, &size)) {
         st.sync_failed = true;
-        st.size = st.synced_size;
+        st.size = size;
       }
-      if (config_.durability != nullptr) config_.durability->UnlockCopies();
       file.Close();
     }
   }
@@ -645,11 +659,11 @@ void Node::PublishFetchStateLocked(uint64_t now_ns) {
     if (r->pos_pending() &&
         (!r->pos_published || r->pos_complete ||
          now_ns >= r->pos_published_ns + kFetchRateIntervalNs)) {
-      // "log-NNNNNNNNN-ORIGIN,BYTES" (docu/mars-tree.md).
+      tree::FetchPosition position;
+      position.log = r->pos_log;
+      position.bytes = r->pos_bytes;
       Bytes value(platform::Gfp::kKernel);
-      if (tree::AppendLogfileName(r->pos_log, &value).ok() &&
-          tree::AppendChar(',', &value).ok() &&
-          tree::AppendByteCount(r->pos_bytes, &value).ok()) {
+      if (tree::AppendFetchPosition(position, &value).ok()) {
         PublishActualLocked(name, "fetch-pos",
                             Slice(value.data(), value.size()));
         r->pos_published = true;

@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include <string>
-#include <vector>
 
-#include "core/engine/resource.h"
 #include "core/peer/node_test_util.h"
 #include "core/peer/session.h"
 #include "platform_user.h"
@@ -23,86 +21,12 @@ namespace {
 
 namespace pt = platform::test;
 
-constexpr uint64_t kSize = 4u << 20;
-constexpr size_t kBlock = 4096;
-constexpr char kLog[] = "resource-r0/log-000000001-alpha";
-
-std::string Block(uint64_t block, uint32_t version) {
-  std::string data(kBlock, '\0');
-  uint64_t x = block * 1000003 + version * 7919 + 1;
-  for (size_t i = 0; i < data.size(); ++i) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    data[i] = static_cast<char>(x >> 56);
-  }
-  return data;
-}
-
-class InflightTest : public TwoNodeTest {
+// As ResourcePairTest, and beta fetches alpha's logfiles of r0 too.
+class InflightTest : public ResourcePairTest {
  protected:
   void SetUp() override {
-    TwoNodeTest::SetUp();
-    pt::ResetCountersForTest();
-    alpha_data_ = alpha_.root_ + "/data.img";
-    beta_data_ = beta_.root_ + "/data.img";
-    for (const std::string* path : {&alpha_data_, &beta_data_}) {
-      std::ofstream(*path).close();
-      ASSERT_EQ(truncate(path->c_str(), kSize), 0);
-    }
-    // As create-resource on alpha and join-resource on beta leave it.
-    const std::string size = std::to_string(kSize);
-    alpha_.Put("resource-r0/size", size);
-    alpha_.Put("resource-r0/primary", "alpha");
-    alpha_.Put("resource-r0/data-alpha", alpha_data_);
-    alpha_.Put("resource-r0/syncstatus-alpha", size);
-    alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
-    alpha_.WriteFile(kLog, "");
-    beta_.Put("resource-r0/size", size);
-    beta_.Put("resource-r0/data-beta", beta_data_);
-    beta_.Put("resource-r0/todo-beta/sync", "1");
+    ResourcePairTest::SetUp();
     beta_.Put("resource-r0/todo-beta/connect", "1");
-    beta_.Put("resource-r0/syncstatus-beta", "0");
-    beta_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
-  }
-  void TearDown() override {
-    alpha_.node_.Stop();
-    beta_.node_.Stop();
-    for (void* r : {alpha_resource_, beta_resource_}) {
-      if (r == nullptr) continue;
-      engine::ErrorText why;
-      EXPECT_TRUE(engine::kResourceHooks.detach(r, &why).ok()) << why.text;
-      engine::kResourceHooks.destroy(r);
-    }
-    pt::ResetTunablesForTest();
-  }
-
-  void* Attach(Host* host, const std::string& data) {
-    engine::ResourceSettings settings;
-    settings.root = host->root_.c_str();
-    settings.name = "r0";
-    settings.host = host->name_.c_str();
-    settings.data_path = data.c_str();
-    settings.size_bytes = kSize;
-    settings.clock = &host->clock_;
-    settings.durability = &host->durability_;
-    settings.data_access = &host->access_;
-    void* resource = nullptr;
-    EXPECT_TRUE(engine::kResourceHooks.create(settings, &resource).ok());
-    engine::ErrorText why;
-    EXPECT_TRUE(engine::kResourceHooks.attach(resource, &why).ok()) << why.text;
-    return resource;
-  }
-  void StartPrimary() {
-    alpha_resource_ = Attach(&alpha_, alpha_data_);
-    engine::ErrorText why;
-    ASSERT_TRUE(
-        engine::kResourceHooks.start_primary(alpha_resource_, "r0", &why).ok())
-        << why.text;
-  }
-  Status WriteOnAlpha(uint64_t block, uint32_t version) {
-    std::string data = Block(block, version);
-    return pt::SubmitToFrontDisk("r0", platform::FrontOp::kWrite,
-                                 platform::kFrontFua, block * kBlock, &data[0],
-                                 data.size());
   }
   // beta's copy of alpha's logfile holds what alpha's does (every write was
   // FUA, so all of it is durable and served).
@@ -121,10 +45,6 @@ class InflightTest : public TwoNodeTest {
     }
     return PeerReport();
   }
-
-  std::string alpha_data_, beta_data_;
-  void* alpha_resource_ = nullptr;
-  void* beta_resource_ = nullptr;
 };
 
 // With peer_inflight_bytes at 16 KiB (below the fetch chunk of 64 KiB and

@@ -97,11 +97,22 @@ struct Node::FetchJob {
   uint64_t sync_due_ns = 0;
 };
 
+// After a failed sync of a local logfile copy that is durable up to
+// `synced_size` (node_fetch.cc): cuts the copy back there, so that the bytes
+// after it are fetched again. Under copies->LockCopies() (null: unlocked),
+// and only while the copy is longer: the replayer may have cut it shorter
+// since it was appended to, and a truncate must never extend it. True with
+// the copy's size afterwards in *size; false when the size cannot be read
+// or the cut fails (the copy is unchanged). Context: may sleep.
+bool CutBackLocalCopy(engine::LogDurability* copies, platform::File* file,
+                      uint64_t synced_size, uint64_t* size);
+
 // File I/O results of one connection-thread round (node_fetch.cc).
 struct FetchWriteResult {
   // Set under the lock before the round: after the append, make the copy
   // durable; if that fails, cut it back to `synced_size` (its bytes after
-  // that may not be on the disk) so that they are fetched again.
+  // that may not be on the disk) so that they are fetched again, unless the
+  // replayer cut it shorter meanwhile.
   bool sync = false;
   uint64_t synced_size = 0;
   // Results.
@@ -110,7 +121,7 @@ struct FetchWriteResult {
   bool size_known = false;
   bool sync_ran = false;     // a sync was tried (its result is `failure`)
   bool synced = false;       // the sync succeeded: durable up to size_after
-  bool sync_failed = false;  // it failed: the copy was cut to synced_size
+  bool sync_failed = false;  // it failed: cut back, size_after <= synced_size
   Status failure;  // opening, appending to or syncing the local copy failed
 };
 
@@ -125,8 +136,8 @@ struct FetchStat {
   uint64_t size;
   bool ok;
   // Set before the round: make the copy durable from synced_size on first,
-  // and cut it back there if that fails (sync_failed; size is then the cut
-  // size).
+  // and cut it back there if that fails (sync_failed; size is then the
+  // copy's size afterwards, at most synced_size).
   bool sync;
   uint64_t synced_size;
   bool sync_failed;

@@ -147,7 +147,12 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
     job->rate_bytes = 0;
     job->rate_since_ns = now_ns;
   }
-  if (job->position <= job->published_position) return;
+  // A window that finished while a restart waited counts for nothing: the
+  // restart starts from syncstatus-HOST as the tree has it, which must not
+  // be overwritten with the window's end (nor syncpos-HOST with its bound).
+  if (job->restart_pending || job->position <= job->published_position) {
+    return;
+  }
   const bool done = job->position >= job->target.size;
   if (!done && !force &&
       now_ns - job->last_publish_ns < kSyncPublishIntervalNs) {

@@ -16,16 +16,27 @@
 
 #include "core/engine/log_durability.h"
 #include "core/peer/ip_address.h"
+#include "core/peer/node_internal.h"
+#include "core/peer/node_test_util.h"
 #include "core/platform_io.h"
 #include "core/tree/version_link.h"
-#include "core/peer/node_test_util.h"
 #include "platform_user.h"
 
 namespace mars {
 namespace peer {
 namespace {
 
-using NodeTest = TwoNodeTest;
+class NodeTest : public TwoNodeTest {
+ protected:
+  // r0 with alpha its primary and beta a member that fetches alpha's
+  // logfiles from logfile 1 on (its replay link).
+  void AlphaServesR0ToBeta() {
+    alpha_.Put("resource-r0/primary", "alpha");
+    alpha_.Put("resource-r0/data-beta", "/dev/vdb");
+    alpha_.Put("resource-r0/todo-beta/connect", "1");
+    alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  }
+};
 
 TEST_F(NodeTest, JoiningHostPullsTheTreeAndBothFollowChanges) {
   StartBoth();
@@ -98,18 +109,6 @@ std::string RandomBytes(size_t n, unsigned seed) {
   return s;
 }
 
-std::string VersionLinkText(uint32_t number, const char* origin,
-                            uint64_t length) {
-  tree::LogfileName log;
-  log.number = number;
-  EXPECT_TRUE(log.host.Assign(Slice::FromCString(origin)).ok());
-  tree::VersionLink link;
-  EXPECT_TRUE(tree::MakeVersionLink(nullptr, log, length, &link).ok());
-  Bytes text;
-  EXPECT_TRUE(tree::AppendVersionLink(link, &text).ok());
-  return std::string(reinterpret_cast<const char*>(text.data()), text.size());
-}
-
 // beta, a secondary of r0, fetches alpha's finished logfile 1 whole and
 // the growing logfile 2 only up to the durable end alpha's write path
 // reports, following it as it grows.
@@ -118,11 +117,8 @@ TEST_F(NodeTest, SecondaryFetchesFinishedAndGrowingLogfilesUpToDurableEnd) {
   const std::string log2 = "resource-r0/log-000000002-alpha";
   const std::string bytes1 = RandomBytes(300 * 1024 + 17, 1);
   const std::string bytes2 = RandomBytes(700 * 1024, 2);
-  alpha_.Put("resource-r0/primary", "alpha");
+  AlphaServesR0ToBeta();
   alpha_.Put("resource-r0/data-alpha", "/dev/vdb");
-  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
-  alpha_.Put("resource-r0/todo-beta/connect", "1");
-  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
   alpha_.Put("resource-r0/replay-alpha", "log-000000002-alpha,0,0");
   alpha_.WriteFile(log1, bytes1);
   alpha_.Put("resource-r0/version-000000001-alpha",
@@ -167,10 +163,7 @@ TEST_F(NodeTest, SecondaryFetchesFinishedAndGrowingLogfilesUpToDurableEnd) {
 TEST_F(NodeTest, CutLocalCopyIsFetchedAgainAndNonMembersFetchNothing) {
   const std::string log1 = "resource-r0/log-000000001-alpha";
   const std::string bytes1 = RandomBytes(200 * 1024, 3);
-  alpha_.Put("resource-r0/primary", "alpha");
-  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
-  alpha_.Put("resource-r0/todo-beta/connect", "1");
-  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  AlphaServesR0ToBeta();
   alpha_.Put("resource-r1/primary", "alpha");
   alpha_.Put("resource-r1/replay-beta", "log-000000001-alpha,0,0");
   alpha_.WriteFile(log1, bytes1);
@@ -247,10 +240,7 @@ TEST_F(NodeTest, FetchMovesOnWhenAGrowingLogfileIsFinished) {
   const std::string log2 = "resource-r0/log-000000002-alpha";
   const std::string bytes1 = RandomBytes(900 * 1024 + 8, 5);
   const std::string bytes2 = RandomBytes(300 * 1024, 6);
-  alpha_.Put("resource-r0/primary", "alpha");
-  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
-  alpha_.Put("resource-r0/todo-beta/connect", "1");
-  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  AlphaServesR0ToBeta();
   alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
   alpha_.WriteFile(log1, bytes1.substr(0, 100 * 1024));
   const Slice log1_path(log1.data(), log1.size());
@@ -285,10 +275,7 @@ TEST_F(NodeTest, FetchMovesOnWhenAGrowingLogfileIsFinished) {
 TEST_F(NodeTest, LocalCopyThatCannotBeWrittenIsReportedUntilItCan) {
   const std::string log1 = "resource-r0/log-000000001-alpha";
   const std::string bytes1 = RandomBytes(100 * 1024, 4);
-  alpha_.Put("resource-r0/primary", "alpha");
-  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
-  alpha_.Put("resource-r0/todo-beta/connect", "1");
-  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  AlphaServesR0ToBeta();
   alpha_.WriteFile(log1, bytes1);
   alpha_.Put("resource-r0/version-000000001-alpha",
              VersionLinkText(1, "alpha", bytes1.size()));
@@ -319,10 +306,7 @@ TEST_F(NodeTest, LocalCopyThatCannotBeWrittenIsReportedUntilItCan) {
 TEST_F(NodeTest, LocalCopyThatCannotBeSyncedIsReportedAndFetchedAgain) {
   const std::string log1 = "resource-r0/log-000000001-alpha";
   const std::string bytes1 = RandomBytes(700 * 1024 + 3, 5);
-  alpha_.Put("resource-r0/primary", "alpha");
-  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
-  alpha_.Put("resource-r0/todo-beta/connect", "1");
-  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
+  AlphaServesR0ToBeta();
   alpha_.WriteFile(log1, bytes1);
   alpha_.Put("resource-r0/version-000000001-alpha",
              VersionLinkText(1, "alpha", bytes1.size()));
@@ -347,6 +331,56 @@ TEST_F(NodeTest, LocalCopyThatCannotBeSyncedIsReportedAndFetchedAgain) {
       << beta_.Get(msg);
 }
 
+// The cut-back after a failed sync of a local copy (CutBackLocalCopy) takes
+// the copies lock and never undoes a cut the replayer made since the append:
+// a copy cut below the durable end stays as it is (a truncate to the
+// durable end would extend it with zeros); a longer one is cut to it.
+TEST(CutBackLocalCopyTest, NeverUndoesACutOfTheReplayer) {
+  char dir[] = "/tmp/mars-cutback-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/log-000000001-alpha";
+  const std::string bytes = RandomBytes(1000, 9);
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto content = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in),
+                       std::istreambuf_iterator<char>());
+  };
+  engine::LogDurability copies;
+  ASSERT_TRUE(copies.Init(platform::Gfp::kKernel).ok());
+  platform::File file;
+  ASSERT_TRUE(file.Open(path.c_str(), platform::File::kWrite).ok());
+
+  // 600 bytes are durable, the sync of the rest failed. The replayer holds
+  // the lock and cuts a damaged tail at 300; the fetch's cut-back waits
+  // for it and then leaves the copy alone.
+  copies.LockCopies();
+  uint64_t size = 0;
+  bool cut = false;
+  std::thread fetch(
+      [&] { cut = CutBackLocalCopy(&copies, &file, 600, &size); });
+  EXPECT_EQ(truncate(path.c_str(), 300), 0);
+  copies.UnlockCopies();
+  fetch.join();
+  EXPECT_TRUE(cut);
+  EXPECT_EQ(size, 300u);
+  EXPECT_EQ(content(), bytes.substr(0, 300));
+
+  // Longer than the durable end (no cut meanwhile): cut to it, with the
+  // lock free again afterwards.
+  std::ofstream(path, std::ios::binary | std::ios::app) << bytes.substr(300);
+  ASSERT_TRUE(CutBackLocalCopy(&copies, &file, 600, &size));
+  EXPECT_EQ(size, 600u);
+  EXPECT_EQ(content(), bytes.substr(0, 600));
+  copies.LockCopies();
+  copies.UnlockCopies();
+  // At the durable end already: nothing to cut.
+  ASSERT_TRUE(CutBackLocalCopy(nullptr, &file, 600, &size));
+  EXPECT_EQ(size, 600u);
+  file.Close();
+  EXPECT_EQ(system((std::string("rm -rf ") + dir).c_str()), 0);
+}
+
 // beta publishes how far its local copies go in actual-beta/fetch-pos: a
 // finished logfile at once, then a growing one as it follows it; the link
 // is not written again while nothing changes, and stays when beta stops
@@ -357,11 +391,8 @@ TEST_F(NodeTest, FetchPositionIsPublishedAndFollowsAGrowingLogfile) {
   const std::string pos = "resource-r0/actual-beta/fetch-pos";
   const std::string bytes1 = RandomBytes(300 * 1024 + 5, 7);
   const std::string bytes2 = RandomBytes(500 * 1024, 8);
-  alpha_.Put("resource-r0/primary", "alpha");
+  AlphaServesR0ToBeta();
   alpha_.Put("resource-r0/data-alpha", "/dev/vdb");
-  alpha_.Put("resource-r0/data-beta", "/dev/vdb");
-  alpha_.Put("resource-r0/todo-beta/connect", "1");
-  alpha_.Put("resource-r0/replay-beta", "log-000000001-alpha,0,0");
   alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
   alpha_.WriteFile(log1, bytes1);
   alpha_.Put("resource-r0/version-000000001-alpha",

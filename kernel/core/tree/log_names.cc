@@ -1,4 +1,5 @@
-// Logfile names, version link names and replay links (docu/mars-tree.md).
+// Logfile names, version link names, replay links and fetch positions
+// (docu/mars-tree.md).
 #include "core/tree/log_names.h"
 
 #include "core/tree/text.h"
@@ -148,6 +149,33 @@ Status AppendReplayLink(const ReplayLink& link, Bytes* out) {
   if (s.ok()) s = AppendDecimalU64(link.position, out);
   if (s.ok()) s = AppendChar(',', out);
   if (s.ok()) s = AppendDecimalU64(link.dirty_length, out);
+  if (!s.ok()) TruncateBytes(start, out);
+  return s;
+}
+
+Status ParseFetchPosition(Slice text, FetchPosition* position) {
+  *position = FetchPosition();
+  Slice log_text, bytes_text;
+  if (!SplitAt(text, ',', &log_text, &bytes_text)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "fetch position has fewer than two fields");
+  }
+  FetchPosition parsed;
+  Status s = ParseLogfileName(log_text, &parsed.log);
+  if (!s.ok()) return s;
+  s = ParseField(bytes_text, &parsed.bytes,
+                 "fetch position byte count is not a canonical decimal",
+                 "fetch position byte count exceeds 2^64-1");
+  if (!s.ok()) return s;
+  *position = parsed;
+  return Status::Ok();
+}
+
+Status AppendFetchPosition(const FetchPosition& position, Bytes* out) {
+  const size_t start = out->size();
+  Status s = AppendLogfileName(position.log, out);
+  if (s.ok()) s = AppendChar(',', out);
+  if (s.ok()) s = AppendDecimalU64(position.bytes, out);
   if (!s.ok()) TruncateBytes(start, out);
   return s;
 }

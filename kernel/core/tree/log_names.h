@@ -1,9 +1,11 @@
-// Logfile names, version-link names and replay links of the /mars tree
-// (docu/mars-tree.md §2.2 and §3.7 "Replay links").
+// Logfile names, version-link names, replay links and fetch positions of the
+// /mars tree (docu/mars-tree.md §2.2, §3.7 "Replay links" and §3.8 "Fetch
+// positions").
 //
 //   logfile name      log-NNNNNNNNN-HOST       (N: 9 digits, 1..999999999)
 //   version link name version-NNNNNNNNN-HOST
 //   replay link value log-NNNNNNNNN-HOST,POS,DIRTYLEN
+//   fetch-pos value   log-NNNNNNNNN-HOST,BYTES
 //
 // Parsers are strict (one text form per value) and never read outside the
 // input; every error is kInvalidArgument or kOutOfRange with a static message.
@@ -66,6 +68,21 @@ struct ReplayLink {
 Status ParseReplayLink(Slice text, ReplayLink* link);
 // Appends the canonical text; the same range checks as the parser.
 Status AppendReplayLink(const ReplayLink& link, Bytes* out);
+
+// The value of actual-HOST/fetch-pos: the newest logfile HOST holds a local
+// copy of, and how many bytes of it the copy holds.
+struct FetchPosition {
+  LogfileName log;
+  uint64_t bytes = 0;
+};
+
+// "log-NNNNNNNNN-HOST,BYTES" with a canonical decimal. Errors: "fetch
+// position has fewer than two fields", the logfile-name errors, "fetch
+// position byte count is not a canonical decimal" (also for a third field:
+// "...,5,0"), kOutOfRange "fetch position byte count exceeds 2^64-1".
+Status ParseFetchPosition(Slice text, FetchPosition* position);
+// Appends the canonical text; the logfile-name errors of AppendLogfileName.
+Status AppendFetchPosition(const FetchPosition& position, Bytes* out);
 
 }  // namespace tree
 }  // namespace mars

@@ -1,5 +1,6 @@
-// Tests of logfile names, version-link names, replay links and the simple
-// values (docu/mars-tree.md §2.2, §3): round trips and every error class.
+// Tests of logfile names, version-link names, replay links, fetch positions
+// and the simple values (docu/mars-tree.md §2.2, §3): round trips and every
+// error class.
 #include "core/tree/log_names.h"
 
 #include <gtest/gtest.h>
@@ -184,6 +185,94 @@ TEST(ReplayLinkTest, RefusesEveryErrorClass) {
   bad.position = 0;
   bad.log.number = 0;
   EXPECT_EQ(AppendReplayLink(bad, &out).code(), StatusCode::kOutOfRange);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(FetchPositionTest, ParsesAndFormats) {
+  FetchPosition position;
+  ASSERT_TRUE(ParseFetchPosition(
+                  Slice::FromCString("log-000000018-n1,22789360"), &position)
+                  .ok());
+  EXPECT_TRUE(position.log == Log(18, "n1"));
+  EXPECT_EQ(position.bytes, 22789360u);
+  Bytes out;
+  ASSERT_TRUE(AppendFetchPosition(position, &out).ok());
+  EXPECT_EQ(Str(out), "log-000000018-n1,22789360");
+  // Round trips at both ends of the ranges.
+  for (const FetchPosition& want :
+       {FetchPosition{Log(1, "a"), 0},
+        FetchPosition{Log(999999999, "host-b_2"), UINT64_MAX}}) {
+    out.Clear();
+    ASSERT_TRUE(AppendFetchPosition(want, &out).ok());
+    ASSERT_TRUE(ParseFetchPosition(S(Str(out)), &position).ok()) << Str(out);
+    EXPECT_TRUE(position.log == want.log) << Str(out);
+    EXPECT_EQ(position.bytes, want.bytes) << Str(out);
+  }
+  EXPECT_EQ(Str(out), "log-999999999-host-b_2,18446744073709551615");
+}
+
+TEST(FetchPositionTest, RefusesEveryErrorClass) {
+  struct Case {
+    const char* text;
+    StatusCode code;
+    const char* message;
+  } cases[] = {
+      {"", StatusCode::kInvalidArgument,
+       "fetch position has fewer than two fields"},
+      {"log-000000001-a", StatusCode::kInvalidArgument,
+       "fetch position has fewer than two fields"},
+      {"garbage", StatusCode::kInvalidArgument,
+       "fetch position has fewer than two fields"},
+      {",5", StatusCode::kInvalidArgument,
+       "logfile name does not start with 'log-'"},
+      {"log-00000001-a,5", StatusCode::kInvalidArgument,
+       "logfile number is not exactly 9 digits"},
+      {"log-000000000-a,5", StatusCode::kOutOfRange, "logfile number is 0"},
+      {"log-000000001-,5", StatusCode::kInvalidArgument, "host name is empty"},
+      {"log-000000001-a,", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a,+5", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a,-5", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a,05", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a, 5", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a,5 ", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a,1k", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      // A replay link's fields are not a fetch position.
+      {"log-000000001-hostA,100,0", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-hostA,100,", StatusCode::kInvalidArgument,
+       "fetch position byte count is not a canonical decimal"},
+      {"log-000000001-a,18446744073709551616", StatusCode::kOutOfRange,
+       "fetch position byte count exceeds 2^64-1"},
+      {"log-000000001-a,99999999999999999999999", StatusCode::kOutOfRange,
+       "fetch position byte count exceeds 2^64-1"},
+  };
+  for (const Case& c : cases) {
+    FetchPosition position{Log(5, "x"), 99};
+    Status s = ParseFetchPosition(Slice::FromCString(c.text), &position);
+    EXPECT_EQ(s.code(), c.code) << c.text;
+    EXPECT_STREQ(s.message(), c.message) << c.text;
+    EXPECT_EQ(position.log.number, 0u) << c.text;
+    EXPECT_EQ(position.bytes, 0u) << c.text;
+  }
+  FetchPosition position;
+  EXPECT_FALSE(
+      ParseFetchPosition(S(std::string("log-000000001-a,5\0", 18)), &position)
+          .ok());
+  // The format refuses what the parser would, and appends nothing then.
+  Bytes out;
+  EXPECT_EQ(AppendFetchPosition(FetchPosition{Log(0, "a"), 1}, &out).code(),
+            StatusCode::kOutOfRange);
+  EXPECT_STREQ(
+      AppendFetchPosition(FetchPosition{LogfileName{7, HostName()}, 1}, &out)
+          .message(),
+      "host name is empty");
   EXPECT_TRUE(out.empty());
 }
 

@@ -1,0 +1,171 @@
+// A sync restart that arrives while a window is in flight (docu/replication.md
+// §6): syncstatus-HOST set back, or `marsadm invalidate` stopping the sync
+// and setting it back. The window's answer is held on the source: alpha's
+// connection thread waits for its copies lock (LogDurability::LockCopies,
+// held by the test as the replayer would) while it appends bytes of a
+// logfile it fetches from beta, so it answers nothing until the test lets
+// it go. beta's image starts with a stale first megabyte below its
+// syncstatus: only a restart from the set-back syncstatus copies it.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/peer/node_test_util.h"
+
+namespace mars {
+namespace peer {
+namespace {
+
+constexpr uint64_t kWindow = 1u << 20;  // 16 digest blocks of 64 KiB
+
+// Holds a host's copies lock until Release() or the end of the scope.
+class CopiesHold {
+ public:
+  explicit CopiesHold(engine::LogDurability* copies) : copies_(copies) {
+    copies_->LockCopies();
+  }
+  ~CopiesHold() { Release(); }
+  void Release() {
+    if (copies_ == nullptr) return;
+    copies_->UnlockCopies();
+    copies_ = nullptr;
+  }
+
+ private:
+  engine::LogDurability* copies_;
+};
+
+// The offset of the first byte where `a` and `b` differ, or "none".
+std::string FirstDifference(const std::string& a, const std::string& b) {
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (a[i] != b[i]) return std::to_string(i);
+  }
+  return a.size() == b.size() ? "none" : "at the end";
+}
+
+// r0 of 4 windows: beta synced up to 1 MiB earlier (syncstatus-beta) and
+// syncs again once todo-beta/sync is 1; alpha's image differs from beta's
+// zeros in every digest block. r1: beta's finished logfile, which alpha
+// fetches (the bytes that hold alpha's connection thread).
+class SyncRestartTest : public ResourcePairTest {
+ protected:
+  void SetUp() override {
+    ResourcePairTest::SetUp();
+    for (Host* host : {&alpha_, &beta_}) {
+      host->configure = [](NodeConfig* config) {
+        config->sync_window_blocks =
+            static_cast<uint32_t>(kWindow / config->sync_block_bytes);
+        // alpha answers nothing while held: no ping timeout meanwhile.
+        config->ping_interval_ns = 600 * kNsPerSecond;
+        config->ping_timeout_ns = 1200 * kNsPerSecond;
+      };
+    }
+    // Everything beta's sync plan reads is on beta's own tree at once.
+    beta_.Put("resource-r0/primary", "alpha");
+    beta_.Put("resource-r0/syncstatus-beta", std::to_string(kWindow));
+    beta_.Put("resource-r0/todo-beta/sync", "0");
+    const std::string log = "resource-r1/log-000000001-beta";
+    const std::string bytes(64u << 10, 'x');
+    beta_.Put("resource-r1/primary", "beta");
+    beta_.WriteFile(log, bytes);
+    beta_.Put("resource-r1/version-000000001-beta",
+              VersionLinkText(1, "beta", bytes.size()));
+    alpha_.Put("resource-r1/primary", "beta");
+    alpha_.Put("resource-r1/data-alpha", "/dev/vdb");
+    alpha_.Put("resource-r1/todo-alpha/connect", "1");
+    alpha_.Put("resource-r1/replay-alpha", "log-000000001-beta,0,0");
+  }
+
+  std::string BetaLink(const std::string& leaf) {
+    return beta_.Get("resource-r0/" + leaf);
+  }
+  void SetBetaLink(const std::string& leaf, const std::string& value) {
+    beta_.Put("resource-r0/" + leaf, value);
+    beta_.node_.Kick();
+  }
+  // `n` tree passes of beta, the first of them begun after the call.
+  bool BetaPasses(uint64_t n) {
+    const uint64_t passes = beta_.node_.tree_passes();
+    return WaitFor([&] { return beta_.node_.tree_passes() >= passes + 1 + n; });
+  }
+
+  // With alpha's copies lock held by the caller: alpha primary with every
+  // digest block written, beta attached, both nodes running, alpha's
+  // connection thread held and beta's request for the digests of the
+  // window [1 MiB, 2 MiB) sent.
+  void StartWithAWindowInFlight() {
+    StartPrimary();
+    for (uint64_t b = 0; b < kSize / kBlock; b += 16) {
+      ASSERT_TRUE(WriteOnAlpha(b, 1).ok());
+    }
+    ASSERT_TRUE(WaitFor([&] { return WrittenBack(); }));
+    beta_resource_ = Attach(&beta_, beta_data_);
+    StartBoth();
+    // beta served logfile bytes to alpha: alpha takes them, and whatever
+    // arrives after them, in a round that then waits for the lock.
+    ASSERT_TRUE(WaitFor([&] {
+      return beta_.Peer().counters.logfile_bytes_sent > 0;
+    })) << beta_.Peer().last_error;
+    SetBetaLink("todo-beta/sync", "1");
+    ASSERT_TRUE(WaitFor([&] {
+      return beta_.Peer().counters.sync_requests_sent > 0 &&
+             BetaLink("actual-beta/is-syncing") == "1";
+    }));
+    EXPECT_EQ(beta_.Peer().counters.sync_digests_received, 0u);
+  }
+
+  // The sync ends at the size with beta's image equal to alpha's.
+  void ExpectSyncedFromTheStart() {
+    const std::string size = std::to_string(kSize);
+    ASSERT_TRUE(
+        WaitFor([&] { return BetaLink("syncstatus-beta") == size; }, 120))
+        << BetaLink("syncstatus-beta");
+    const std::string alpha = ReadImage(alpha_data_);
+    const std::string beta = ReadImage(beta_data_);
+    EXPECT_TRUE(alpha == beta) << "beta's image differs from alpha's from byte "
+                               << FirstDifference(alpha, beta);
+  }
+};
+
+// syncstatus-beta is set back to 0 while the window [1 MiB, 2 MiB) is in
+// flight: once that window is done the sync starts again from 0, and the
+// first megabyte is copied; the window's end is not published over the 0.
+TEST_F(SyncRestartTest, SyncstatusSetBackDuringAWindowRestartsFromIt) {
+  CopiesHold hold(&alpha_.durability_);
+  StartWithAWindowInFlight();
+  if (HasFatalFailure()) return;
+  SetBetaLink("syncstatus-beta", "0");
+  ASSERT_TRUE(BetaPasses(3));  // each sees the restart, the window waits
+  EXPECT_EQ(beta_.Peer().counters.sync_digests_received, 0u);
+  hold.Release();
+  ExpectSyncedFromTheStart();
+}
+
+// `marsadm invalidate` sets todo-beta/sync to 0 and waits for is-syncing
+// 0 before it sets syncstatus-beta back: is-syncing stays 1 while the
+// window is in flight, so the window's end cannot land over the 0.
+TEST_F(SyncRestartTest, InvalidateWaitsUntilTheWindowInFlightIsDone) {
+  CopiesHold hold(&alpha_.durability_);
+  StartWithAWindowInFlight();
+  if (HasFatalFailure()) return;
+  SetBetaLink("todo-beta/sync", "0");
+  ASSERT_TRUE(BetaPasses(3));
+  EXPECT_EQ(BetaLink("actual-beta/is-syncing"), "1");
+  EXPECT_EQ(beta_.Peer().counters.sync_digests_received, 0u);
+  hold.Release();
+  // The window lands and is recorded, and only then is-syncing goes to 0
+  // (phase 3 of invalidate is over).
+  ASSERT_TRUE(WaitFor([&] {
+    return BetaLink("actual-beta/is-syncing") == "0" &&
+           BetaLink("syncstatus-beta") == std::to_string(2 * kWindow);
+  })) << BetaLink("actual-beta/is-syncing")
+      << " " << BetaLink("syncstatus-beta");
+  // The rest of invalidate: syncstatus back to 0, the sync on again.
+  SetBetaLink("syncstatus-beta", "0");
+  SetBetaLink("todo-beta/sync", "1");
+  ExpectSyncedFromTheStart();
+}
+
+}  // namespace
+}  // namespace peer
+}  // namespace mars
