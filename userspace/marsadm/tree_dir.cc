@@ -256,8 +256,17 @@ std::optional<std::string> StageLink(const TreeDir& tree,
 // success survives a power cut right after it (ext4 alone commits within
 // 5 s). Not syncfs: it also reports an earlier failed writeback of any file
 // there (a logfile copy of the module's, say) as this commit's failure.
+std::atomic<SyncPathForTest> sync_path_for_test{nullptr};
+
 std::optional<std::string> SyncChanged(const std::set<std::string>& paths) {
   for (const std::string& path : paths) {
+    if (SyncPathForTest hook = sync_path_for_test.load()) {
+      if (const int e = hook(path)) {
+        errno = e;
+        return Errno("cannot make the changes durable in", path);
+      }
+      continue;
+    }
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) continue;  // removed by a later change
@@ -272,6 +281,10 @@ std::optional<std::string> SyncChanged(const std::set<std::string>& paths) {
 }
 
 }  // namespace
+
+void SetSyncPathForTest(SyncPathForTest sync_path) {
+  sync_path_for_test.store(sync_path);
+}
 
 std::optional<std::string> Commit(const TreeDir& tree, const ChangeSet& changes,
                                   Stamper& stamper) {

@@ -9,7 +9,11 @@
 // target with its stamp already set, and only when all are staged are they
 // renamed into place. If staging fails, the staged links are removed and
 // nothing visible changed. A successful Commit() of any change ends with
-// syncfs() of the tree's filesystem: it is durable when Commit() returns.
+// fsync() of every directory whose entries it changed (the tree's root
+// included) and of every file it created: it is durable when Commit()
+// returns. Not syncfs(): that also reports an earlier failed writeback of
+// any other file on the filesystem (a logfile copy of the module's, say) as
+// the commit's own failure.
 #ifndef MARS_USERSPACE_MARSADM_TREE_DIR_H_
 #define MARS_USERSPACE_MARSADM_TREE_DIR_H_
 
@@ -112,6 +116,12 @@ class Stamper {
 // Applies `changes` to `tree`. Returns an error message (one line) or nullopt.
 std::optional<std::string> Commit(const TreeDir& tree, const ChangeSet& changes,
                                   Stamper& stamper);
+
+// Test only: while set, Commit() calls `sync_path` with the absolute path of
+// each directory and file it makes durable instead of open() + fsync(); it
+// returns 0 or an errno value. nullptr restores fsync().
+using SyncPathForTest = int (*)(const std::string& path);
+void SetSyncPathForTest(SyncPathForTest sync_path);
 
 }  // namespace mars::cli
 

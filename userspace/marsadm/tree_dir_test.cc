@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <set>
 #include <string>
 
 namespace mars::cli {
@@ -179,6 +182,82 @@ TEST_F(TreeDirTest, DeleteDirectoryTombstonesFilesBelowToo) {
     ASSERT_TRUE(stone) << path;
     EXPECT_TRUE(stone->tombstone) << path;
   }
+}
+
+// What Commit() makes durable: recorded by the sync hook.
+std::vector<std::string>* synced_paths = nullptr;
+std::string failing_sync_path;
+
+int RecordSync(const std::string& path) {
+  synced_paths->push_back(path);
+  return path == failing_sync_path ? EIO : 0;
+}
+
+class TreeDirSyncTest : public TreeDirTest {
+ protected:
+  void SetUp() override {
+    TreeDirTest::SetUp();
+    synced_paths = &synced_;
+    failing_sync_path.clear();
+    SetSyncPathForTest(&RecordSync);
+  }
+  void TearDown() override {
+    SetSyncPathForTest(nullptr);
+    synced_paths = nullptr;
+    TreeDirTest::TearDown();
+  }
+  std::set<std::string> Synced() const {
+    return std::set<std::string>(synced_.begin(), synced_.end());
+  }
+  std::vector<std::string> synced_;
+};
+
+// Every directory whose entries changed, up to the root, and every created
+// file, each once; never anything the commit did not touch.
+TEST_F(TreeDirSyncTest, CommitSyncsTheDirectoriesAndFilesItChanged) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  ChangeSet untouched;
+  untouched.SetLink("ips/ip-hostA", "10.0.0.1");
+  ASSERT_EQ(Commit(tree, untouched, stamper), std::nullopt);
+  synced_.clear();
+
+  ChangeSet c;
+  c.SetLink("resource-r0/actual-hostA/is-primary", "1");
+  c.CreateFile("resource-r0/log-000000001-hostA");
+  c.MakeDir("resource-r0/todo-hostA");
+  ASSERT_EQ(Commit(tree, c, stamper), std::nullopt);
+  const std::string r0 = root_ + "/resource-r0";
+  EXPECT_EQ(Synced(),
+            (std::set<std::string>{tree.Absolute(""), r0, r0 + "/actual-hostA",
+                                   r0 + "/log-000000001-hostA",
+                                   r0 + "/todo-hostA"}));
+  EXPECT_EQ(synced_.size(), Synced().size()) << "a path was synced twice";
+
+  synced_.clear();
+  ChangeSet del;
+  del.Delete("ips/ip-hostA");
+  ASSERT_EQ(Commit(tree, del, stamper), std::nullopt);
+  EXPECT_EQ(Synced(),
+            (std::set<std::string>{tree.Absolute(""), root_ + "/ips"}));
+}
+
+// A failed fsync is the commit's failure, named with its path; the changes
+// are in place (visible), only their durability is in doubt.
+TEST_F(TreeDirSyncTest, FailedSyncIsReportedWithItsPath) {
+  TreeDir tree(root_);
+  Stamper stamper(tree, "/nonexistent");
+  failing_sync_path = root_ + "/resource-r0";
+  ChangeSet c;
+  c.SetLink("resource-r0/size", "1048576");
+  const auto err = Commit(tree, c, stamper);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->find("cannot make the changes durable in " + failing_sync_path +
+                      ": "),
+            std::string::npos)
+      << *err;
+  EXPECT_NE(err->find(std::strerror(EIO)), std::string::npos) << *err;
+  EXPECT_EQ(tree.ReadLink("resource-r0/size"), "1048576");
 }
 
 }  // namespace
