@@ -164,9 +164,12 @@ class Node {
   bool JobWantsConnectionLocked(const FetchJob* job, const Connection* c);
   void TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io);
   // Asks for the next logfile bytes of the jobs that `c`'s session serves,
-  // within peer_inflight_bytes; with `io`, also reads the size of copies
-  // whose size is not known (io->stats).
+  // within peer_inflight_bytes, one request per job in turn; with `io`,
+  // also reads the size of copies whose size is not known (io->stats).
   void AskFetchLocked(Connection* c, uint64_t now_ns, FetchIo* io);
+  // Asks for `job`'s next chunk; false when its window is full, it has
+  // asked for all of the logfile, there is no room or the send failed.
+  bool AskNextChunkLocked(Connection* c, FetchJob* job);
   void DoFetchIo(FetchIo* io);
   // Which answers of the round sync their local copy (FetchWriteResult).
   void PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io);

@@ -157,8 +157,7 @@ void Node::TakeFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
 }
 
 void Node::AskFetchLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
-  Session* session = c->session;
-  if (!c->opened || !session->open()) return;
+  if (!c->opened || !c->session->open()) return;
   // Per resource only the first unfinished logfile is fetched: its jobs
   // come in plan order, so a later job of the same resource waits.
   for (size_t i = 0; i < jobs_.size(); ++i) {
@@ -198,27 +197,55 @@ void Node::AskFetchLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
       continue;
     }
     if (now_ns < job->retry_ns) continue;
-    while (job->in_flight < config_.fetch_window) {
-      uint64_t length = config_.fetch_chunk_bytes;
-      if (job->target.final_known) {
-        if (job->request_offset >= job->target.final_length) break;
-        const uint64_t left = job->target.final_length - job->request_offset;
-        if (left < length) length = left;
+    job->may_ask = true;
+  }
+  // The requests: one per job in turn while the room lasts, beginning
+  // after the job that was first in the previous call, so that resources
+  // share a small peer_inflight_bytes evenly.
+  const size_t n = jobs_.size();
+  const size_t start = c->fetch_turn < n ? c->fetch_turn : 0;
+  bool first = true;
+  for (bool asked = true; asked;) {
+    asked = false;
+    for (size_t step = 0; step < n; ++step) {
+      const size_t i = (start + step) % n;
+      FetchJob* job = jobs_[i];
+      if (!job->may_ask) continue;
+      if (!AskNextChunkLocked(c, job)) {
+        job->may_ask = false;
+        continue;
       }
-      // Within peer_inflight_bytes for the connection; read per request,
-      // so a new value counts at once.
-      length = c->RequestRoom(length);
-      if (length == 0) break;  // waits for bytes in flight to be written
-      Status s = session->RequestLogfile(
-          Slice::FromCString(job->target.relpath), job->request_offset,
-          static_cast<uint32_t>(length));
-      if (!s.ok()) break;
-      c->AddInflight(length);
-      job->connection = c;
-      job->request_offset += length;
-      job->in_flight++;
+      asked = true;
+      if (first) c->fetch_turn = i + 1;
+      first = false;
     }
   }
+  for (size_t i = 0; i < n; ++i) jobs_[i]->may_ask = false;
+}
+
+bool Node::AskNextChunkLocked(Connection* c, FetchJob* job) {
+  if (job->in_flight >= config_.fetch_window) return false;
+  uint64_t length = config_.fetch_chunk_bytes;
+  if (job->target.final_known) {
+    if (job->request_offset >= job->target.final_length) return false;
+    const uint64_t left = job->target.final_length - job->request_offset;
+    if (left < length) length = left;
+  }
+  // Within peer_inflight_bytes for the connection; read per request, so a
+  // new value counts at once. None: waits for bytes in flight to be written.
+  length = c->RequestRoom(length);
+  if (length == 0) return false;
+  if (!c->session
+           ->RequestLogfile(Slice::FromCString(job->target.relpath),
+                            job->request_offset, static_cast<uint32_t>(length))
+           .ok()) {
+    return false;
+  }
+  c->AddInflight(length);
+  job->connection = c;
+  job->request_offset += length;
+  job->in_flight++;
+  return true;
 }
 
 void Node::PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io) {

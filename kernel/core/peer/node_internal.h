@@ -37,6 +37,9 @@ struct Node::Connection {
   bool opened = false;  // counted as its peer's session
   uint64_t opened_ns = 0;
   int finished = 0;     // atomic: the thread body returned
+  // The index in jobs_ of the job that asks first in the next
+  // AskFetchLocked (round robin between resources).
+  size_t fetch_turn = 0;
   Connection* next = nullptr;
   // peer_inflight_bytes (docu/replication.md "Memory per peer"), under the
   // node's lock. Requesting: logfile and block bytes asked of the peer and
@@ -91,6 +94,7 @@ struct Node::FetchJob {
   Connection* connection = nullptr;  // whose session asks
   uint64_t retry_ns = 0;             // ask again not before
   bool done = false;  // local_size reached the final length
+  bool may_ask = false;  // within one AskFetchLocked: may ask for bytes
   // The local copy is durable (fdatasync) up to synced_size, as far as
   // known; the next sync is due at sync_due_ns (node_fetch.cc).
   uint64_t synced_size = 0;

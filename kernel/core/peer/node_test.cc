@@ -158,6 +158,59 @@ TEST_F(NodeTest, SecondaryFetchesFinishedAndGrowingLogfilesUpToDurableEnd) {
             bytes1.size() + bytes2.size());
 }
 
+// With room for one request in flight (peer_inflight_bytes at 64 KiB, a
+// quarter of the fetch chunk), the logfiles of two resources are fetched
+// side by side: when either copy is complete, the other holds at least a
+// quarter of its logfile. Asking in plan order would fetch r0's whole
+// logfile before r1's first byte.
+TEST_F(NodeTest, ResourcesShareASmallInflightLimitInTurn) {
+  struct ResetTunables {
+    ~ResetTunables() { platform::test::ResetTunablesForTest(); }
+  } reset;
+  platform::test::SetTunableForTest(platform::Tunable::kPeerInflightBytes,
+                                    64u << 10);
+  const std::string logs[2] = {"resource-r0/log-000000001-alpha",
+                               "resource-r1/log-000000001-alpha"};
+  const std::string bytes[2] = {RandomBytes(2u << 20, 5),
+                                RandomBytes(2u << 20, 6)};
+  AlphaServesR0ToBeta();
+  alpha_.Put("resource-r1/primary", "alpha");
+  alpha_.Put("resource-r1/data-beta", "/dev/vdc");
+  alpha_.Put("resource-r1/todo-beta/connect", "1");
+  alpha_.Put("resource-r1/replay-beta", "log-000000001-alpha,0,0");
+  for (int r = 0; r < 2; ++r) {
+    alpha_.WriteFile(logs[r], bytes[r]);
+    alpha_.Put("resource-r" + std::to_string(r) + "/version-000000001-alpha",
+               VersionLinkText(1, "alpha", bytes[r].size()));
+  }
+  auto copy_size = [&](int r) -> uint64_t {
+    struct stat st;
+    const std::string path = beta_.root_ + "/" + logs[r];
+    return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size)
+                                        : 0;
+  };
+  StartBoth();
+  uint64_t other = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const uint64_t sizes[2] = {copy_size(0), copy_size(1)};
+        if (sizes[0] < bytes[0].size() && sizes[1] < bytes[1].size()) {
+          return false;
+        }
+        other = sizes[0] < sizes[1] ? sizes[0] : sizes[1];
+        return true;
+      },
+      60))
+      << beta_.Peer().last_error;
+  EXPECT_GE(other, bytes[0].size() / 4)
+      << "one resource's logfile was fetched while the other waited";
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(logs[r]) == bytes[r]; }))
+        << logs[r];
+  }
+  EXPECT_LE(beta_.Peer().inflight_bytes_max, 64u << 10);
+}
+
 // A damaged tail cut from the local copy (as the replayer does) is fetched
 // again; a host that is not a member of the resource fetches nothing.
 TEST_F(NodeTest, CutLocalCopyIsFetchedAgainAndNonMembersFetchNothing) {
