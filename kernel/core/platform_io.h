@@ -4,7 +4,7 @@
 //
 // Implemented by kernel/platform/platform_io_kernel.cc (on the C glue:
 // glue/file.c, glue/tree_fs.c, glue/bdev.c, glue/blkdev.c, glue/control.c) and
-// by userspace/lib/platform_io_user.cc (POSIX; regular files stand in for block
+// by userspace/lib/platform_*_user.cc (POSIX; regular files stand in for block
 // devices, and tests drive the exported device through platform_user.h).
 //
 // Errors: every function here reports an operating-system error as the Status

@@ -5,7 +5,10 @@
 // engine::Replayer, as the replay thread runs it (Pass() until nothing is
 // left), verifies every record and writes its payload to the data file, then
 // flushes it and publishes replay-b. Timed from the first Pass() to idle:
-// payload bytes / time.
+// payload bytes / time. The data file is a platform::BlockDevice: its I/O
+// thread runs the replayer's requests (pwritev, fdatasync) and completes
+// them asynchronously, as the kernel's block layer would
+// (userspace/lib/platform_block_user.cc).
 //
 // Reference: the same payload written to the same data file at the same
 // offsets in 1 MiB pwrite() calls, then fdatasync() (dd bs=1M
@@ -86,6 +89,16 @@ double ReplayOnce(const Setup& s, LamportClock* clock, std::string* error) {
   return MiBPerSecond(s.payload_bytes, seconds);
 }
 
+// The 1-minute load average ("?" when unknown): the machine is shared.
+std::string LoadAverage() {
+  FILE* f = fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char text[32] = "?";
+  if (fscanf(f, "%31s", text) != 1) snprintf(text, sizeof(text), "?");
+  fclose(f);
+  return text;
+}
+
 // The reference: the payload written sequentially in pieces of up to
 // `piece_bytes`, then fdatasync; MiB/s or negative.
 double RawWriteOnce(const Setup& s, size_t piece_bytes) {
@@ -155,8 +168,9 @@ Measurement RunReplayBench(const ReplayOptions& options) {
   MakeDataFile(s.data_path, s.device_bytes);
   printf(
       "replay: logfile of %.1f MiB, %zu KiB records, %d rounds "
-      "(reference, mars)\n",
-      static_cast<double>(length) / kMiB, s.record_bytes >> 10, options.rounds);
+      "(reference, mars); load average %s\n",
+      static_cast<double>(length) / kMiB, s.record_bytes >> 10, options.rounds,
+      LoadAverage().c_str());
   // Besides the reference, the raw write in record-sized pieces (one
   // pwrite per record, as replay does): how much of the gap is the size of
   // the writes alone. Informational.

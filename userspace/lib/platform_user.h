@@ -80,7 +80,7 @@ class FrontTarget {
 // completion (the request's data must stay valid until then).
 class FrontIo {
  public:
-  struct State;  // the request and its completion; in platform_io_user.cc
+  struct State;  // the request and its completion; platform_front_user.cc
   explicit FrontIo(std::unique_ptr<State> state);
   ~FrontIo();
   FrontIo(const FrontIo&) = delete;
@@ -139,8 +139,12 @@ void FailBlockDeviceOpsForTest(const char* path, BlockDevice::Op op, int count);
 // Fails the next `count` File::Sync() calls on files opened as `path` with
 // EIO's status (as a writeback error reported by fdatasync); 0 ends it.
 void FailFileSyncsForTest(const char* path, int count);
-// With `async`, requests on `path` complete from another thread after
-// Submit() returned (default: inline, before Submit() returns).
+// Requests on a backing device always complete in another thread than the
+// submitter's, as bios do (platform_block_user.cc). By default one I/O
+// thread per open device runs them one at a time, in submission order. With
+// `async`, every request on `path` runs in a thread of its own instead, so
+// that requests overlap and complete in any order (the kernel promises no
+// order either).
 void SetBlockDeviceAsyncForTest(const char* path, bool async);
 
 // ---------------------------------------------------------------------------

@@ -167,8 +167,8 @@ void LogApplier::RequestDone(platform::BlockDevice::Request* request,
 Status LogApplier::SubmitFilling() {
   Stage& stage = stages_[filling_];
   if (stage.size == 0) return Status::Ok();
-  // One request at a time: the device sees the writes in record order.
-  const Status status = WaitInFlight();
+  Status status = Status::Ok();
+  while (status.ok() && OverlapsInFlight(stage)) status = ReapOldest();
   if (!status.ok()) {
     stage.size = 0;  // its records come again after the failed ones
     return status;
@@ -189,28 +189,57 @@ Status LogApplier::SubmitFilling() {
   stage.request.done = RequestDone;
   stage.request.context = &stage;
   __atomic_store_n(&stage.state, kPending, __ATOMIC_RELEASE);
-  in_flight_ = true;
-  filling_ = 1 - filling_;
-  stages_[filling_].size = 0;
+  ++in_flight_;
+  filling_ = (filling_ + 1) % kStages;
   data_->Submit(&stage.request);
-  return Status::Ok();
+  // The stage filled next is the oldest in flight when the ring is full.
+  if (in_flight_ == kStages) status = ReapOldest();
+  stages_[filling_].size = 0;
+  return status;
+}
+
+bool LogApplier::OverlapsInFlight(const Stage& stage) {
+  for (size_t i = 1; i <= in_flight_; ++i) {
+    const Stage& other = stages_[(filling_ + kStages - i) % kStages];
+    if (other.device_offset < stage.device_offset + stage.size &&
+        stage.device_offset < other.device_offset + other.size) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void LogApplier::WaitReleased(Stage* stage) {
+  while (!IsDone(&stage->state)) {
+    done_queue_.WaitUntil(IsDone, &stage->state, kWaitRoundNs);
+  }
+  while (!IsReleased(&stage->state)) {
+    done_queue_.WaitUntil(IsReleased, &stage->state, kReleasePollNs);
+  }
+}
+
+Status LogApplier::ReapOldest() {
+  Stage& stage = Oldest();
+  WaitReleased(&stage);
+  --in_flight_;
+  if (stage.status.ok()) return Status::Ok();
+  failed_offset_ = stage.first_offset;
+  failed_record_number_ = stage.first_record_number;
+  // The later requests own their stages until they completed; whatever
+  // they wrote is written again from the failed record on.
+  while (in_flight_ > 0) {
+    WaitReleased(&Oldest());
+    --in_flight_;
+  }
+  return stage.status;
 }
 
 Status LogApplier::WaitInFlight() {
-  if (!in_flight_) return Status::Ok();
-  Stage& stage = stages_[1 - filling_];
-  while (!IsDone(&stage.state)) {
-    done_queue_.WaitUntil(IsDone, &stage.state, kWaitRoundNs);
+  while (in_flight_ > 0) {
+    const Status status = ReapOldest();
+    if (!status.ok()) return status;
   }
-  while (!IsReleased(&stage.state)) {
-    done_queue_.WaitUntil(IsReleased, &stage.state, kReleasePollNs);
-  }
-  in_flight_ = false;
-  if (!stage.status.ok()) {
-    failed_offset_ = stage.first_offset;
-    failed_record_number_ = stage.first_record_number;
-  }
-  return stage.status;
+  return Status::Ok();
 }
 
 }  // namespace engine

@@ -24,15 +24,18 @@ class LogApplier {
   // Payloads reach the data device through stages of kStageBuffers
   // direct-mapped buffers of kStageBytes (AllocateIoBuffer()): the data of
   // consecutive records that write one contiguous range is staged and
-  // written with one vectored request of up to kRequestBytes. Two stages
-  // alternate: while one request is in flight the next one is filled, so
-  // the device writes while the next records are read and verified; a
-  // request is submitted only after the one before it completed, so the
-  // device sees the writes in record order. Memory: kWindowBytes +
-  // 2 * kRequestBytes.
+  // written with one vectored request of up to kRequestBytes. kStages
+  // stages form a ring: one is filled while up to kStages - 1 requests are
+  // in flight, so the device writes while the next records are read and
+  // verified, and a completion that comes late does not stall replay at
+  // once. A request is submitted only after every earlier one whose range
+  // overlaps its own completed, so every byte of the device sees its
+  // writes in record order (the block layer keeps no order between
+  // requests in flight). Memory: kWindowBytes + kStages * kRequestBytes.
   static constexpr size_t kStageBytes = 256 * 1024;
   static constexpr size_t kStageBuffers = 4;
   static constexpr size_t kRequestBytes = kStageBuffers * kStageBytes;
+  static constexpr size_t kStages = 3;
   static_assert(kRequestBytes >= log::kMaxPayloadBytes,
                 "a record's payload fits one request");
 
@@ -66,13 +69,14 @@ class LogApplier {
   // Writes the payload of a kKindWrite record at its device_offset; other
   // kinds are skipped (Ok, nothing written). The data may stay staged or in
   // flight until a later Apply() or WriteStaged(): call WriteStaged()
-  // before flushing the device. Writes reach the device in record order.
-  // kCorruption "record writes outside the data device" for a record that
-  // does not fit the device (or is not 512-aligned; nothing staged is lost);
-  // the device's write error, for this record or an earlier one: then
-  // nothing is staged or in flight any more and
+  // before flushing the device. Writes of one byte reach the device in
+  // record order. kCorruption "record writes outside the data device" for
+  // a record that does not fit the device (or is not 512-aligned; nothing
+  // staged is lost); the device's write error, for this record or an
+  // earlier one: then nothing is staged or in flight any more and
   // failed_offset()/failed_record_number() name the first record whose data
-  // may be missing. Context: may sleep.
+  // may be missing (records after it may have been written: they are
+  // applied again from there). Context: may sleep.
   Status Apply(const log::RecordView& record);
   // Writes what is staged and waits until nothing is in flight. Errors as
   // Apply(). Context: may sleep.
@@ -101,11 +105,24 @@ class LogApplier {
   // The request's `done`. Context: any.
   static void RequestDone(platform::BlockDevice::Request* request,
                           Status status);
-  // Submits the stage being filled (if it holds data) once the request in
-  // flight completed; the other stage is filled next. Errors: the request
-  // in flight failed (the stage being filled is dropped).
+  // Submits the stage being filled (if it holds data) once every request in
+  // flight that overlaps it completed, and makes the next stage of the ring
+  // free to be filled. Errors: a request in flight failed (the stage being
+  // filled is dropped, nothing is in flight any more).
   Status SubmitFilling();
-  // Waits until the request in flight (if any) completed; its status.
+  // The oldest request in flight. REQUIRES in_flight_ > 0.
+  Stage& Oldest() {
+    return stages_[(filling_ + kStages - in_flight_) % kStages];
+  }
+  // Whether a request in flight writes bytes that `stage` writes too.
+  bool OverlapsInFlight(const Stage& stage);
+  // Waits until `stage`'s request completed and RequestDone let go of it.
+  void WaitReleased(Stage* stage);
+  // Waits until the oldest request in flight completed; its status. After a
+  // failure it waits for the others as well and names the failed request's
+  // first record in failed_offset_/failed_record_number_.
+  Status ReapOldest();
+  // Waits until no request is in flight; the first failure, if any.
   Status WaitInFlight();
 
   platform::BlockDevice* data_ = nullptr;
@@ -113,9 +130,11 @@ class LogApplier {
   uint8_t* window_ = nullptr;  // kWindowBytes, Allocate()
   uint64_t window_offset_ = 0;
   size_t window_size_ = 0;
-  Stage stages_[2];
-  size_t filling_ = 0;              // stages_[filling_] is being filled
-  bool in_flight_ = false;          // stages_[1 - filling_] was submitted
+  Stage stages_[kStages];
+  size_t filling_ = 0;  // stages_[filling_] is being filled
+  // The in_flight_ stages before filling_ in the ring were submitted, in
+  // that order, and not yet waited for.
+  size_t in_flight_ = 0;
   platform::WaitQueue done_queue_;  // woken by RequestDone
   uint64_t failed_offset_ = 0;
   uint64_t failed_record_number_ = 0;

@@ -160,6 +160,8 @@ class Replayer {
  private:
   static constexpr size_t kNameBytes = tree::kMaxNameChars + 1;
   static constexpr size_t kRootBytes = 512;
+  // scratch_: one link value and its NUL.
+  static constexpr size_t kLinkBufferBytes = platform::kMaxLinkValueBytes + 1;
 
   // What one scan of the resource directory found (ScanLinks()), for the
   // current logfile N (log_) and the next number.
@@ -244,6 +246,8 @@ class Replayer {
   // "version-NNNNNNNNN-HOST" to `w`.
   static void AppendName(const char* prefix, const tree::LogfileName& log,
                          tree::TextWriter* w);
+  // Appends `host`, escaped as in error texts.
+  static void AppendHost(const tree::HostName& host, tree::TextWriter* w);
 
   // Settings.
   char root_[kRootBytes] = {};
@@ -256,7 +260,7 @@ class Replayer {
   LogDurability* copies_ = nullptr;
   uint64_t (*monotonic_ns_)() = nullptr;
   LogApplier applier_;
-  char* scratch_ = nullptr;  // link values: platform::kMaxLinkValueBytes + 1
+  char* scratch_ = nullptr;  // link values: kLinkBufferBytes
   LinkFacts* facts_ = nullptr;
 
   // Where replay is.

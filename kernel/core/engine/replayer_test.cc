@@ -683,12 +683,12 @@ std::vector<std::pair<uint64_t, uint32_t>> Concat(
 // A request carries up to LogApplier::kRequestBytes of one contiguous range
 // (several I/O buffers); a full one is written at once and the next one
 // starts. The device (here: the whole 1 MiB) sees them in log order, with
-// its requests completing inline or on another thread.
+// its requests run by its I/O thread or each in a thread of its own.
 TEST_F(ReplayerTest, LongRangesAreWrittenInRequestsOfUpToOneMiB) {
   static_assert(LogApplier::kRequestBytes == kDevice,
                 "one request: 256 blocks");
   for (const bool async : {false, true}) {
-    SCOPED_TRACE(async ? "async device" : "inline device");
+    SCOPED_TRACE(async ? "thread per request" : "I/O thread");
     TearDown();
     SetUp();
     pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), async);

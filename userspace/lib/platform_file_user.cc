@@ -1,0 +1,246 @@
+// The files of core/platform_io.h (logfiles) with POSIX: pread, pwrite,
+// fdatasync, ftruncate; hooked into the recorder (platform_recorder_user.h),
+// plus FailFileSyncsForTest (platform_user.h).
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "core/base/errno_status.h"
+#include "core/platform_io.h"
+#include "platform_recorder_user.h"
+#include "platform_user.h"
+#include "posix_user.h"
+
+namespace mars {
+namespace platform {
+
+using internal::AppendEvent;
+using internal::FileIncarnationLocked;
+using internal::kNotRecorded;
+using internal::LastError;
+using internal::MakeEvent;
+using internal::NewIncarnation;
+using internal::Rec;
+using internal::RecordedEvent;
+using internal::Recorder;
+using internal::RecordLock;
+using internal::RelativePath;
+
+namespace {
+
+struct UserFile {
+  int fd;
+  std::string path;
+  // The recording session and incarnation this file was last resolved in.
+  uint64_t session = 0;
+  uint32_t id = kNotRecorded;
+};
+
+// The file's incarnation in the running recording (kNotRecorded outside the
+// recorded directory). REQUIRES the recorder's lock held while recording.
+uint32_t FileIdLocked(UserFile* file) {
+  Recorder& rec = Rec();
+  if (file->session != rec.session) {
+    file->session = rec.session;
+    file->id = FileIncarnationLocked(rec, file->path, file->fd);
+  }
+  return file->id;
+}
+
+int FdOf(void* impl) { return static_cast<UserFile*>(impl)->fd; }
+
+// pread/pwrite until `size` bytes moved, EOF (reads) or an error.
+Status ReadFully(int fd, uint64_t offset, void* buffer, size_t size,
+                 size_t* done) {
+  auto* p = static_cast<uint8_t*>(buffer);
+  size_t total = 0;
+  while (total < size) {
+    const ssize_t n =
+        pread(fd, p + total, size - total, static_cast<off_t>(offset + total));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *done = total;
+      return LastError();
+    }
+    if (n == 0) break;
+    total += static_cast<size_t>(n);
+  }
+  *done = total;
+  return Status::Ok();
+}
+
+Status WriteFully(int fd, uint64_t offset, const void* data, size_t size) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  size_t total = 0;
+  while (total < size) {
+    const ssize_t n =
+        pwrite(fd, p + total, size - total, static_cast<off_t>(offset + total));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return LastError();
+    }
+    if (n == 0) return StatusFromErrno(EIO);
+    total += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status File::Open(const char* path, uint32_t flags) {
+  if (impl_ != nullptr) return StatusFromErrno(EBUSY);
+  int open_flags = O_CLOEXEC;
+  const bool read = (flags & kRead) != 0;
+  const bool write = (flags & kWrite) != 0;
+  if (read && write) {
+    open_flags |= O_RDWR;
+  } else if (write) {
+    open_flags |= O_WRONLY;
+  } else if (read) {
+    open_flags |= O_RDONLY;
+  } else {
+    return StatusFromErrno(EINVAL);
+  }
+  if ((flags & kCreate) != 0) {
+    open_flags |= O_CREAT;
+    if ((flags & kExclusive) != 0) open_flags |= O_EXCL;
+  }
+  RecordLock record;
+  std::string rel;
+  const bool recorded = record.active() && RelativePath(Rec(), path, &rel);
+  struct stat st;
+  const bool existed = !recorded || lstat(path, &st) == 0;
+  const int fd = open(path, open_flags, 0600);
+  if (fd < 0) return LastError();
+  auto* file = new UserFile{fd, path};
+  if (recorded && !existed) {
+    Recorder& rec = Rec();
+    file->session = rec.session;
+    file->id = NewIncarnation(rec, {});
+    rec.files[rel] = file->id;
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kCreateFile, file->id);
+    event.path = rel;
+    AppendEvent(rec, std::move(event));
+  } else if (recorded) {
+    FileIdLocked(file);
+  }
+  impl_ = file;
+  return Status::Ok();
+}
+
+void File::Close() {
+  if (impl_ == nullptr) return;
+  close(FdOf(impl_));
+  delete static_cast<UserFile*>(impl_);
+  impl_ = nullptr;
+}
+
+Status File::Read(uint64_t offset, void* buffer, size_t size, size_t* done) {
+  *done = 0;
+  if (impl_ == nullptr) return StatusFromErrno(EBADF);
+  return ReadFully(FdOf(impl_), offset, buffer, size, done);
+}
+
+Status File::Write(uint64_t offset, const void* data, size_t size) {
+  if (impl_ == nullptr) return StatusFromErrno(EBADF);
+  RecordLock record;
+  auto* file = static_cast<UserFile*>(impl_);
+  const uint32_t id = record.active() ? FileIdLocked(file) : kNotRecorded;
+  Status status = WriteFully(file->fd, offset, data, size);
+  if (status.ok() && id != kNotRecorded) {
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kFileWrite, id);
+    event.offset = offset;
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    event.data.assign(bytes, bytes + size);
+    AppendEvent(Rec(), std::move(event));
+  }
+  return status;
+}
+
+namespace {
+
+// FailFileSyncsForTest(): path -> syncs left to fail.
+std::mutex g_sync_faults_lock;
+std::map<std::string, int>* g_sync_faults = nullptr;
+
+bool TakeSyncFault(const std::string& path) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_sync_faults == nullptr) return false;
+  auto it = g_sync_faults->find(path);
+  if (it == g_sync_faults->end() || it->second == 0) return false;
+  --it->second;
+  return true;
+}
+
+}  // namespace
+
+namespace test {
+
+void FailFileSyncsForTest(const char* path, int count) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_sync_faults == nullptr) g_sync_faults = new std::map<std::string, int>;
+  (*g_sync_faults)[path] = count;
+}
+
+}  // namespace test
+
+Status File::Sync(uint64_t /*begin*/, uint64_t /*end*/) {
+  if (impl_ == nullptr) return StatusFromErrno(EBADF);
+  auto* file = static_cast<UserFile*>(impl_);
+  if (TakeSyncFault(file->path)) return StatusFromErrno(EIO);
+  uint32_t id = kNotRecorded;
+  uint64_t session = 0;
+  uint64_t begin = 0;
+  {
+    RecordLock record;
+    if (record.active()) id = FileIdLocked(file);
+    if (id != kNotRecorded) {
+      session = Rec().session;
+      begin = AppendEvent(Rec(),
+                          MakeEvent(RecordedEvent::Kind::kFileSyncBegin, id));
+    }
+  }
+  // Not under the lock: other files and devices go on meanwhile.
+  Status status = fdatasync(file->fd) == 0 ? Status::Ok() : LastError();
+  if (id != kNotRecorded) {
+    RecordLock record;
+    if (record.active() && Rec().session == session) {
+      RecordedEvent event = MakeEvent(RecordedEvent::Kind::kFileSyncEnd, id);
+      event.begin = begin;
+      event.ok = status.ok();
+      AppendEvent(Rec(), std::move(event));
+    }
+  }
+  return status;
+}
+
+Status File::Truncate(uint64_t size) {
+  if (impl_ == nullptr) return StatusFromErrno(EBADF);
+  RecordLock record;
+  auto* file = static_cast<UserFile*>(impl_);
+  const uint32_t id = record.active() ? FileIdLocked(file) : kNotRecorded;
+  if (ftruncate(file->fd, static_cast<off_t>(size)) != 0) return LastError();
+  if (id != kNotRecorded) {
+    RecordedEvent event = MakeEvent(RecordedEvent::Kind::kFileTruncate, id);
+    event.offset = size;
+    AppendEvent(Rec(), std::move(event));
+  }
+  return Status::Ok();
+}
+
+Status File::Size(uint64_t* size) {
+  if (impl_ == nullptr) return StatusFromErrno(EBADF);
+  struct stat st;
+  if (fstat(FdOf(impl_), &st) != 0) return LastError();
+  *size = static_cast<uint64_t>(st.st_size);
+  return Status::Ok();
+}
+
+}  // namespace platform
+}  // namespace mars
