@@ -88,7 +88,14 @@ Status ReplayLogfile(RecoveryRun* r, const char* path, uint64_t number,
       return Status(StatusCode::kCorruption, "corrupt logfile");
     }
     // Clean end, torn tail or stale bytes of an older incarnation: the log
-    // ends here. Cut the tail so the file is exactly its valid records.
+    // ends here. Its records' writes are done first, so that a failed one
+    // is reported as this logfile's.
+    status = r->applier.WriteStaged();
+    if (!status.ok()) {
+      FormatError(why, "cannot replay a record of", path, status);
+      return status;
+    }
+    // Cut the tail so the file is exactly its valid records.
     *end = read.offset;
     if (read.offset < start) {
       FormatError(why, "replay position lies beyond the valid records of", path,
