@@ -261,6 +261,36 @@ TEST_F(ResourceTest, RecoveryReplaysAcknowledgedWritesAfterACrash) {
                                 platform::BlockDevice::Op::kWrite, 0);
 }
 
+// A data device that fails writes during recovery: attach fails and the
+// error names the logfile whose records could not be replayed, whichever
+// request of the replay saw the error.
+TEST_F(ResourceTest, DataDeviceErrorDuringRecoveryNamesTheLogfile) {
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1000000);
+  StartPrimary();
+  for (uint64_t b = 0; b < 32; ++b) {
+    ASSERT_TRUE(Write(b, 3, platform::kFrontFua).ok());
+  }
+  const std::string crashed = MakeTempDir() + "/crash";
+  CopyTree(root_, crashed);
+  const std::string crashed_data = crashed + "/data-r0.img";
+  pt::FailBlockDeviceOpsForTest(crashed_data.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1000000);
+
+  void* recovered = nullptr;
+  ASSERT_TRUE(Create(crashed, &recovered).ok());
+  ErrorText why;
+  EXPECT_FALSE(kResourceHooks.attach(recovered, &why).ok());
+  const std::string text = why.text;
+  EXPECT_NE(text.find("cannot replay a record of"), std::string::npos) << text;
+  EXPECT_NE(text.find("log-000000001-h1"), std::string::npos) << text;
+  kResourceHooks.destroy(recovered);
+  pt::FailBlockDeviceOpsForTest(crashed_data.c_str(),
+                                platform::BlockDevice::Op::kWrite, 0);
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 0);
+}
+
 TEST_F(ResourceTest, CorruptLogStopsRecoveryWithAClearError) {
   StartPrimary();
   // FUA writes: each record is durable before the next is appended, so the
