@@ -190,11 +190,10 @@ def run_workload(vm, seed):
     # crash point after r0-up has the resource to restore.
     vm.check("sync")
     mark(vm, "r0-up")
-    vm.check("(ackwrite write %s %s --blocks %d --offset %d --run 1 --threads 4 --count %d --seed %d "
-             "> /tmp/aw.log 2>&1; echo $? > /tmp/aw.rc) >/dev/null 2>&1 &"
-             % (DEV, ACK_DEV, ACK_BLOCKS, ACK_OFFSET, ACK_COUNT, seed))
-    vmkit.wait_until(lambda: vm.run("grep -q '^acked' /tmp/aw.log || test -e /tmp/aw.rc")[0] == 0, 120,
-                     "the first acknowledged write")
+    vm.start_job("aw", "ackwrite write %s %s --blocks %d --offset %d --run 1 --threads 4 --count %d --seed %d "
+                 "> /tmp/aw.log 2>&1" % (DEV, ACK_DEV, ACK_BLOCKS, ACK_OFFSET, ACK_COUNT, seed))
+    vmkit.wait_until(lambda: vm.run("grep -q '^acked' /tmp/aw.log")[0] == 0 or vm.job_status("aw") is not None,
+                     120, "the first acknowledged write")
     vm.check("mkfs.ext4 %s %s %dM" % (MKFS_OPTS, DEV, EXT4_MB), timeout=300)
     mark(vm, "ext4-made")
     vm.check("mount %s /mnt/r0 && : > /mnt/r0/sums && sync /mnt/r0/sums" % DEV)
@@ -205,9 +204,8 @@ def run_workload(vm, seed):
         vm.check("cd /mnt/r0 && mkdir d%d && %s && sync && md5sum %s >> sums && sync sums"
                  % (k, " && ".join("dd if=/dev/urandom of=%s bs=1k count=%d 2>/dev/null" % (n, s)
                                    for n, s in zip(names, sizes)), " ".join(names)), timeout=300)
-    vmkit.wait_until(lambda: vm.run("test -e /tmp/aw.rc")[0] == 0, 600, "ackwrite to finish")
-    out = vm.check("cat /tmp/aw.rc /tmp/aw.log")
-    expect(out.split()[0] == "0", "ackwrite failed:\n%s" % out[-2000:])
+    rc = vm.wait_job("aw", 600)
+    expect(rc == 0, "ackwrite failed with rc %d:\n%s" % (rc, vm.check("cat /tmp/aw.log")[-2000:]))
     vm.check("umount /mnt/r0")
     mark(vm, "workload-end")
     vm.check("rmmod mars && umount /mars", timeout=CMD_TIMEOUT)

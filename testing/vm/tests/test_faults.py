@@ -232,9 +232,8 @@ def expect_pattern(vm, dev, skip_mb, pattern, count_mb, what):
 
 
 def start_ackwrite(vm, run, count=0, threads=4):
-    vm.check("rm -f /tmp/aw.rc; (ackwrite write %s /dev/vdc --blocks %d --run %d --threads %d --seed %d%s "
-             "> /tmp/aw.log 2>&1; echo $? > /tmp/aw.rc) >/dev/null 2>&1 &"
-             % (DEV, ACK_BLOCKS, run, threads, 4242 + 1000 * run, " --count %d" % count if count else ""))
+    vm.start_job("aw", "ackwrite write %s /dev/vdc --blocks %d --run %d --threads %d --seed %d%s > /tmp/aw.log 2>&1"
+                 % (DEV, ACK_BLOCKS, run, threads, 4242 + 1000 * run, " --count %d" % count if count else ""))
 
 
 def ackwrite_acks(vm):
@@ -245,10 +244,10 @@ def ackwrite_acks(vm):
 
 def ackwrite_done(vm):
     """(rc, log) of a finished ackwrite, or None while it runs."""
-    rc, out = vm.run("cat /tmp/aw.rc")
-    if rc != 0:
+    rc = vm.job_status("aw")
+    if rc is None:
         return None
-    return int(out.strip()), vm.check("cat /tmp/aw.log")
+    return rc, vm.check("cat /tmp/aw.log")
 
 
 def ackwrite_check(vm, dev, min_acks=None):
@@ -287,8 +286,8 @@ def test_data_device_errors(env):
             throttled0 = mars_value(vm, "writes_throttled")
 
             dm_switch(vm, "data", error_writes("/dev/vdb", 0, sectors(vm, "/dev/vdb")))
-            vm.check("(dd if=/tmp/pat of=%s bs=1M skip=1 seek=1 oflag=direct conv=fsync 2>/tmp/dd.err; "
-                     "echo $? > /tmp/dd.rc) >/dev/null 2>&1 &" % DEV)
+            vm.start_job("dd", "dd if=/tmp/pat of=%s bs=1M skip=1 seek=1 oflag=direct conv=fsync 2>/tmp/dd.err"
+                         % DEV)
             t0 = time.monotonic()
             vmkit.wait_until(lambda: mars_value(vm, "writes_throttled") > throttled0, 120,
                              "a writer waiting at the buffer limit")
@@ -296,8 +295,9 @@ def test_data_device_errors(env):
             buffered = mars_value(vm, "bytes_buffered")
             expect(BUFFER_LIMIT - SLACK <= buffered <= BUFFER_LIMIT + SLACK,
                    "bytes_buffered %d while the data device fails, limit %d" % (buffered, BUFFER_LIMIT))
-            expect(vm.run("test -e /tmp/dd.rc")[0] != 0,
-                   "dd ended while the data device fails: %s" % vm.run("cat /tmp/dd.rc /tmp/dd.err")[1])
+            expect(vm.job_status("dd") is None,
+                   "dd ended while the data device fails: rc %s, %s"
+                   % (vm.job_status("dd"), vm.run("cat /tmp/dd.err")[1]))
             print("    writer waits with bytes_buffered=%d after %.1fs" % (buffered, time.monotonic() - t0))
             view, res, host = expect_error_shown(vm, "err-io", "^cannot write back to the data device: "
                                                  "input/output error")
@@ -314,9 +314,8 @@ def test_data_device_errors(env):
 
             dm_switch(vm, "data", linear(vm, "/dev/vdb"))
             t1 = time.monotonic()
-            vmkit.wait_until(lambda: vm.run("test -e /tmp/dd.rc")[0] == 0, 300, "dd to finish")
-            dd = vm.check("cat /tmp/dd.rc /tmp/dd.err")
-            expect(dd.split()[0] == "0", "dd failed: %s" % dd)
+            rc = vm.wait_job("dd", 300)
+            expect(rc == 0, "dd failed: rc %d, %s" % (rc, vm.check("cat /tmp/dd.err")))
             vmkit.wait_until(lambda: disk_error(vm) == "0", 60, "disk-error 0 after the fault")
             print("    writeback resumed: dd done %.1fs after the fault was removed" % (time.monotonic() - t1))
             expect_no_error(vm)

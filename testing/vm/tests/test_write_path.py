@@ -344,25 +344,23 @@ def test_memory_limit(env):
             # the data device holds every write back until the writer is throttled
             vm.check("dmsetup suspend slow")
             vm.check("rm -f /tmp/stop; samplemax /proc/sys/mars/bytes_buffered /tmp/stop --limit %d "
-                     "> /tmp/samples 2>&1 & "
-                     "(dd if=/tmp/pat of=%s bs=1M oflag=direct conv=fsync 2>/tmp/dd.err; echo $? > /tmp/dd.rc) "
-                     ">/dev/null 2>&1 &" % (BUFFER_LIMIT + SLACK, DEV))
+                     "> /tmp/samples 2>&1 &" % (BUFFER_LIMIT + SLACK))
+            vm.start_job("dd", "dd if=/tmp/pat of=%s bs=1M oflag=direct conv=fsync 2>/tmp/dd.err" % DEV)
             t0 = time.monotonic()
             try:
                 vmkit.wait_until(lambda: mars_value(vm, "writes_throttled") > throttled0, 120,
                                  "a throttled write (writes_throttled) while the data device is suspended")
                 buffered = mars_value(vm, "bytes_buffered")
-                expect(vm.run("test -e /tmp/dd.rc")[0] != 0,
+                expect(vm.job_status("dd") is None,
                        "dd finished against a suspended data device: %s" % vm.run("cat /tmp/dd.err")[1])
                 print("    throttled after %.1fs with bytes_buffered=%d" % (time.monotonic() - t0, buffered))
             finally:
                 vm.run("dmsetup resume slow")
-            vmkit.wait_until(lambda: vm.run("test -e /tmp/dd.rc")[0] == 0, 600, "dd to finish")
+            rc = vm.wait_job("dd", 600)
             vm.check("touch /tmp/stop")
             samples = vmkit.wait_until(lambda: vm.run("grep samples= /tmp/samples")[1].strip(), 60,
                                        "samplemax to stop")
-            dd = vm.check("cat /tmp/dd.rc /tmp/dd.err")
-            expect(dd.split()[0] == "0", "dd failed: %s" % dd)
+            expect(rc == 0, "dd failed: rc %d, %s" % (rc, vm.check("cat /tmp/dd.err")))
             vals = dict(kv.split("=") for kv in samples.split())
             throttled = mars_value(vm, "writes_throttled")
             print("    16 MiB in %.1fs; bytes_buffered %s; writes_throttled=%d"
@@ -397,9 +395,9 @@ def test_log_rotation(env):
                 vm.put("/tmp/%s.fio" % k, text)
                 vm.put("/tmp/%s-vdb.fio" % k, text.replace(DEV, "/dev/vdb"))
             first = logfiles(vm)
-            vm.check("(fio /tmp/a.fio > /tmp/fio.out 2>&1; echo $? > /tmp/fio.rc) >/dev/null 2>&1 &")
+            vm.start_job("fio", "fio /tmp/a.fio > /tmp/fio.out 2>&1")
             vmkit.wait_until(lambda: mars_value(vm, "bytes_logged") >= MIB
-                             or vm.run("test -e /tmp/fio.rc")[0] == 0, 300, "1 MiB logged")
+                             or vm.job_status("fio") is not None, 300, "1 MiB logged")
             newest = logfiles(vm)[-1][0]
             marsadm_ok(vm, "log-rotate %s" % RES)
             expect(logfiles(vm)[-1][0] == newest + 1, "marsadm log-rotate made no log-%09d" % (newest + 1))
@@ -414,7 +412,7 @@ def test_log_rotation(env):
             set_mars_value(vm, "logrotate_bytes", MIB)
             before = logfiles(vm)
             logged_before = mars_value(vm, "bytes_logged")
-            vm.check("(fio /tmp/b.fio > /tmp/fio.out 2>&1; echo $? > /tmp/fio.rc) >/dev/null 2>&1 &")
+            vm.start_job("fio", "fio /tmp/b.fio > /tmp/fio.out 2>&1")
             wait_fio(vm)
             files = logfiles(vm)
             nums = [n for n, _, _ in files]
@@ -452,10 +450,9 @@ def test_log_rotation(env):
 
 def wait_fio(vm):
     """Wait for the background fio of test_log_rotation; fail unless it passed."""
-    vmkit.wait_until(lambda: vm.run("test -e /tmp/fio.rc")[0] == 0, 900, "fio to finish")
-    out = vm.check("cat /tmp/fio.rc /tmp/fio.out")
-    expect(out.split()[0] == "0" and not re.search(r"err=\s*[1-9]", out), "fio failed:\n%s" % out[-3000:])
-    vm.check("rm -f /tmp/fio.rc")
+    rc = vm.wait_job("fio", 900)
+    out = vm.check("cat /tmp/fio.out")
+    expect(rc == 0 and not re.search(r"err=\s*[1-9]", out), "fio failed with rc %d:\n%s" % (rc, out[-3000:]))
 
 
 def test_attach_detach_cycles(env):

@@ -10,7 +10,7 @@ import secrets
 import socket
 import time
 
-from .common import CommandFailed, GuestTimeout, VMError, _tail
+from .common import CommandFailed, GuestTimeout, VMError, _tail, wait_until
 
 
 def _shquote(s):
@@ -105,6 +105,24 @@ class AgentChannel:
         if rc != 0:
             raise CommandFailed(self, cmd, rc, out)
         return out
+
+    def start_job(self, name, cmd):
+        """Start cmd in the background as job NAME (redirect its output in cmd).
+
+        Its exit status is written to /tmp/NAME.rc.part and then renamed to
+        /tmp/NAME.rc, so job_status never reads a status half written."""
+        self.check("rm -f /tmp/{n}.rc /tmp/{n}.rc.part; ({c}; echo $? > /tmp/{n}.rc.part "
+                   "&& mv /tmp/{n}.rc.part /tmp/{n}.rc) >/dev/null 2>&1 &".format(n=name, c=cmd))
+
+    def job_status(self, name):
+        """Exit status of the job NAME started by start_job, or None while it runs."""
+        rc, out = self.run("cat /tmp/%s.rc" % name)
+        return int(out) if rc == 0 else None
+
+    def wait_job(self, name, timeout):
+        """Wait up to timeout seconds for the job NAME to end; its exit status."""
+        wait_until(lambda: self.job_status(name) is not None, timeout, "%s: job %s to end" % (self, name))
+        return self.job_status(name)
 
     def put(self, path, data, mode=None, timeout=120):
         """Write bytes (or str) to a guest file."""
