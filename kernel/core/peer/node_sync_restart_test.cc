@@ -1,13 +1,15 @@
 // A sync restart that arrives while a window is in flight (docu/replication.md
-// §6): syncstatus-HOST set back, or `marsadm invalidate` stopping the sync
-// and setting it back. The window's answer is held on the source: alpha's
-// connection thread waits for its copies lock (LogDurability::LockCopies,
-// held by the test as the replayer would) while it appends bytes of a
-// logfile it fetches from beta, so it answers nothing until the test lets
-// it go. beta's image starts with a stale first megabyte below its
-// syncstatus: only a restart from the set-back syncstatus copies it.
+// §6): syncstatus-HOST set back, `marsadm invalidate` stopping the sync
+// and setting it back, or another designated primary (a third host). The
+// window's answer is held on the source: alpha's connection thread waits for
+// its copies lock (LogDurability::LockCopies, held by the test as the replayer
+// would) while it appends bytes of a logfile it fetches from beta, so it
+// answers nothing until the test lets it go. beta's image starts with a stale
+// first megabyte below its syncstatus: only a restart from the set-back
+// syncstatus copies it.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 
 #include "core/peer/node_test_util.h"
@@ -164,6 +166,91 @@ TEST_F(SyncRestartTest, InvalidateWaitsUntilTheWindowInFlightIsDone) {
   SetBetaLink("syncstatus-beta", "0");
   SetBetaLink("todo-beta/sync", "1");
   ExpectSyncedFromTheStart();
+}
+
+// A third host, gamma (127.0.0.3), the actual primary of its own r0 with an
+// image that differs from alpha's in every digest block; it joins the
+// cluster and becomes the designated primary while beta's window from alpha
+// is in flight.
+class SyncSourceChangeTest : public SyncRestartTest {
+ protected:
+  void TearDown() override {
+    gamma_.node_.Stop();
+    SyncRestartTest::TearDown();
+    if (gamma_resource_ != nullptr) {
+      engine::ErrorText why;
+      EXPECT_TRUE(engine::kResourceHooks.detach(gamma_resource_, &why).ok())
+          << why.text;
+      engine::kResourceHooks.destroy(gamma_resource_);
+    }
+  }
+
+  // gamma's r0 attached and primary (as /dev/mars/r0-gamma: this process
+  // has alpha's r0 already), its node running on the cluster's port.
+  void StartGamma() {
+    gamma_data_ = gamma_.root_ + "/data.img";
+    std::ofstream(gamma_data_).close();
+    ASSERT_EQ(truncate(gamma_data_.c_str(), kSize), 0);
+    for (uint64_t b = 0; b < kSize / kBlock; b += 16) {
+      WriteImageBlock(gamma_data_, b, TestBlock(b, 5));
+    }
+    gamma_.WriteSecret(kSecret);
+    for (Host* host : {&alpha_, &beta_, &gamma_}) {
+      host->Put("ips/ip-gamma", "127.0.0.3");
+    }
+    gamma_.Put("ips/ip-alpha", "127.0.0.1");
+    gamma_.Put("resource-r0/size", std::to_string(kSize));
+    gamma_.Put("resource-r0/data-gamma", gamma_data_);
+    gamma_.Put("resource-r0/syncstatus-gamma", std::to_string(kSize));
+    gamma_.Put("resource-r0/replay-gamma", "log-000000001-gamma,0,0");
+    gamma_.WriteFile("resource-r0/log-000000001-gamma", "");
+    gamma_resource_ = Attach(&gamma_, gamma_data_);
+    engine::ErrorText why;
+    ASSERT_TRUE(
+        engine::kResourceHooks.start_primary(gamma_resource_, "r0-gamma", &why)
+            .ok())
+        << why.text;
+    ASSERT_TRUE(gamma_.Start(port_).ok());
+    alpha_.node_.Kick();
+    beta_.node_.Kick();
+  }
+
+  Host gamma_{"gamma", "127.0.0.3"};
+  std::string gamma_data_;
+  void* gamma_resource_ = nullptr;
+};
+
+// primary becomes gamma while beta's window [1 MiB, 2 MiB) from alpha is in
+// flight: that window is finished but counts for nothing, and the sync
+// starts again at syncstatus-beta (1 MiB) from gamma, with a bound in
+// gamma's log. beta ends with gamma's data from 1 MiB on (the window alpha
+// answered is compared with gamma's and copied again) and keeps what it
+// synced before below it.
+TEST_F(SyncSourceChangeTest, AnotherPrimaryRestartsFromSyncstatus) {
+  CopiesHold hold(&alpha_.durability_);
+  StartWithAWindowInFlight();
+  if (HasFatalFailure()) return;
+  const std::string below = ReadImage(beta_data_).substr(0, kWindow);
+  StartGamma();
+  if (HasFatalFailure()) return;
+  SetBetaLink("primary", "gamma");
+  ASSERT_TRUE(BetaPasses(3));  // each sees the restart, the window waits
+  EXPECT_EQ(BetaLink("syncstatus-beta"), std::to_string(kWindow));
+  hold.Release();
+
+  const std::string size = std::to_string(kSize);
+  ASSERT_TRUE(WaitFor([&] { return BetaLink("syncstatus-beta") == size; }, 120))
+      << BetaLink("syncstatus-beta");
+  const std::string gamma = ReadImage(gamma_data_);
+  const std::string beta = ReadImage(beta_data_);
+  ASSERT_EQ(beta.size(), kSize);
+  EXPECT_EQ(beta.substr(0, kWindow), below);
+  EXPECT_TRUE(beta.substr(kWindow) == gamma.substr(kWindow))
+      << "beta's image differs from gamma's from byte "
+      << FirstDifference(beta.substr(kWindow), gamma.substr(kWindow))
+      << " after 1 MiB";
+  const std::string syncpos = BetaLink("syncpos-beta");
+  EXPECT_EQ(syncpos.rfind("log-000000001-gamma,", 0), 0u) << syncpos;
 }
 
 }  // namespace
