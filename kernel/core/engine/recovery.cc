@@ -1,6 +1,7 @@
 // Log replay after a crash (engine/recovery.h).
 #include "core/engine/recovery.h"
 
+#include "core/base/memory.h"
 #include "core/engine/error_text.h"
 #include "core/engine/log_apply.h"
 #include "core/engine/resource.h"
@@ -14,6 +15,8 @@ namespace engine {
 
 namespace {
 
+// On the heap: the applier's stages are too large for a kernel stack frame
+// (with KASAN's redzones RecoverFromLog's frame exceeded 2 KiB).
 struct RecoveryRun {
   LogApplier applier;
   RecoveryResult* result = nullptr;
@@ -153,13 +156,14 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
                        "replication is needed to continue"));
     return Status(StatusCode::kInvalidArgument, "foreign logfile");
   }
-  RecoveryRun run;
-  run.result = result;
-  status = run.applier.Init(data, device_size);
+  UniquePtr<RecoveryRun> run(New<RecoveryRun>(platform::Gfp::kKernel));
+  status = run ? run->applier.Init(data, device_size)
+               : Status(StatusCode::kNoMemory, "out of memory");
   if (!status.ok()) {
     FormatError(why, "no memory to replay the log of", resource.name(), status);
     return Status(StatusCode::kNoMemory, "no memory for recovery");
   }
+  run->result = result;
   uint64_t number = link.log.number;
   uint64_t start = link.position;
   result->last_logfile = number;
@@ -170,7 +174,7 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
       break;
     }
     uint64_t end = 0;
-    status = ReplayLogfile(&run, path, number, start, &end, why);
+    status = ReplayLogfile(run.get(), path, number, start, &end, why);
     if (status.code() == StatusCode::kNotFound) {
       // No logfile N: fine only when nothing of it was ever replayed.
       if (number == link.log.number && link.position != 0) {
@@ -195,7 +199,7 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
     }
   }
   if (!status.ok()) return status;
-  status = run.applier.WriteStaged();
+  status = run->applier.WriteStaged();
   if (!status.ok()) {
     FormatError(why, "cannot write to the data device during replay", "",
                 status);
