@@ -1,10 +1,16 @@
 // Contract tests of core/platform_io.h, run against the userspace platform
 // (userspace/lib) and its test API (platform_user.h): backing block devices
 // (exclusive open, requests with several vecs, flush and FUA counts,
-// malformed requests, injected failures, completion from another thread)
+// malformed requests, injected failures, completion from another thread,
+// direct I/O past the page cache)
 // and the synchronous helpers ReadSync / WriteSync / FlushSync.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -257,6 +263,64 @@ TEST(PlatformIoBlockDeviceTest, AsyncModeCompletesFromAnotherThread) {
   EXPECT_TRUE(completion.Wait().ok());
   EXPECT_NE(completion.thread, std::this_thread::get_id());
   EXPECT_EQ(file.OnDisk().substr(4096, 4096), buffer.str());
+}
+
+// Whether `size` bytes at `offset` of `path` are in the page cache (any page).
+bool AnyPageCached(const char* path, size_t offset, size_t size) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  void* map = mmap(nullptr, offset + size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return true;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((offset + size + page - 1) / page);
+  const bool ok = mincore(map, offset + size, resident.data()) == 0;
+  munmap(map, offset + size);
+  if (!ok) return true;
+  for (size_t i = offset / page; i < resident.size(); ++i) {
+    if (resident[i] & 1) return true;
+  }
+  return false;
+}
+
+TEST(PlatformIoBlockDeviceTest, DirectIoWritesPastThePageCache) {
+  TempDir dir;
+  DeviceFile file(dir);
+  {
+    // Nothing of the file in the page cache to start with.
+    const int fd = open(file.path(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(fdatasync(fd), 0);
+    ASSERT_EQ(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    close(fd);
+  }
+  struct statfs fs;
+  ASSERT_EQ(statfs(file.path(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps every page cached";
+  const int probe = open(file.path(), O_RDWR | O_CLOEXEC | O_DIRECT);
+  if (probe < 0) GTEST_SKIP() << "the file system refuses O_DIRECT";
+  close(probe);
+  test::SetBlockDeviceDirectIoForTest(file.path(), true);
+  BlockDevice device;
+  ASSERT_TRUE(device.Open(file.path()).ok());
+  IoBuffer aligned(64 * 1024);
+  aligned.Fill(Pattern(aligned.size(), 3));
+  ASSERT_TRUE(
+      device.WriteSync(256 * 1024, aligned.data(), aligned.size()).ok());
+  EXPECT_FALSE(AnyPageCached(file.path(), 256 * 1024, aligned.size()));
+  // Memory that O_DIRECT cannot take goes through the page cache.
+  IoBuffer unaligned(8192 + 512);
+  const std::string bytes = Pattern(8192, 4);
+  memcpy(unaligned.data() + 7, bytes.data(), bytes.size());
+  ASSERT_TRUE(device.WriteSync(512 * 1024, unaligned.data() + 7, 8192).ok());
+  IoBuffer in(64 * 1024);
+  ASSERT_TRUE(device.ReadSync(256 * 1024, in.data(), in.size()).ok());
+  EXPECT_EQ(in.str(), aligned.str());
+  ASSERT_TRUE(device.FlushSync().ok());
+  device.Close();
+  const std::string on_disk = file.OnDisk();
+  EXPECT_EQ(on_disk.substr(256 * 1024, aligned.size()), aligned.str());
+  EXPECT_EQ(on_disk.substr(512 * 1024, 8192), bytes);
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -69,6 +70,7 @@ struct PathState {
   test::BlockDeviceStats stats;
   int fail_next[3] = {0, 0, 0};  // by BlockDevice::Op
   bool async = false;
+  bool direct = false;
 };
 
 struct PathRegistry {
@@ -89,8 +91,13 @@ namespace internal {
 // move, so that a recording or failing disk can be layered here.
 class FileDisk {
  public:
-  FileDisk(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  ~FileDisk() { close(fd_); }
+  // `direct_fd` is the same file opened with O_DIRECT, or -1.
+  FileDisk(int fd, int direct_fd, std::string path)
+      : fd_(fd), direct_fd_(direct_fd), path_(std::move(path)) {}
+  ~FileDisk() {
+    close(fd_);
+    if (direct_fd_ >= 0) close(direct_fd_);
+  }
   FileDisk(const FileDisk&) = delete;
   FileDisk& operator=(const FileDisk&) = delete;
 
@@ -108,16 +115,21 @@ class FileDisk {
                   size_t count) {
     std::vector<struct iovec> iov;
     iov.reserve(count);
+    bool aligned = offset % kDirectAlign == 0;
     for (size_t i = 0; i < count; ++i) {
-      if (vecs[i].size > 0) iov.push_back({vecs[i].data, vecs[i].size});
+      if (vecs[i].size == 0) continue;
+      iov.push_back({vecs[i].data, vecs[i].size});
+      aligned = aligned && vecs[i].size % kDirectAlign == 0 &&
+                reinterpret_cast<uintptr_t>(vecs[i].data) % kDirectAlign == 0;
     }
+    const int fd = direct_fd_ >= 0 && aligned ? direct_fd_ : fd_;
     size_t index = 0;
     while (index < iov.size()) {
       const int n_iov =
           static_cast<int>(std::min<size_t>(iov.size() - index, IOV_MAX));
       const ssize_t n =
-          write ? pwritev(fd_, &iov[index], n_iov, static_cast<off_t>(offset))
-                : preadv(fd_, &iov[index], n_iov, static_cast<off_t>(offset));
+          write ? pwritev(fd, &iov[index], n_iov, static_cast<off_t>(offset))
+                : preadv(fd, &iov[index], n_iov, static_cast<off_t>(offset));
       if (n < 0) {
         if (errno == EINTR) continue;
         return LastError();
@@ -143,7 +155,9 @@ class FileDisk {
   Status Flush() { return fdatasync(fd_) == 0 ? Status::Ok() : LastError(); }
 
  private:
+  static constexpr uint64_t kDirectAlign = 512;
   const int fd_;
+  const int direct_fd_;
   const std::string path_;
 };
 
@@ -291,8 +305,8 @@ void Execute(FileDisk* disk, uint64_t device_size, BlockDevice::Request* r) {
 // A flush runs after every request submitted before it.
 class OpenDevice {
  public:
-  OpenDevice(int fd, const char* path, uint64_t size)
-      : disk_(fd, path), size_(size) {
+  OpenDevice(int fd, int direct_fd, const char* path, uint64_t size)
+      : disk_(fd, direct_fd, path), size_(size) {
     thread_ = std::thread([this] { Loop(); });
     pthread_setname_np(thread_.native_handle(), "mars_bdev_io");
   }
@@ -375,7 +389,22 @@ Status BlockDevice::Open(const char* path) {
     close(fd);
     return StatusFromErrno(ENOTBLK);
   }
-  auto* device = new OpenDevice(fd, path, size);
+  bool direct;
+  {
+    PathRegistry& registry = Paths();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    direct = registry.paths[path].direct;
+  }
+  int direct_fd = -1;
+  if (direct) {
+    direct_fd = open(path, O_RDWR | O_CLOEXEC | O_DIRECT);
+    if (direct_fd < 0) {
+      const int error = errno;
+      close(fd);
+      return StatusFromErrno(error);
+    }
+  }
+  auto* device = new OpenDevice(fd, direct_fd, path, size);
   {
     Recorder& rec = Rec();
     std::lock_guard<std::mutex> lock(rec.mutex);
@@ -448,6 +477,12 @@ void SetBlockDeviceAsyncForTest(const char* path, bool async) {
   PathRegistry& registry = Paths();
   std::lock_guard<std::mutex> lock(registry.mutex);
   registry.paths[path].async = async;
+}
+
+void SetBlockDeviceDirectIoForTest(const char* path, bool direct) {
+  PathRegistry& registry = Paths();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.paths[path].direct = direct;
 }
 
 }  // namespace test

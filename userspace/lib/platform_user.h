@@ -146,6 +146,15 @@ void FailFileSyncsForTest(const char* path, int count);
 // that requests overlap and complete in any order (the kernel promises no
 // order either).
 void SetBlockDeviceAsyncForTest(const char* path, bool async);
+// With `direct`, a BlockDevice opened on `path` afterwards moves its data
+// with O_DIRECT, past the page cache, as bios reach a real device: a write
+// completes once the file system has it on the disk (not yet flushed from
+// the disk's cache), so the writes of the requests in flight overlap with
+// the submitter's work, not with a later flush. Requests whose offset,
+// memory or sizes are not 512-aligned still go through the page cache.
+// Open() fails when the file system refuses O_DIRECT. For benchmarks
+// (testing/bench/replay_bench.cc) and their tests.
+void SetBlockDeviceDirectIoForTest(const char* path, bool direct);
 
 // ---------------------------------------------------------------------------
 // Recording of storage operations (recording.h; used by testing/crash/,
