@@ -116,7 +116,8 @@ check-full: check
 # Any KASAN, lockdep or kmemleak report fails a test. See testing/vm/README.md
 # "Debug kernel".
 DEBUG_TESTS ?= smoke write_path::test_fio_verify write_path::test_ext4 \
-	write_path::test_attach_detach_cycles faults::test_log_errors
+	write_path::test_attach_detach_cycles faults::test_log_errors \
+	replication::test_secondaries_follow
 check-debug: deps marsadm
 	JOBS=$(JOBS) $(TOP)/scripts/build-debug-kernel
 	$(TOP)/testing/vm/run-tests --kernel 6.1-debug $(DEBUG_TESTS)

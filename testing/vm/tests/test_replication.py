@@ -193,7 +193,7 @@ def test_secondaries_follow(env):
                 expect(4 << 20 <= copied <= 4 << 20, "gamma copied %d bytes; 4 MiB differ" % copied)
 
         # 16 MiB of random data in two logfiles
-        a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=16 2>/dev/null")
+        a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=16 2>&1 || { free; false; }")
         a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M count=8 oflag=direct 2>/dev/null",
                 timeout=300)
         marsadm_ok(a, "log-rotate r0")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .builds import build_marsadm, build_module, build_vm_tools
-from .common import (DEBUG_BOOT_SCALE, DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError,
+from .common import (DEBUG_BOOT_SCALE, DEBUG_MEM, DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError,
                      _tail, log, wait_until)
 from .initramfs import build_initramfs
 from .kernels import get_kernel
@@ -100,6 +100,8 @@ class Cluster:
         if isinstance(kernel, str):
             kernel = get_kernel(kernel)
         self.kernel = kernel
+        if kernel.debug and mem == "512M":
+            mem = DEBUG_MEM
         names = list(names) if names else ["vm%d" % i for i in range(n)]
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mars-vm-"))
