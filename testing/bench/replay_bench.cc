@@ -185,6 +185,11 @@ Measurement RunReplayBench(const ReplayOptions& options) {
   }
   s.aligned_payload =
       static_cast<uint8_t*>(aligned_alloc(4096, s.payload.size()));
+  if (s.aligned_payload == nullptr) {
+    m.ok = false;
+    m.note = "out of memory for the reference's payload";
+    return m;
+  }
   memcpy(s.aligned_payload, s.payload.data(), s.payload.size());
   struct FreeAligned {
     uint8_t* p;
