@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .builds import build_marsadm, build_module, build_vm_tools
-from .common import (DEBUG_BOOT_SCALE, DEBUG_MEM, DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError,
+from .common import (DEBUG_BOOT_SCALE, DEBUG_MEM, DEFAULT_MEM, DEFAULT_TOOLS, FIO_TOOLS, NET_PREFIX, ConsoleError, VMError,
                      _tail, log, wait_until)
 from .initramfs import build_initramfs
 from .kernels import get_kernel
@@ -94,14 +94,14 @@ class Cluster:
     paths of static binaries; each goes to /usr/bin/NAME in the guest."""
 
     def __init__(self, kernel, n=1, names=None, mars_ko=None, marsadm=None, modules=(),
-                 boot_modules=(), disks=(), mem="512M", smp=1, net=True, workdir=None,
+                 boot_modules=(), disks=(), mem=None, smp=1, net=True, workdir=None,
                  tools=DEFAULT_TOOLS, fio=False, files=None, cmdline="", boot=True, allow_console=(),
                  vm_tools=()):
         if isinstance(kernel, str):
             kernel = get_kernel(kernel)
         self.kernel = kernel
-        if kernel.debug and mem == "512M":
-            mem = DEBUG_MEM
+        if mem is None:
+            mem = DEBUG_MEM if kernel.debug else DEFAULT_MEM
         names = list(names) if names else ["vm%d" % i for i in range(n)]
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mars-vm-"))

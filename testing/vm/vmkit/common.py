@@ -19,10 +19,11 @@ DEBUG_KERNELS = {"6.1-debug": "6.1"}
 # A debug kernel (KASAN, lockdep, kmemleak, debugobjects) under TCG boots and
 # runs several times slower: boot deadlines are multiplied by this.
 DEBUG_BOOT_SCALE = 5
-# Guest RAM of a debug kernel's VMs where a test asks for the default 512M:
+# Guest RAM where a test names none. A debug kernel's guests get more:
 # KASAN's shadow, kmemleak's pool and the debug objects leave a 512M guest
 # about 350M, too little beside an initramfs with fio (114M, unpacked into
 # RAM) for the files the tests write to /tmp.
+DEFAULT_MEM = "512M"
 DEBUG_MEM = "1G"
 
 # Lines in the guest console that fail a test (see README "console rule").

@@ -187,7 +187,7 @@ class VM(AgentChannel):
             cmdline += " mars_vm.links=" + ",".join("%s@%s" % (l[4], l[1]) for l in self.links)
         if self.hosts:
             cmdline += " mars_vm.hosts=" + ",".join("%s@%s" % h for h in self.hosts)
-        if getattr(self.kernel, "debug", False):
+        if self.kernel.debug:
             # no5lvl: 6.1's identify_cpu() clears the boot CPU's capabilities,
             # LA57 (-cpu max has it) among them, for a moment with interrupts
             # on; KASAN's shadow bounds follow LA57, so an interrupt then
