@@ -169,8 +169,16 @@ namespace {
 std::mutex g_sync_faults_lock;
 std::map<std::string, int>* g_sync_faults = nullptr;
 
+// FileSyncsForTest(): path -> File::Sync() calls so far.
+std::map<std::string, uint64_t>* g_sync_counts = nullptr;
+
+// Counts the sync; true when a fault was asked for (it fails).
 bool TakeSyncFault(const std::string& path) {
   std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_sync_counts == nullptr) {
+    g_sync_counts = new std::map<std::string, uint64_t>;
+  }
+  ++(*g_sync_counts)[path];
   if (g_sync_faults == nullptr) return false;
   auto it = g_sync_faults->find(path);
   if (it == g_sync_faults->end() || it->second == 0) return false;
@@ -186,6 +194,13 @@ void FailFileSyncsForTest(const char* path, int count) {
   std::lock_guard<std::mutex> guard(g_sync_faults_lock);
   if (g_sync_faults == nullptr) g_sync_faults = new std::map<std::string, int>;
   (*g_sync_faults)[path] = count;
+}
+
+uint64_t FileSyncsForTest(const char* path) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_sync_counts == nullptr) return 0;
+  auto it = g_sync_counts->find(path);
+  return it == g_sync_counts->end() ? 0 : it->second;
 }
 
 }  // namespace test

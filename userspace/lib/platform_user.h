@@ -139,6 +139,9 @@ void FailBlockDeviceOpsForTest(const char* path, BlockDevice::Op op, int count);
 // Fails the next `count` File::Sync() calls on files opened as `path` with
 // EIO's status (as a writeback error reported by fdatasync); 0 ends it.
 void FailFileSyncsForTest(const char* path, int count);
+// How many times File::Sync() was called on files opened as `path`, failed
+// ones included, since the process started.
+uint64_t FileSyncsForTest(const char* path);
 // Requests on a backing device always complete in another thread than the
 // submitter's, as bios do (platform_block_user.cc). By default one I/O
 // thread per open device runs them one at a time, in submission order. With

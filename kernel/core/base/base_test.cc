@@ -78,6 +78,23 @@ TEST(VectorTest, AppendBytesAndSlice) {
   EXPECT_EQ(AsSlice(b), Slice::FromCString("hello world"));
 }
 
+TEST(VectorTest, ResizeForOverwriteKeepsBytesAndReusesCapacity) {
+  Bytes b;
+  ASSERT_TRUE(AppendSlice(&b, Slice::FromCString("abcdef")).ok());
+  const uint8_t* storage = b.data();
+  ASSERT_TRUE(b.ResizeForOverwrite(3).ok());
+  EXPECT_EQ(AsSlice(b), Slice::FromCString("abc"));
+  // Growing within the capacity keeps the storage and the bytes in it.
+  ASSERT_TRUE(b.ResizeForOverwrite(6).ok());
+  EXPECT_EQ(b.data(), storage);
+  EXPECT_EQ(AsSlice(b), Slice::FromCString("abcdef"));
+  ASSERT_TRUE(b.ResizeForOverwrite(1000).ok());
+  EXPECT_EQ(b.size(), 1000u);
+  EXPECT_EQ(b[0], 'a');
+  EXPECT_EQ(b.ResizeForOverwrite(SIZE_MAX).code(), StatusCode::kNoMemory);
+  EXPECT_EQ(b.size(), 1000u);
+}
+
 TEST(VectorTest, AbsurdSizeFailsCleanly) {
   Bytes b;
   ASSERT_TRUE(AppendSlice(&b, Slice::FromCString("x")).ok());

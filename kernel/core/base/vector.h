@@ -127,6 +127,19 @@ class Vector {
     return Status::Ok();
   }
 
+  // Grows to `size` elements whose new bytes are left as they are, for a
+  // caller that overwrites them at once (a read into the buffer); or
+  // shrinks. Only for trivial T.
+  Status ResizeForOverwrite(size_t size) {
+    static_assert(kTrivial, "new elements would not be constructed");
+    if (size > size_) {
+      Status s = Grow(size - size_);
+      if (!s.ok()) return s;
+    }
+    size_ = size;
+    return Status::Ok();
+  }
+
   // Removes the element at `index`, shifting later ones down.
   void Erase(size_t index) {
     for (size_t i = index + 1; i < size_; ++i) data_[i - 1] = Move(data_[i]);

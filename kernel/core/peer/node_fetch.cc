@@ -251,7 +251,9 @@ bool Node::AskNextChunkLocked(Connection* c, FetchJob* job) {
 void Node::PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io) {
   if (!io->got_results.Resize(io->got.size()).ok()) return;  // DoFetchIo
   // The last answer of the round for a logfile syncs its copy, when the
-  // logfile is complete with it or the last sync is kFetchSyncIntervalNs ago.
+  // copy is complete with it (the answer reaches the final size) or the
+  // last sync is kFetchSyncIntervalNs ago. Not every answer of a finished
+  // logfile: that would sync the copy of a catching-up fetch per request.
   for (size_t i = io->got.size(); i-- > 0;) {
     const LogfileGot& got = io->got[i];
     const Slice name(got.name.data(), got.name.size());
@@ -262,7 +264,8 @@ void Node::PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io) {
     FetchJob* job = FindJobLocked(name);
     if (later || job == nullptr) continue;
     FetchWriteResult& r = io->got_results[i];
-    r.sync = got.file_complete || now_ns >= job->sync_due_ns;
+    r.sync = (got.file_complete && got.end_of_file) ||
+             now_ns >= job->sync_due_ns;
     r.synced_size = job->synced_size;
     if (r.sync) job->sync_due_ns = now_ns + kFetchSyncIntervalNs;
   }
@@ -346,12 +349,13 @@ void Node::DoFetchIo(FetchIo* io) {
           uint64_t want = size - ask.offset;
           if (want > ask.max_length) want = ask.max_length;
           size_t done = 0;
-          if (a.data.Resize(static_cast<size_t>(want)).ok()) {
+          io->ReuseSpareAnswer(&a.data);
+          if (a.data.ResizeForOverwrite(static_cast<size_t>(want)).ok()) {
             a.failure =
                 file.Read(ask.offset, a.data.data(), a.data.size(), &done);
           }
           if (a.failure.ok()) {
-            a.data.Resize(done).ok();
+            a.data.ResizeForOverwrite(done).ok();
           } else {
             a.data.Clear();
           }
@@ -486,6 +490,8 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
       CompleteFetchJobLocked(job);
     }
   }
+  // The answers' buffers receive the next ones.
+  for (LogfileGot& got : io->got) c->session->RecycleBuffer(Move(got.frame));
   for (size_t i = 0; i < io->asks.size(); ++i) {
     const LogfileAsk& ask = io->asks[i];
     const Slice name(ask.name.data(), ask.name.size());

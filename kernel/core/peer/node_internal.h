@@ -185,13 +185,38 @@ struct Node::FetchIo {
   Vector<LogfileAsk> asks;
   Vector<FetchAnswer> answers;
   Vector<FetchStat> stats;
+  // Buffers of earlier answers, read into again (no allocation per answer
+  // while the peer fetches); their capacities sum to at most
+  // kSpareAnswerBytes.
+  static constexpr size_t kSpareAnswerBytes = 1u << 20;
+  Vector<Bytes> spare_answers;
+  size_t spare_answer_bytes = 0;
+
   bool empty() const {
     return got.empty() && asks.empty() && stats.empty();
+  }
+  // Gives *data (empty) a spare buffer, if there is one.
+  void ReuseSpareAnswer(Bytes* data) {
+    if (spare_answers.empty() || data->capacity() > 0) return;
+    *data = Move(spare_answers.back());
+    spare_answers.PopBack();
+    spare_answer_bytes -= data->capacity();
   }
   void Clear() {
     got.Clear();
     got_results.Clear();
     asks.Clear();
+    for (FetchAnswer& answer : answers) {
+      const size_t capacity = answer.data.capacity();
+      if (capacity == 0 || spare_answer_bytes + capacity > kSpareAnswerBytes ||
+          !spare_answers.Reserve(spare_answers.size() + 1).ok()) {
+        continue;
+      }
+      answer.data.Clear();
+      spare_answer_bytes += capacity;
+      Status pushed = spare_answers.PushBack(Move(answer.data));  // reserved
+      (void)pushed;
+    }
     answers.Clear();
     stats.Clear();
   }

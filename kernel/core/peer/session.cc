@@ -193,6 +193,14 @@ void Session::ConsumeOutput(size_t n) {
 }
 
 Status Session::TakeOutput(Bytes* out) {
+  if (out->empty() && out_start_ == 0) {
+    Bytes emptied = Move(*out);
+    *out = Move(out_);
+    out_ = Move(emptied);
+    counters_.bytes_out += out->size();
+    Pump();  // as ConsumeOutput(): room for what backpressure held back
+    return Status::Ok();
+  }
   const Slice bytes = output();
   const Status s = AppendSlice(out, bytes);
   if (!s.ok()) return s;

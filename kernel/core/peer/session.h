@@ -127,7 +127,10 @@ struct LogfileGot {
   uint64_t file_size = 0;
   bool end_of_file = false;
   bool file_complete = false;
-  Bytes data;
+  // The bytes, inside `frame` (the received frame's payload: no copy).
+  // Give `frame` back with RecycleBuffer() once done with them.
+  Slice data;
+  Bytes frame;
 };
 
 // Sync requests outstanding per direction (digest and block requests
@@ -249,6 +252,9 @@ class Session {
   size_t logfile_requests_outstanding() const { return asked_.size(); }
   // Moves the oldest received answer to *got; false when there is none.
   bool TakeLogfileData(LogfileGot* got);
+  // Offers a buffer (a LogfileGot's frame) for receiving later frames, so
+  // that a steady stream of answers needs no allocation per frame.
+  void RecycleBuffer(Bytes buffer) { decoder_.GiveBuffer(Move(buffer)); }
   // Moves the oldest request of the peer to *ask; false when there is none.
   // Every request taken must be answered, in the order taken.
   bool TakeLogfileRequest(LogfileAsk* ask);
@@ -299,7 +305,8 @@ class Session {
   // Frees room, so answers held back by backpressure continue.
   void ConsumeOutput(size_t n);
   // Appends all of output() to *out and consumes it. kNoMemory: nothing
-  // consumed.
+  // consumed. When *out is empty the buffers trade places instead (no
+  // copy): the session goes on with *out's storage.
   Status TakeOutput(Bytes* out);
 
   State state() const { return state_; }

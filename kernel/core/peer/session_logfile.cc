@@ -143,16 +143,16 @@ void Session::OnLogfileData(const wire::Frame& frame) {
     return;
   }
   LogfileGot got;
-  s = CopySlice(data.data, &got.data);
-  if (s.ok()) {
-    got.name = Move(asked_[0].name);
-    got.offset = data.offset;
-    got.max_length = ask.max_length;
-    got.file_size = data.file_size;
-    got.end_of_file = data.end_of_file;
-    got.file_complete = data.file_complete;
-    s = got_.PushBack(Move(got));
-  }
+  // The bytes stay where they were received: the frame's buffer goes along.
+  got.data = data.data;
+  got.frame = decoder_.TakePayload();
+  got.name = Move(asked_[0].name);
+  got.offset = data.offset;
+  got.max_length = ask.max_length;
+  got.file_size = data.file_size;
+  got.end_of_file = data.end_of_file;
+  got.file_complete = data.file_complete;
+  s = got_.PushBack(Move(got));
   if (!s.ok()) {
     Fail(s, false);
     return;

@@ -7,13 +7,32 @@ namespace mars {
 namespace wire {
 
 FrameDecoder::FrameDecoder(platform::Gfp gfp, uint32_t max_payload)
-    : max_payload_(Min(max_payload, kMaxPayloadSize)), payload_(gfp) {}
+    : max_payload_(Min(max_payload, kMaxPayloadSize)),
+      payload_gfp_(gfp),
+      payload_(gfp) {}
 
 FrameDecoder::Event FrameDecoder::Fail(Status status) {
   status_ = status;
   payload_.Clear();
   frame_ = Frame();
   return Event::kError;
+}
+
+Bytes FrameDecoder::TakePayload() {
+  if (!MARS_CHECK(phase_ == Phase::kFrameReady)) return Bytes(payload_gfp_);
+  Bytes taken = Move(payload_);
+  payload_ = Bytes(payload_gfp_);
+  return taken;
+}
+
+void FrameDecoder::GiveBuffer(Bytes buffer) {
+  // A frame being received, or a ready frame whose payload was not taken,
+  // keeps its buffer (header bytes are kept apart).
+  if (phase_ != Phase::kHeader && payload_.capacity() > 0) return;
+  if (buffer.capacity() > payload_.capacity()) {
+    buffer.Clear();
+    payload_ = Move(buffer);
+  }
 }
 
 FrameDecoder::Event FrameDecoder::Feed(Slice* input) {

@@ -52,6 +52,19 @@ class FrameDecoder {
 
   // REQUIRES: the last Feed() returned kFrame.
   const Frame& frame() const { return frame_; }
+  // Hands the buffer holding frame().payload to the caller, who may keep
+  // slices of the payload as long as it keeps the buffer (no copy).
+  // frame() stays valid until the next Feed(). The decoder then has no
+  // buffer: the next frame allocates one, unless GiveBuffer() offered one.
+  // REQUIRES: the last Feed() returned kFrame. Context: any.
+  Bytes TakePayload();
+  // Offers a buffer (its bytes do not matter) for the next frames: the
+  // decoder keeps the larger of it and its own and frees the other, so a
+  // caller that takes every payload and gives each buffer back when done
+  // makes the decoder allocate only when a frame is larger than any before.
+  // Ignored (the buffer freed) while a frame is being received or a ready
+  // frame's payload was not taken. Context: any (frees).
+  void GiveBuffer(Bytes buffer);
   // Ok until the decoder failed; then the reason.
   Status status() const { return status_; }
   bool failed() const { return !status_.ok(); }
@@ -65,6 +78,7 @@ class FrameDecoder {
   Event Fail(Status status);
 
   const uint32_t max_payload_;
+  const platform::Gfp payload_gfp_;
   Phase phase_ = Phase::kHeader;
   uint8_t header_[kFrameHeaderSize] = {};
   size_t header_fill_ = 0;

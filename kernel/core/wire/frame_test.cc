@@ -166,6 +166,51 @@ TEST(FrameTest, RoundTripOfAStream) {
   EXPECT_EQ(ToRaw(again), stream);
 }
 
+TEST(FrameTest, TakenPayloadsStayValidAndGivenBuffersAreReused) {
+  const Raw stream = SampleStream();
+  FrameDecoder decoder;
+  Slice input(stream.data(), stream.size());
+  std::vector<Bytes> taken;
+  std::vector<Slice> payloads;
+  while (decoder.Feed(&input) == FrameDecoder::Event::kFrame) {
+    payloads.push_back(decoder.frame().payload);
+    taken.push_back(decoder.TakePayload());
+    if (!payloads.back().empty()) {
+      EXPECT_EQ(payloads.back().data(), taken.back().data());
+    }
+  }
+  EXPECT_TRUE(decoder.status().ok());
+  // Every frame's bytes are intact in the buffers taken from the decoder,
+  // after later frames were decoded (no buffer was written twice).
+  const DecodeOutcome reference = DecodeAll(stream);
+  ASSERT_EQ(payloads.size(), reference.frames.size());
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    EXPECT_EQ(Raw(payloads[i].data(), payloads[i].data() + payloads[i].size()),
+              reference.frames[i].payload);
+  }
+  // A buffer given back is used for the next frame; a smaller one is not
+  // kept.
+  size_t largest = 0;
+  for (size_t i = 1; i < taken.size(); ++i) {
+    if (taken[i].capacity() > taken[largest].capacity()) largest = i;
+  }
+  const uint8_t* storage = taken[largest].data();
+  decoder.GiveBuffer(std::move(taken[largest]));
+  decoder.GiveBuffer(std::move(taken[0]));
+  const Raw ping = PingFrame(7);
+  Slice again(ping.data(), ping.size());
+  ASSERT_EQ(decoder.Feed(&again), FrameDecoder::Event::kFrame);
+  EXPECT_EQ(decoder.frame().payload.data(), storage);
+  // Not while a ready frame still holds it.
+  Bytes offered;
+  ASSERT_TRUE(offered.Reserve(1u << 20).ok());
+  decoder.GiveBuffer(std::move(offered));
+  EXPECT_EQ(decoder.frame().payload.data(), storage);
+  Slice next(ping.data(), ping.size());
+  ASSERT_EQ(decoder.Feed(&next), FrameDecoder::Event::kFrame);
+  EXPECT_EQ(decoder.frame().payload.data(), storage);
+}
+
 TEST(FrameTest, EveryPrefixNeedsMoreBytesAndYieldsNoFrame) {
   const Raw stream = SampleStream();
   const DecodeOutcome whole = DecodeAll(stream);
