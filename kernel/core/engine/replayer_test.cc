@@ -107,6 +107,58 @@ TestLog MakeLog(uint32_t number, const std::string& origin,
   return log;
 }
 
+// A write of `blocks` blocks from `block` on, each block's content
+// Pattern(block, version).
+struct RangeWrite {
+  uint64_t block;
+  uint64_t blocks;
+  uint32_t version;
+};
+
+// As MakeLog, with one record per range: records of any size up to the
+// largest payload.
+TestLog MakeRangeLog(uint32_t number, const std::string& origin,
+                     const std::vector<RangeWrite>& ranges) {
+  TestLog log;
+  log.number = number;
+  log.origin = origin;
+  log::LogWriter writer;
+  log::LogWriterOptions options;
+  options.salt = 0x5A17000000000000ull + number;
+  options.logfile_number = number;
+  options.chunk_bytes = 65536;
+  options.chunk_count = 18;  // room for a record of the largest payload
+  EXPECT_TRUE(writer.Init(options).ok());
+  for (const RangeWrite& range : ranges) {
+    std::string payload;
+    for (uint64_t b = range.block; b < range.block + range.blocks; ++b) {
+      payload += Pattern(b, range.version);
+      log.writes.emplace_back(b, range.version);
+    }
+    log::RecordFields fields;
+    fields.stamp_ns = 1000 + log.ends.size();
+    fields.device_offset = range.block * kBlock;
+    log::RecordPosition position;
+    EXPECT_TRUE(
+        writer.Append(fields, Slice(payload.data(), payload.size()), &position)
+            .ok());
+    log.ends.push_back(position.end);
+    log::test::TakeAllWritesSynced(&writer, &log.bytes);
+    EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
+  }
+  return log;
+}
+
+// Records of 4 KiB up to the largest payload (1 MiB, the whole device), so
+// that windows of the local copy (LogApplier::kWindowBytes) end inside
+// records of every size.
+std::vector<RangeWrite> RecordsOfEverySize() {
+  static_assert(log::kMaxPayloadBytes == kDevice, "one record fills it");
+  return {{0, 1, 1},    {1, 64, 1},  {65, 65, 1}, {130, 126, 1},
+          {0, 256, 2},  {5, 3, 3},   {200, 50, 3}, {10, 100, 4},
+          {120, 63, 4}, {0, 2, 5}};
+}
+
 class ReplayerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -483,6 +535,39 @@ TEST_F(ReplayerTest, DamagedLocalCopyIsCutAndReplayGoesOnAfterRefetch) {
   ExpectApplied(log1);
   EXPECT_EQ(Value(VersionName(1, "b")), Value(VersionName(1, "a")));
   EXPECT_STREQ(Report().error.text, "");
+}
+
+TEST_F(ReplayerTest, RecordsOfEverySizeAreApplied) {
+  const TestLog log1 = MakeRangeLog(1, "a", RecordsOfEverySize());
+  Fetch(log1);
+  Finish(log1, "a");
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  EXPECT_EQ(Report().records_applied, log1.ends.size());
+  EXPECT_EQ(Value(VersionName(1, "b")), Value(VersionName(1, "a")));
+}
+
+// A damaged length field of the largest record stops replay before it,
+// whatever length it claims; nothing after it is applied.
+TEST_F(ReplayerTest, DamagedLengthOfALargeRecordStopsReplayBeforeIt) {
+  const TestLog log1 = MakeRangeLog(1, "a", RecordsOfEverySize());
+  Finish(log1, "a");
+  // Its total_len is 0x100048: a length of 72 bytes, one over the largest,
+  // and one far beyond the window.
+  for (const uint8_t flip : {0x10, 0x01, 0x80}) {
+    std::vector<uint8_t> damaged = log1.bytes;
+    damaged[log1.ends[3] + log::kTotalLenOffset + 2] ^= flip;
+    FetchBytes(log1, damaged, damaged.size());  // after what was cut
+    Start();
+    EXPECT_EQ(Drain().state, ReplayState::kRefetching) << int{flip};
+    EXPECT_EQ(LocalSize(log1), log1.ends[3]);
+    ExpectApplied(log1, 1 + 64 + 65 + 126);  // the blocks of records 1..4
+    EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.ends[3]));
+  }
+  Fetch(log1);
+  EXPECT_EQ(Drain().state, ReplayState::kIdle);
+  ExpectApplied(log1);
 }
 
 TEST_F(ReplayerTest, DamageInAGrowingCopyIsCutOnceLaterRecordsProveIt) {
