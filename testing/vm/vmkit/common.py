@@ -102,15 +102,25 @@ def _tail(text, n):
     return "\n".join(lines[-n:])
 
 
-def wait_until(pred, timeout, what, interval=0.05, max_interval=0.5):
-    """Poll pred() until it returns a true value; raise VMError after timeout."""
+def wait_until(pred, timeout, what, interval=0.05, max_interval=0.5, state=None):
+    """Poll pred() until it returns a true value; raise VMError after timeout.
+
+    state: optional callable whose text describes what was seen instead
+    (added to the error).
+    """
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise VMError("timed out after %.0fs waiting for %s" % (timeout, what))
+            seen = ""
+            if state is not None:
+                try:
+                    seen = "; seen:\n%s" % state()
+                except Exception as e:  # the description must not hide the timeout
+                    seen = "; (state unavailable: %s)" % e
+            raise VMError("timed out after %.0fs waiting for %s%s" % (timeout, what, seen))
         time.sleep(interval)
         interval = min(interval * 1.5, max_interval)
 
