@@ -67,45 +67,17 @@ tree::LogfileName Name(uint32_t number, const std::string& host) {
   return name;
 }
 
-// A logfile as a primary writes it: one 4096-byte write per record, synced
-// after each, so every record carries the end of the one before it as its
-// durable end (damage before it is corruption, not a torn tail).
+// A logfile as a primary writes it: records synced one by one, so every
+// record carries the end of the one before it as its durable end (damage
+// before it is corruption, not a torn tail).
 struct TestLog {
   uint32_t number = 0;
   std::string origin;
   std::vector<uint8_t> bytes;
   std::vector<uint64_t> ends;                         // record ends
-  std::vector<std::pair<uint64_t, uint32_t>> writes;  // block, version
+  // (block, version) of every block written, in log order.
+  std::vector<std::pair<uint64_t, uint32_t>> writes;
 };
-
-TestLog MakeLog(uint32_t number, const std::string& origin,
-                std::vector<std::pair<uint64_t, uint32_t>> writes) {
-  TestLog log;
-  log.number = number;
-  log.origin = origin;
-  log.writes = std::move(writes);
-  log::LogWriter writer;
-  log::LogWriterOptions options;
-  options.salt = 0x5A17000000000000ull + number;
-  options.logfile_number = number;
-  options.chunk_bytes = 65536;
-  options.chunk_count = 18;
-  EXPECT_TRUE(writer.Init(options).ok());
-  for (const auto& [block, version] : log.writes) {
-    const std::string payload = Pattern(block, version);
-    log::RecordFields fields;
-    fields.stamp_ns = 1000 + log.ends.size();
-    fields.device_offset = block * kBlock;
-    log::RecordPosition position;
-    EXPECT_TRUE(
-        writer.Append(fields, Slice(payload.data(), payload.size()), &position)
-            .ok());
-    log.ends.push_back(position.end);
-    log::test::TakeAllWritesSynced(&writer, &log.bytes);
-    EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
-  }
-  return log;
-}
 
 // A write of `blocks` blocks from `block` on, each block's content
 // Pattern(block, version).
@@ -115,8 +87,8 @@ struct RangeWrite {
   uint32_t version;
 };
 
-// As MakeLog, with one record per range: records of any size up to the
-// largest payload.
+// As a primary writes it, one record per range: records of any size up
+// to the largest payload.
 TestLog MakeRangeLog(uint32_t number, const std::string& origin,
                      const std::vector<RangeWrite>& ranges) {
   TestLog log;
@@ -147,6 +119,16 @@ TestLog MakeRangeLog(uint32_t number, const std::string& origin,
     EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
   }
   return log;
+}
+
+// One 4096-byte record per write.
+TestLog MakeLog(uint32_t number, const std::string& origin,
+                const std::vector<std::pair<uint64_t, uint32_t>>& writes) {
+  std::vector<RangeWrite> ranges;
+  for (const auto& [block, version] : writes) {
+    ranges.push_back({block, 1, version});
+  }
+  return MakeRangeLog(number, origin, ranges);
 }
 
 // Records of 4 KiB up to the largest payload (1 MiB, the whole device), so
