@@ -139,8 +139,15 @@ Status FilesystemSpace(const char* path, uint64_t* free_bytes,
 void* AllocateIoBuffer(size_t size, Gfp gfp);
 void FreeIoBuffer(void* buffer);
 
+// Memory that block writes (never reads) may come from: virtually
+// contiguous, page-aligned, `size` <= 4 MiB (the kernel allocates it with
+// vmalloc). nullptr when out of memory. Context: may sleep (Gfp::kKernel).
+void* AllocateWriteBuffer(size_t size);
+void FreeWriteBuffer(void* buffer);
+
 // One piece of a gather/scatter list. For block I/O, `data` comes from
-// AllocateIoBuffer() or is a segment of an exported-device request.
+// AllocateIoBuffer(), from AllocateWriteBuffer() (writes only) or is a
+// segment of an exported-device request.
 struct IoVec {
   void* data;
   size_t size;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Backing block devices for the engine: exclusive read-write open, requests
- * built as bios on direct-mapped kernel memory (several chained bios when
- * one cannot hold all pages), and the kmalloc'd I/O buffers they use.
+ * built as bios on direct-mapped kernel memory or, for writes, on vmalloc'd
+ * memory (several chained bios when one cannot hold all pages), and the
+ * buffers they use: kmalloc'd I/O buffers and vmalloc'd write buffers.
  * Bios come from a private bio_set with a rescuer: requests may be submitted
  * from inside the exported disk's ->submit_bio, where bios only start after
  * it returns.
@@ -12,8 +13,10 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/build_bug.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "compat.h"
 #include "glue_block.h"
@@ -45,7 +48,7 @@ static gfp_t mars_io_gfp(int gfp)
 	}
 }
 
-/* Never vmalloc: bios address the buffer through virt_to_page(). */
+/* Directly mapped: bios of reads and writes reach it through virt_to_page(). */
 void *mars_glue_io_buffer_alloc(size_t size, int gfp)
 {
 	return kmalloc(size, mars_io_gfp(gfp) | __GFP_NOWARN);
@@ -54,6 +57,44 @@ void *mars_glue_io_buffer_alloc(size_t size, int gfp)
 void mars_glue_io_buffer_free(void *buffer)
 {
 	kfree(buffer);
+}
+
+/* Bios reach its pages through vmalloc_to_page(); writes only. */
+void *mars_glue_write_buffer_alloc(size_t size)
+{
+	return __vmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+}
+
+void mars_glue_write_buffer_free(void *buffer)
+{
+	vfree(buffer);
+}
+
+/*
+ * Whether the vecs may become bios: direct-mapped memory, or vmalloc'd
+ * memory for a write (its cache lines are written back for the device
+ * first). A read would need the range invalidated after completion, which
+ * nothing here knows to do.
+ */
+static bool mars_bdev_vecs_ok(int op, const struct mars_io_vec *vecs,
+			      size_t vec_count)
+{
+	size_t i;
+
+	for (i = 0; i < vec_count; i++) {
+		if (!is_vmalloc_addr(vecs[i].data))
+			continue;
+		if (op == MARS_BLOCK_READ)
+			return false;
+		flush_kernel_vmap_range(vecs[i].data, vecs[i].size);
+	}
+	return true;
+}
+
+static struct page *mars_bdev_page(const void *data)
+{
+	return is_vmalloc_addr(data) ? vmalloc_to_page(data) :
+				       virt_to_page(data);
 }
 
 int mars_glue_bdev_open(const char *path, void **handle,
@@ -128,9 +169,13 @@ void mars_glue_bdev_submit(void *handle, int op, int fua,
 	struct bio *bio;
 	size_t i;
 
-	/* bvec pages come from virt_to_page(): direct-mapped memory only. */
+	/* Direct-mapped pages come from virt_to_page(): no highmem. */
 	BUILD_BUG_ON(IS_ENABLED(CONFIG_HIGHMEM));
 
+	if (WARN_ON_ONCE(!mars_bdev_vecs_ok(op, vecs, vec_count))) {
+		mars_bdev_request_done(request, -EINVAL);
+		return;
+	}
 	if (op == MARS_BLOCK_FLUSH) {
 		bio = mars_bdev_bio(bdev, 0, REQ_OP_WRITE | REQ_PREFLUSH, 0);
 		goto submit;
@@ -147,7 +192,7 @@ void mars_glue_bdev_submit(void *handle, int op, int fua,
 			unsigned int page_offset = offset_in_page(data);
 			unsigned int len = min_t(size_t, left,
 						 PAGE_SIZE - page_offset);
-			struct page *page = virt_to_page(data);
+			struct page *page = mars_bdev_page(data);
 
 			if (bio_add_page(bio, page, len, page_offset) != len) {
 				/* Full: chain it to a fresh bio that ends last. */

@@ -45,6 +45,12 @@ void mars_glue_block_exit(void);
 /* bdev.c: kmalloc'd, directly mapped memory; gfp is an enum mars_gfp. */
 void *mars_glue_io_buffer_alloc(__SIZE_TYPE__ size, int gfp);
 void mars_glue_io_buffer_free(void *buffer);
+/*
+ * bdev.c: vmalloc'd memory that writes (never reads) may come from; NULL
+ * when out of memory. Context: may sleep.
+ */
+void *mars_glue_write_buffer_alloc(__SIZE_TYPE__ size);
+void mars_glue_write_buffer_free(void *buffer);
 
 /*
  * bdev.c: backing block devices. open: read-write with an exclusive claim;
@@ -56,8 +62,10 @@ int mars_glue_bdev_open(const char *path, void **handle,
 void mars_glue_bdev_close(void *handle);
 /*
  * Starts one request (op: enum mars_block_op). REQUIRES offset and size
- * multiples of 512, the vecs' sizes summing to size, directly mapped vec
- * memory; for MARS_BLOCK_FLUSH size 0 and no vecs. Completion calls
+ * multiples of 512, the vecs' sizes summing to size, vec memory directly
+ * mapped or (writes only) from mars_glue_write_buffer_alloc(); for
+ * MARS_BLOCK_FLUSH size 0 and no vecs. A read into vmalloc'd memory
+ * completes with -EINVAL. Completion calls
  * mars_bdev_request_done(request, 0 or -errno) exactly once, possibly in
  * interrupt context. Context: may sleep (GFP_NOIO), not interrupt.
  */

@@ -37,6 +37,7 @@ static_assert(static_cast<int>(kFrontFua) == MARS_FRONT_FUA &&
 namespace {
 
 constexpr size_t kMaxIoBufferBytes = size_t{1} << 20;
+constexpr size_t kMaxWriteBufferBytes = size_t{4} << 20;
 constexpr uint64_t kSectorMask = 511;
 
 // The glue's view of an IoVec array (same layout, checked above).
@@ -80,6 +81,13 @@ void* AllocateIoBuffer(size_t size, Gfp gfp) {
 }
 
 void FreeIoBuffer(void* buffer) { mars_glue_io_buffer_free(buffer); }
+
+void* AllocateWriteBuffer(size_t size) {
+  if (!MARS_CHECK(size <= kMaxWriteBufferBytes)) return nullptr;
+  return mars_glue_write_buffer_alloc(size);
+}
+
+void FreeWriteBuffer(void* buffer) { mars_glue_write_buffer_free(buffer); }
 
 // ---------------------------------------------------------------------------
 // BlockDevice

@@ -60,6 +60,13 @@ void* AllocateIoBuffer(size_t size, Gfp /*gfp*/) {
 
 void FreeIoBuffer(void* buffer) { free(buffer); }
 
+void* AllocateWriteBuffer(size_t size) {
+  if (size > (size_t{4} << 20)) return nullptr;
+  return AllocateIoBuffer(size, Gfp::kKernel);
+}
+
+void FreeWriteBuffer(void* buffer) { free(buffer); }
+
 // ---------------------------------------------------------------------------
 // Backing block devices.
 

@@ -1,6 +1,8 @@
 // Windowed logfile reading and record application (engine/log_apply.h).
 #include "core/engine/log_apply.h"
 
+#include "core/base/coding.h"
+
 namespace mars {
 namespace engine {
 
@@ -37,9 +39,7 @@ LogApplier::~LogApplier() {
   const Status ignored = WaitInFlight();
   (void)ignored;
   platform::Free(window_);
-  for (Stage& stage : stages_) {
-    for (void* buffer : stage.buffers) platform::FreeIoBuffer(buffer);
-  }
+  for (Stage& stage : stages_) platform::FreeWriteBuffer(stage.memory);
 }
 
 Status LogApplier::Init(platform::BlockDevice* data, uint64_t device_size) {
@@ -58,12 +58,12 @@ Status LogApplier::Init(platform::BlockDevice* data, uint64_t device_size) {
   if (window_ == nullptr) return Status(StatusCode::kNoMemory, "out of memory");
   for (Stage& stage : stages_) {
     stage.owner = this;
-    for (void*& buffer : stage.buffers) {
-      buffer = platform::AllocateIoBuffer(kStageBytes, platform::Gfp::kKernel);
-      if (buffer == nullptr) {
-        return Status(StatusCode::kNoMemory, "out of memory");
-      }
+    stage.memory =
+        static_cast<uint8_t*>(platform::AllocateWriteBuffer(kStageMemoryBytes));
+    if (stage.memory == nullptr) {
+      return Status(StatusCode::kNoMemory, "out of memory");
     }
+    stage.data = stage.memory + kStageHeadroom;
   }
   return Status::Ok();
 }
@@ -90,9 +90,17 @@ Status LogApplier::Next(platform::File* file, uint64_t* end, bool final,
     if (from >= *end || (at_end && from == window_offset_)) {
       return Status::Ok();  // everything up to *end is in the window
     }
+    bool tried = false;
+    status = TryReadInPlace(file, end, final, reader, read, &tried);
+    if (!status.ok()) return status;
+    if (tried) {
+      if (read->outcome != log::ReadOutcome::kNeedMore) return Status::Ok();
+      continue;  // a damaged record: the reader looks further, in windows
+    }
     const uint64_t left = *end - from;
-    const size_t want =
-        left < kWindowBytes ? static_cast<size_t>(left) : kWindowBytes;
+    const size_t size = after_in_place_ ? kLookaheadBytes : kWindowBytes;
+    after_in_place_ = false;
+    const size_t want = left < size ? static_cast<size_t>(left) : size;
     size_t loaded = 0;
     status = file->Read(from, window_, want, &loaded);
     if (!status.ok()) {
@@ -105,7 +113,87 @@ Status LogApplier::Next(platform::File* file, uint64_t* end, bool final,
   }
 }
 
+Status LogApplier::TryReadInPlace(platform::File* file, uint64_t* end,
+                                  bool final, log::LogReader* reader,
+                                  log::ReadResult* read, bool* tried) {
+  *tried = false;
+  const uint64_t at = reader->offset();
+  const uint64_t window_end = window_offset_ + window_size_;
+  if (reader->NeededOffset() != at || at < window_offset_ ||
+      window_end - at < log::kHeaderBytes) {
+    return Status::Ok();  // classifying, or the header is not here
+  }
+  // Unverified fields, only to decide; the reader verifies the record.
+  const uint8_t* head = window_ + (at - window_offset_);
+  if (DecodeFixed32(head + log::kMagicOffset) != log::kMagic) {
+    return Status::Ok();
+  }
+  log::RecordHeader header;
+  log::DecodeHeader(head, log::kHeaderBytes, &header);
+  const uint64_t size = header.payload_len;
+  if (header.kind() != log::kKindWrite || size < kInPlaceMinPayload ||
+      size > log::kMaxPayloadBytes || header.header_len < log::kHeaderBytes ||
+      header.header_len > log::kMaxHeaderBytes ||
+      header.total_len !=
+          log::RecordBytes(header.header_len, header.payload_len) ||
+      header.device_offset % 512 != 0 || size % 512 != 0 ||
+      header.device_offset > device_size_ ||
+      size > device_size_ - header.device_offset ||
+      header.total_len > *end - at) {
+    return Status::Ok();
+  }
+  const Status room = MakeRoom(header.device_offset, size);
+  if (!room.ok()) {
+    deferred_ = room;  // Apply() reports it; this record takes a window
+    return Status::Ok();
+  }
+  Stage& stage = stages_[filling_];
+  uint8_t* place = stage.data + stage.size;  // where the payload goes
+  uint8_t* start = place - header.header_len;
+  __builtin_memcpy(saved_, start, header.header_len);
+  size_t loaded = 0;
+  const Status status = file->Read(at, start, header.total_len, &loaded);
+  if (!status.ok() || loaded < header.total_len) {
+    __builtin_memcpy(start, saved_, header.header_len);
+    if (!status.ok()) {
+      ResetWindow();
+      return status;
+    }
+    *end = at + loaded;  // the file is shorter: windows go on from here
+    return Status::Ok();
+  }
+  *tried = true;
+  const uint64_t record_end = at + header.total_len;
+  const Status verified = reader->Next(Slice(start, header.total_len), at,
+                                       final && record_end == *end, read);
+  __builtin_memcpy(start, saved_, header.header_len);
+  // The window ends where the record does; the next load is a lookahead.
+  window_offset_ = record_end;
+  window_size_ = 0;
+  after_in_place_ = true;
+  if (!MARS_CHECK(verified.ok())) return verified;
+  if (read->outcome == log::ReadOutcome::kRecord) {
+    MARS_CHECK(read->record.payload.data() == place);
+    records_read_in_place_++;
+  }
+  return Status::Ok();
+}
+
+Status LogApplier::MakeRoom(uint64_t device_offset, uint64_t size) {
+  const Stage& stage = stages_[filling_];
+  if (stage.size > 0 && (stage.device_offset + stage.size != device_offset ||
+                         stage.size + size > kRequestBytes)) {
+    return SubmitFilling();
+  }
+  return Status::Ok();
+}
+
 Status LogApplier::Apply(const log::RecordView& record) {
+  if (!deferred_.ok()) {
+    const Status status = deferred_;
+    deferred_ = Status::Ok();
+    return status;
+  }
   if (record.kind() != log::kKindWrite) return Status::Ok();
   const uint64_t size = record.payload.size();
   if (record.device_offset > device_size_ ||
@@ -119,36 +207,31 @@ Status LogApplier::Apply(const log::RecordView& record) {
     return Status(StatusCode::kInternal, "record larger than a request");
   }
   // Staged on when it continues the staged range and fits.
+  Status status = MakeRoom(record.device_offset, size);
+  if (!status.ok()) return status;
   Stage* stage = &stages_[filling_];
-  if (stage->size > 0 &&
-      (stage->device_offset + stage->size != record.device_offset ||
-       stage->size + size > kRequestBytes)) {
-    Status status = SubmitFilling();
-    if (!status.ok()) return status;
-    stage = &stages_[filling_];
-  }
   if (stage->size == 0) {
     stage->device_offset = record.device_offset;
     stage->first_offset = record.offset;
     stage->first_record_number = record.record_number;
   }
-  const uint8_t* from = record.payload.data();
-  for (size_t left = static_cast<size_t>(size); left > 0;) {
-    const size_t in = stage->size % kStageBytes;
-    const size_t n = left < kStageBytes - in ? left : kStageBytes - in;
-    __builtin_memcpy(
-        static_cast<uint8_t*>(stage->buffers[stage->size / kStageBytes]) + in,
-        from, n);
-    stage->size += n;
-    from += n;
-    left -= n;
+  // A record read in place is there already.
+  uint8_t* place = stage->data + stage->size;
+  if (record.payload.data() != place) {
+    __builtin_memcpy(place, record.payload.data(), static_cast<size_t>(size));
   }
+  stage->size += static_cast<size_t>(size);
   // A full stage goes to the device at once.
   if (stage->size == kRequestBytes) return SubmitFilling();
   return Status::Ok();
 }
 
 Status LogApplier::WriteStaged() {
+  if (!deferred_.ok()) {
+    const Status deferred = deferred_;
+    deferred_ = Status::Ok();
+    return deferred;  // nothing is in flight after a write error
+  }
   const Status status = SubmitFilling();
   const Status waited = WaitInFlight();
   return status.ok() ? waited : status;
@@ -173,19 +256,14 @@ Status LogApplier::SubmitFilling() {
     stage.size = 0;  // its records come again after the failed ones
     return status;
   }
-  size_t count = 0;
-  for (size_t at = 0; at < stage.size; at += kStageBytes) {
-    const size_t left = stage.size - at;
-    stage.vecs[count].data = stage.buffers[count];
-    stage.vecs[count].size = left < kStageBytes ? left : kStageBytes;
-    ++count;
-  }
+  stage.vec.data = stage.data;
+  stage.vec.size = stage.size;
   stage.request = platform::BlockDevice::Request();
   stage.request.op = platform::BlockDevice::Op::kWrite;
   stage.request.offset = stage.device_offset;
   stage.request.size = stage.size;
-  stage.request.vecs = stage.vecs;
-  stage.request.vec_count = count;
+  stage.request.vecs = &stage.vec;
+  stage.request.vec_count = 1;
   stage.request.done = RequestDone;
   stage.request.context = &stage;
   __atomic_store_n(&stage.state, kPending, __ATOMIC_RELEASE);

@@ -21,23 +21,37 @@ class LogApplier {
  public:
   // Window of file bytes the reader sees: at least one record of any size.
   static constexpr size_t kWindowBytes = 2 * log::kMaxRecordBytes;
-  // Payloads reach the data device through stages of kStageBuffers
-  // direct-mapped buffers of kStageBytes (AllocateIoBuffer()): the data of
-  // consecutive records that write one contiguous range is staged and
-  // written with one vectored request of up to kRequestBytes. kStages
-  // stages form a ring: one is filled while up to kStages - 1 requests are
-  // in flight, so the device writes while the next records are read and
-  // verified, and a completion that comes late does not stall replay at
-  // once. A request is submitted only after every earlier one whose range
-  // overlaps its own completed, so every byte of the device sees its
-  // writes in record order (the block layer keeps no order between
-  // requests in flight). Memory: kWindowBytes + kStages * kRequestBytes.
-  static constexpr size_t kStageBytes = 256 * 1024;
-  static constexpr size_t kStageBuffers = 4;
-  static constexpr size_t kRequestBytes = kStageBuffers * kStageBytes;
+  // Payloads reach the data device through stages: buffers of kRequestBytes
+  // (AllocateWriteBuffer(), with room for a record header before and its
+  // padding after). The data of consecutive records that write one
+  // contiguous range is staged and written with one request of up to
+  // kRequestBytes. kStages stages form a ring: one is filled while up to
+  // kStages - 1 requests are in flight, so the device writes while the next
+  // records are read and verified, and a completion that comes late does
+  // not stall replay at once. A request is submitted only after every
+  // earlier one whose range overlaps its own completed, so every byte of the
+  // device sees its writes in record order (the block layer keeps no order
+  // between requests in flight).
+  //
+  // A write record with a payload of at least kInPlaceMinPayload is read
+  // from the file straight into the stage, its payload where the request
+  // needs it, and verified there (the header lands on the bytes before it,
+  // which are put back afterwards): its bytes are copied once, by the file
+  // read, instead of twice (into the window, then into the stage). Its
+  // header must be in the window already: after such a record the window
+  // loads only kLookaheadBytes, the next record's header.
+  // Memory: kWindowBytes + kStages * kStageMemoryBytes.
+  static constexpr size_t kRequestBytes = 1 << 20;
   static constexpr size_t kStages = 3;
+  static constexpr size_t kStageHeadroom = 4096;  // >= log::kMaxHeaderBytes
+  static constexpr size_t kStageMemoryBytes =
+      kStageHeadroom + kRequestBytes + 4096;  // padding: < log::kAlignment
+  static constexpr size_t kInPlaceMinPayload = 32 * 1024;
+  static constexpr size_t kLookaheadBytes = 4096;
   static_assert(kRequestBytes >= log::kMaxPayloadBytes,
                 "a record's payload fits one request");
+  static_assert(kStageHeadroom >= log::kMaxHeaderBytes,
+                "a record's header fits before its payload");
 
   LogApplier() = default;
   ~LogApplier();
@@ -55,14 +69,19 @@ class LogApplier {
   void ResetWindow() {
     window_offset_ = 0;
     window_size_ = 0;
+    after_in_place_ = false;
   }
 
   // The next outcome of `reader` over the bytes [0, *end) of `file`,
   // loading windows as needed. `final` says that *end is the end of the
   // file for good; without it the reader waits for more bytes (kNeedMore
   // once it needs bytes at or beyond *end). A short read (the file ends
-  // before *end) lowers *end. Errors: the file's read status (the reader is
-  // unchanged). Context: may sleep.
+  // before *end) lowers *end. A record's payload (read->record.payload)
+  // lies in the window or, read in place, in the stage being filled: valid
+  // until the next call of Next(), Apply() or WriteStaged(). Reading in
+  // place may submit the staged data first; a write error that meets is
+  // returned by the next Apply() or WriteStaged(). Errors: the file's read
+  // status (the reader is unchanged). Context: may sleep.
   Status Next(platform::File* file, uint64_t* end, bool final,
               log::LogReader* reader, log::ReadResult* read);
 
@@ -73,10 +92,10 @@ class LogApplier {
   // record order. kCorruption "record writes outside the data device" for
   // a record that does not fit the device (or is not 512-aligned; nothing
   // staged is lost); the device's write error, for this record or an
-  // earlier one: then nothing is staged or in flight any more and
-  // failed_offset()/failed_record_number() name the first record whose data
-  // may be missing (records after it may have been written: they are
-  // applied again from there). Context: may sleep.
+  // earlier one (or met by Next()): then nothing is staged or in flight any
+  // more and failed_offset()/failed_record_number() name the first record
+  // whose data may be missing (records after it may have been written: they
+  // are applied again from there). Context: may sleep.
   Status Apply(const log::RecordView& record);
   // Writes what is staged and waits until nothing is in flight. Errors as
   // Apply(). Context: may sleep.
@@ -84,14 +103,17 @@ class LogApplier {
   // After a write error: the first record whose data may not be written.
   uint64_t failed_offset() const { return failed_offset_; }
   uint64_t failed_record_number() const { return failed_record_number_; }
+  // Records that Next() read into a stage in place (tests, diagnostics).
+  uint64_t records_read_in_place() const { return records_read_in_place_; }
 
  private:
-  // One request's data: `size` bytes, buffers[0] first, for device offset
+  // One request's data: `size` bytes at `data`, for device offset
   // device_offset; they hold the data of the records from first_offset (file
   // offset) and first_record_number on.
   struct Stage {
-    void* buffers[kStageBuffers] = {};  // kStageBytes each
-    platform::IoVec vecs[kStageBuffers] = {};
+    uint8_t* memory = nullptr;  // kStageMemoryBytes, AllocateWriteBuffer()
+    uint8_t* data = nullptr;    // memory + kStageHeadroom: the request's bytes
+    platform::IoVec vec = {};
     platform::BlockDevice::Request request;
     LogApplier* owner = nullptr;
     size_t size = 0;
@@ -102,6 +124,16 @@ class LogApplier {
     int state = 0;  // __atomic access only: kPending, kDone, kReleased
   };
 
+  // Next() for a record that needs bytes beyond the window: when it is a
+  // large write record whose header the window holds, reads it into the
+  // stage in place and lets `reader` verify it there. *tried: it did (then
+  // *read is the reader's outcome); false leaves everything as it was.
+  Status TryReadInPlace(platform::File* file, uint64_t* end, bool final,
+                        log::LogReader* reader, log::ReadResult* read,
+                        bool* tried);
+  // Makes the filling stage one that a record writing `size` bytes at
+  // `device_offset` continues or starts (submitting it when it cannot).
+  Status MakeRoom(uint64_t device_offset, uint64_t size);
   // The request's `done`. Context: any.
   static void RequestDone(platform::BlockDevice::Request* request,
                           Status status);
@@ -138,6 +170,13 @@ class LogApplier {
   platform::WaitQueue done_queue_;  // woken by RequestDone
   uint64_t failed_offset_ = 0;
   uint64_t failed_record_number_ = 0;
+  // A write error that Next() met while making room for a record read in
+  // place; Apply() returns it.
+  Status deferred_;
+  // The last window was filled in place: the next load is kLookaheadBytes.
+  bool after_in_place_ = false;
+  uint8_t saved_[log::kMaxHeaderBytes] = {};  // bytes under a header in place
+  uint64_t records_read_in_place_ = 0;
 };
 
 }  // namespace engine

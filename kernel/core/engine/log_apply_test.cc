@@ -2,8 +2,8 @@
 // device: which requests may be in flight together (those whose ranges do
 // not overlap), what a failed one leaves, and that every byte ends with the
 // data of its last record whatever order the device completes requests in.
-// Reading through windows is covered by replayer_test.cc and the recovery
-// tests.
+// Reading through windows and in place is covered by replayer_test.cc and
+// the recovery tests, except a write error met while reading in place.
 #include "core/engine/log_apply.h"
 
 #include <stdlib.h>
@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/log/log_reader.h"
+#include "core/log/log_test_util.h"
+#include "core/log/log_writer.h"
 #include "core/platform_io.h"
 #include "gtest/gtest.h"
 #include "platform_user.h"
@@ -158,6 +161,84 @@ TEST_F(LogApplyTest, EveryByteEndsWithItsLastRecord) {
     ASSERT_TRUE(applier_.WriteStaged().ok());
     ASSERT_EQ(Image(), Model()) << "round " << round;
   }
+}
+
+// Writes a logfile with one record per (block, blocks) range, each filled
+// with the byte 'a' + its index; returns its path.
+std::string WriteLog(const std::string& dir,
+                     const std::vector<std::pair<uint64_t, uint64_t>>& ranges) {
+  log::LogWriter writer;
+  log::LogWriterOptions options;
+  options.salt = 0x5A17000000000001ull;
+  options.logfile_number = 1;
+  options.chunk_bytes = 65536;
+  options.chunk_count = 18;  // room for a record of the largest payload
+  EXPECT_TRUE(writer.Init(options).ok());
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const std::string payload(ranges[i].second * kBlock,
+                              static_cast<char>('a' + i));
+    log::RecordFields fields;
+    fields.stamp_ns = 1000 + i;
+    fields.device_offset = ranges[i].first * kBlock;
+    log::RecordPosition position;
+    EXPECT_TRUE(
+        writer.Append(fields, Slice(payload.data(), payload.size()), &position)
+            .ok());
+    log::test::TakeAllWritesSynced(&writer, &bytes);
+    EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
+  }
+  const std::string path = dir + "/log-000000001-a";
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+// A record that would be read in place needs the stage being filled
+// submitted first; when that reaps a failed request, the error is not lost:
+// the record comes through a window and Apply() returns the error, naming
+// the failed request's first record.
+TEST_F(LogApplyTest, WriteErrorMetWhileReadingInPlaceIsReturnedByApply) {
+  Open(false);
+  // Record 1 fills a request (it fails); records 2 to 4 fill most of the
+  // next one, submitted at record 5 (elsewhere, into the third stage).
+  // Record 6 goes elsewhere again and ends beyond the first window (2099200
+  // bytes): reading it in place submits the third stage, which fills the
+  // ring and reaps record 1's request.
+  const std::string path = WriteLog(dir_, {{0, 256},
+                                           {256, 64},
+                                           {320, 64},
+                                           {384, 64},
+                                           {1024, 8},
+                                           {1900, 64}});
+  pt::FailBlockDeviceOpsForTest(path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1);
+  platform::File file;
+  ASSERT_TRUE(file.Open(path.c_str(), platform::File::kRead).ok());
+  uint64_t end = 0;
+  ASSERT_TRUE(file.Size(&end).ok());
+  log::LogReader reader;
+  ASSERT_TRUE(reader.Init(log::LogReaderOptions()).ok());
+  for (uint64_t number = 1; number <= 6; ++number) {
+    log::ReadResult read;
+    ASSERT_TRUE(applier_.Next(&file, &end, true, &reader, &read).ok());
+    ASSERT_EQ(read.outcome, log::ReadOutcome::kRecord);
+    ASSERT_EQ(read.record.record_number, number);
+    const Status status = applier_.Apply(read.record);
+    if (number < 6) {
+      ASSERT_TRUE(status.ok()) << number;
+      continue;
+    }
+    failed_ = true;
+    EXPECT_EQ(status.code(), StatusCode::kIoError);
+    EXPECT_EQ(applier_.failed_record_number(), 1u);
+    EXPECT_EQ(applier_.failed_offset(), 0u);
+  }
+  EXPECT_EQ(applier_.records_read_in_place(), 0u);
+  EXPECT_TRUE(applier_.WriteStaged().ok());  // reported once
+  EXPECT_EQ(Stats().failed, 1u);
+  file.Close();
 }
 
 }  // namespace

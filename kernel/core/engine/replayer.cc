@@ -502,6 +502,7 @@ void Replayer::Report(ReplayReport* report) const {
   report->records_applied = records_applied_;
   report->logfiles_finished = logfiles_finished_;
   report->refetches = refetches_;
+  report->records_read_in_place = applier_.records_read_in_place();
   report->code = ReplayCode(state_);
   if (IsReplayStopped(state_) || state_ == ReplayState::kRefetching) {
     report->error = error_;

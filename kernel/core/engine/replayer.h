@@ -113,7 +113,10 @@ struct ReplayReport {
   uint64_t records_applied = 0;  // write records since Init()
   uint64_t logfiles_finished = 0;
   uint64_t refetches = 0;  // times a damaged local copy was cut
-  int64_t code = 0;        // ReplayCode(state)
+  // Records read from the local copy straight into the data device's
+  // staging buffers (LogApplier), since Init().
+  uint64_t records_read_in_place = 0;
+  int64_t code = 0;  // ReplayCode(state)
   // Stopped or kRefetching: one line saying what and why; else empty.
   ErrorText error;
 };

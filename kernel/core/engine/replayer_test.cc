@@ -530,6 +530,63 @@ TEST_F(ReplayerTest, RecordsOfEverySizeAreApplied) {
   EXPECT_EQ(Value(VersionName(1, "b")), Value(VersionName(1, "a")));
 }
 
+// Large records are read from the local copy straight into the stages:
+// every record of at least LogApplier::kInPlaceMinPayload that the window
+// does not hold whole, and the large ones after it (the window then loads
+// only their headers). Contiguous ones share a stage, each header landing
+// on the tail of the payload before it (put back afterwards). A small
+// record brings back whole windows.
+TEST_F(ReplayerTest, LargeRecordsAreReadIntoTheStagesInPlace) {
+  static_assert(LogApplier::kInPlaceMinPayload <= 32 * kBlock, "in place");
+  static_assert(LogApplier::kWindowBytes == 2099200, "see below");
+  std::vector<RangeWrite> ranges = {{0, 256, 1}};
+  for (uint32_t version = 2; version <= 4; ++version) {
+    for (uint64_t block = 0; block < 256; block += 32) {
+      ranges.push_back({block, 32, version});
+    }
+  }
+  ranges.push_back({7, 1, 5});  // small: through a window
+  ranges.push_back({0, 32, 6});
+  const TestLog log1 = MakeRangeLog(1, "a", ranges);
+  Fetch(log1);
+  Finish(log1, "a");
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  const ReplayReport report = Report();
+  EXPECT_EQ(report.records_applied, ranges.size());
+  // The first window (2099200 bytes) holds the 1 MiB record (1048648 bytes
+  // with its header) and eight of 128 KiB (131144 bytes each); the ninth
+  // ends beyond it, and it and the 15 after it are read in place. The
+  // window loaded at the small record holds the last one.
+  EXPECT_EQ(report.records_read_in_place, 16u);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+}
+
+// A large record whose payload is damaged fails its check where it was
+// read in place: nothing of it reaches the device, the copy is cut before
+// it and replay goes on once fetch brought it again.
+TEST_F(ReplayerTest, DamagedLargeRecordReadInPlaceIsNotApplied) {
+  const TestLog log1 = MakeRangeLog(
+      1, "a",
+      {{0, 256, 1}, {0, 128, 2}, {128, 128, 2}, {0, 256, 3}, {0, 256, 4}});
+  Finish(log1, "a");
+  std::vector<uint8_t> damaged = log1.bytes;
+  damaged[log1.ends[3] + 72 + 5000] ^= 0x40;  // record 5's payload
+  FetchBytes(log1, damaged, damaged.size());
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kRefetching);
+  // Record 4 begins at 2097368, 1832 bytes before the first window ends:
+  // read in place, and record 5 after it (its header in the lookahead).
+  EXPECT_EQ(Report().records_read_in_place, 1u);
+  EXPECT_EQ(LocalSize(log1), log1.ends[3]);
+  ExpectApplied(log1, 256 + 128 + 128 + 256);  // records 1..4: version 3
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.ends[3]));
+  Fetch(log1);
+  EXPECT_EQ(Drain().state, ReplayState::kIdle);
+  ExpectApplied(log1);
+}
+
 // A damaged length field of the largest record stops replay before it,
 // whatever length it claims; nothing after it is applied.
 TEST_F(ReplayerTest, DamagedLengthOfALargeRecordStopsReplayBeforeIt) {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/engine/log_apply.h"
 #include "core/engine/log_durability.h"
 #include "core/engine/manager.h"
 #include "core/engine/recovery.h"
@@ -255,6 +256,54 @@ TEST_F(ResourceTest, RecoveryReplaysAcknowledgedWritesAfterACrash) {
   ASSERT_TRUE(kResourceHooks.detach(recovered, &why).ok());
   ASSERT_TRUE(kResourceHooks.attach(recovered, &why).ok()) << why.text;
   EXPECT_EQ(DataBlock(crashed + "/data-r0.img", 31), AsString(Pattern(31, 3)));
+  ASSERT_TRUE(kResourceHooks.detach(recovered, &why).ok());
+  kResourceHooks.destroy(recovered);
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 0);
+}
+
+// Recovery of a log of 256 KiB records, six times the reader's window: past
+// the first window they are read into the stages in place (LogApplier). A
+// crash in the middle of the last append left that record torn: it is not
+// applied, its blocks keep the version before it, and every other record
+// is.
+TEST_F(ResourceTest, RecoveryOfLargeRecordsStopsAtATornOne) {
+  static_assert(64 * kBlock >= LogApplier::kInPlaceMinPayload, "in place");
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1000000);
+  StartPrimary();
+  constexpr uint64_t kRecords = 48;  // 12 MiB of payload over 3 MiB
+  for (uint64_t i = 0; i < kRecords; ++i) {
+    std::vector<uint8_t> data;
+    const uint64_t first = (i % 12) * 64;
+    for (uint64_t b = first; b < first + 64; ++b) {
+      const std::vector<uint8_t> block = Pattern(b, i / 12 + 1);
+      data.insert(data.end(), block.begin(), block.end());
+    }
+    ASSERT_TRUE(pt::SubmitToFrontDisk("r0", platform::FrontOp::kWrite,
+                                      platform::kFrontFua, first * kBlock,
+                                      data.data(), data.size())
+                    .ok());
+  }
+  const std::string crashed = MakeTempDir() + "/crash";
+  CopyTree(root_, crashed);
+  pt::ResetBlockDeviceForTest(data_path_.c_str());
+  const std::string log_path = crashed + "/resource-r0/log-000000001-h1";
+  std::string log = ReadFile(log_path);
+  ASSERT_EQ(log.size(), kRecords * (64 * kBlock + log::kWrittenHeaderBytes));
+  log.resize(log.size() - 100000);
+  std::ofstream(log_path, std::ios::binary | std::ios::trunc) << log;
+
+  void* recovered = nullptr;
+  ASSERT_TRUE(Create(crashed, &recovered).ok());
+  ErrorText why;
+  ASSERT_TRUE(kResourceHooks.attach(recovered, &why).ok()) << why.text;
+  for (uint64_t b = 0; b < 12 * 64; ++b) {
+    const uint32_t version = b >= 11 * 64 ? 3 : 4;
+    EXPECT_EQ(DataBlock(crashed + "/data-r0.img", b),
+              AsString(Pattern(b, version)))
+        << b;
+  }
   ASSERT_TRUE(kResourceHooks.detach(recovered, &why).ok());
   kResourceHooks.destroy(recovered);
   pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
