@@ -7,7 +7,10 @@ Run: testing/vm/run-tests kit   or   python3 testing/vm/tests/test_kit.py --kern
 """
 import hashlib
 import os
+import socket
 import sys
+import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
@@ -116,6 +119,40 @@ def test_power_cut(env):
         vm.boot()
         out = vm.check("dd if=/dev/vda bs=4096 skip=1 count=1 2>/dev/null | head -n1")
         expect(out == "written-before-shutdown\n", "data after shutdown(): %r" % out)
+
+
+def test_socket_bound_before_listen(env):
+    """qemu's QMP/agent socket file exists before qemu listens: the kit waits for the listen."""
+    del env     # no VM: this checks the kit's connect on the host
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "qmp")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(path)             # the file exists, a connect is refused
+        refused = False
+        try:
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(path)
+        except ConnectionRefusedError:
+            refused = True
+        expect(refused, "a bound socket that does not listen must refuse (the case under test)")
+        late = threading.Timer(0.3, server.listen)
+        late.start()
+        t0 = time.monotonic()
+        client = vmkit.connect_unix(path, 30, lambda: True)
+        waited = time.monotonic() - t0
+        client.close()
+        late.join()
+        server.close()
+        expect(waited >= 0.25, "connected %.2fs after the start, before the listen" % waited)
+
+        def exited():
+            raise vmkit.BootError("qemu exited")
+        failed = None
+        try:
+            vmkit.connect_unix(os.path.join(d, "none"), 30, exited)
+        except vmkit.BootError as e:
+            failed = e
+        expect(failed is not None, "an exited qemu must end the wait")
+    print("    connected %.2fs after the start, once the socket listened" % waited)
 
 
 def _ping(vm, peer, count=1, timeout=30):

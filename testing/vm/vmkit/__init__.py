@@ -34,7 +34,7 @@ from .builds import (build_marsadm, build_module, build_vm_tools, marsadm_path, 
                      vm_tools_dir)
 from .initramfs import AGENT, INIT_RC, INITTAB, Cpio, build_initramfs
 from .channel import AgentChannel
-from .qemu import QMP, VM, Disk, free_udp_port, install_signal_handlers
+from .qemu import QMP, VM, Disk, connect_unix, free_udp_port, install_signal_handlers
 from .cluster import Cluster, TestEnv
 from .runner import collect_tests, main, run_tests
 
@@ -44,6 +44,6 @@ __all__ = [
     "ConsoleError", "GuestTimeout", "VMError", "cache_dir", "log", "set_verbose", "wait_until",
     "ModuleIndex", "modinfo", "read_ko", "Kernel", "get_kernel", "kdir_for", "uts_release",
     "build_marsadm", "build_module", "build_vm_tools", "marsadm_path", "module_path", "vm_tools_dir", "AGENT", "INIT_RC", "INITTAB",
-    "Cpio", "build_initramfs", "AgentChannel", "QMP", "VM", "Disk", "free_udp_port",
+    "Cpio", "build_initramfs", "AgentChannel", "QMP", "VM", "Disk", "connect_unix", "free_udp_port",
     "install_signal_handlers", "Cluster", "TestEnv", "collect_tests", "main", "run_tests"
 ]

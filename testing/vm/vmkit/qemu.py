@@ -69,13 +69,33 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-class QMP:
-    """Minimal QMP client over a unix socket."""
+def connect_unix(path, timeout, alive):
+    """Connect to the unix socket a starting qemu serves at path.
 
-    def __init__(self, path, timeout=30):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    qemu binds the socket (the file appears) before it listens, so a
+    connect in between is refused: that is retried until timeout while
+    alive() holds (it raises once qemu has exited).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        alive()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(str(path))
+            return sock
+        except (ConnectionRefusedError, FileNotFoundError) as e:
+            sock.close()
+            if time.monotonic() >= deadline:
+                raise VMError("%s: still refused after %.0fs: %s" % (path, timeout, e))
+        time.sleep(0.02)
+
+
+class QMP:
+    """Minimal QMP client over a connected unix socket."""
+
+    def __init__(self, sock, timeout=30):
+        self.sock = sock
         self.sock.settimeout(timeout)
-        self.sock.connect(str(path))
         self.buf = b""
         self.events = []
         self._read()                         # greeting
@@ -243,9 +263,8 @@ class VM(AgentChannel):
         try:
             wait_until(lambda: self._check_alive() and self.qmp_path.exists() and self.agent_path.exists(),
                        60, "%s: qemu sockets" % self)
-            self.qmp = QMP(self.qmp_path)
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.connect(str(self.agent_path))
+            self.qmp = QMP(connect_unix(self.qmp_path, 60, self._check_alive))
+            self.sock = connect_unix(self.agent_path, 60, self._check_alive)
             self.buf = b""
             self.qmp.cmd("cont")
         except BaseException:
