@@ -16,7 +16,6 @@
 
 #include "core/log/log_reader.h"
 #include "core/log/log_test_util.h"
-#include "core/log/log_writer.h"
 #include "core/platform_io.h"
 #include "gtest/gtest.h"
 #include "platform_user.h"
@@ -167,31 +166,15 @@ TEST_F(LogApplyTest, EveryByteEndsWithItsLastRecord) {
 // with the byte 'a' + its index; returns its path.
 std::string WriteLog(const std::string& dir,
                      const std::vector<std::pair<uint64_t, uint64_t>>& ranges) {
-  log::LogWriter writer;
-  log::LogWriterOptions options;
-  options.salt = 0x5A17000000000001ull;
-  options.logfile_number = 1;
-  options.chunk_bytes = 65536;
-  options.chunk_count = 18;  // room for a record of the largest payload
-  EXPECT_TRUE(writer.Init(options).ok());
-  std::vector<uint8_t> bytes;
+  log::test::SyncedLog writer(0x5A17000000000001ull, 1);
   for (size_t i = 0; i < ranges.size(); ++i) {
     const std::string payload(ranges[i].second * kBlock,
                               static_cast<char>('a' + i));
-    log::RecordFields fields;
-    fields.stamp_ns = 1000 + i;
-    fields.device_offset = ranges[i].first * kBlock;
-    log::RecordPosition position;
-    EXPECT_TRUE(
-        writer.Append(fields, Slice(payload.data(), payload.size()), &position)
-            .ok());
-    log::test::TakeAllWritesSynced(&writer, &bytes);
-    EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
+    writer.Append(ranges[i].first * kBlock, payload.data(), payload.size(),
+                  1000 + i);
   }
   const std::string path = dir + "/log-000000001-a";
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()),
-             static_cast<std::streamsize>(bytes.size()));
+  log::test::WriteFile(path, writer.bytes());
   return path;
 }
 

@@ -27,7 +27,6 @@
 #include "core/engine/recovery.h"
 #include "core/log/log_reader.h"
 #include "core/log/log_test_util.h"
-#include "core/log/log_writer.h"
 #include "core/platform_io.h"
 #include "core/tree/version_link.h"
 #include "gtest/gtest.h"
@@ -611,30 +610,15 @@ TEST_F(ResourceTest, PrimaryRegistersTheDurableEndsOfItsLogfiles) {
 uint64_t WritePrimaryLog(const std::string& dir, uint32_t number,
                          const std::vector<uint64_t>& blocks,
                          uint32_t version) {
-  log::LogWriter writer;
-  log::LogWriterOptions options;
-  options.salt = 0xAB00 + number;
-  options.logfile_number = number;
-  options.chunk_bytes = 65536;
-  options.chunk_count = 18;
-  EXPECT_TRUE(writer.Init(options).ok());
-  log::test::File bytes;
+  log::test::SyncedLog writer(0xAB00 + number, number);
   for (uint64_t block : blocks) {
     const std::vector<uint8_t> payload = Pattern(block, version);
-    log::RecordFields fields;
-    fields.device_offset = block * kBlock;
-    log::RecordPosition position;
-    EXPECT_TRUE(
-        writer.Append(fields, Slice(payload.data(), payload.size()), &position)
-            .ok());
-    log::test::TakeAllWritesSynced(&writer, &bytes);
-    EXPECT_TRUE(writer.Release(writer.TakenEnd()).ok());
+    writer.Append(block * kBlock, payload.data(), payload.size());
   }
+  const log::test::File& bytes = writer.bytes();
   char name[64];
   snprintf(name, sizeof(name), "/log-%09u-h0", number);
-  std::ofstream(dir + name, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()),
-             static_cast<std::streamsize>(bytes.size()));
+  log::test::WriteFile(dir + name, bytes);
   tree::LogfileName log;
   log.number = number;
   EXPECT_TRUE(log.host.Assign(Slice::FromCString("h0")).ok());

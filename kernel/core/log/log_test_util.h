@@ -1,13 +1,16 @@
-// Test-only helpers shared by the LogReader tests (log_reader_test.cc,
-// log_damage_test.cc): writing a test log with LogWriter and reading it back
-// whole or as a prefix growing byte by byte. Included only by *_test.cc; not
-// part of mars.ko (scripts/check-core-includes, kernel/Makefile).
+// Test-only helpers shared by the log tests (log_reader_test.cc,
+// log_damage_test.cc) and the engine tests that replay logfiles: writing a
+// test log with LogWriter and reading it back whole or as a prefix growing
+// byte by byte. Included only by *_test.cc; not part of mars.ko
+// (scripts/check-core-includes, kernel/Makefile).
 #ifndef MARS_CORE_LOG_LOG_TEST_UTIL_H_
 #define MARS_CORE_LOG_LOG_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "core/log/log_format.h"
@@ -52,6 +55,48 @@ inline void TakeAllWrites(LogWriter* writer, File* file) {
 inline void TakeAllWritesSynced(LogWriter* writer, File* file) {
   TakeAllWrites(writer, file);
   writer->NoteDurable(writer->TakenEnd());
+}
+
+// A logfile as a primary's logger writes it: each record taken and synced
+// before the next is appended, so every record carries the end of the one
+// before it as its durable end (damage before it reads as corruption, not
+// as a torn tail). Any payload size up to kMaxPayloadBytes.
+class SyncedLog {
+ public:
+  SyncedLog(uint64_t salt, uint64_t logfile_number) {
+    LogWriterOptions options;
+    options.salt = salt;
+    options.logfile_number = logfile_number;
+    options.chunk_bytes = 65536;
+    options.chunk_count = 18;  // room for a record of the largest payload
+    EXPECT_TRUE(writer_.Init(options).ok());
+  }
+
+  // Appends one record of `payload` for `device_offset`; returns its end.
+  uint64_t Append(uint64_t device_offset, const void* payload, size_t size,
+                  uint64_t stamp_ns = 0) {
+    RecordFields fields;
+    fields.stamp_ns = stamp_ns;
+    fields.device_offset = device_offset;
+    RecordPosition position;
+    EXPECT_TRUE(writer_.Append(fields, Slice(payload, size), &position).ok());
+    TakeAllWritesSynced(&writer_, &bytes_);
+    EXPECT_TRUE(writer_.Release(writer_.TakenEnd()).ok());
+    return position.end;
+  }
+
+  const File& bytes() const { return bytes_; }
+
+ private:
+  LogWriter writer_;
+  File bytes_;
+};
+
+// Writes `bytes` as the file at `path` (replaced if it exists).
+inline void WriteFile(const std::string& path, const File& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 struct ReadBack {
