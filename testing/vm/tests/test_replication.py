@@ -1,4 +1,4 @@
-"""Replication between hosts (issue 7), as far as it is built: the /mars tree.
+"""Replication between hosts (issue 7): tree exchange, sync, fetch and replay.
 
 Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
 /mars on each. Each test starts from fresh /mars filesystems.
