@@ -36,11 +36,20 @@ void Resource::StartReplay() {
                       : Status(StatusCode::kNoMemory, "out of memory");
   if (status.ok()) {
     replayer_ = replayer;
+    // Replaying from now on: Report() must not say otherwise while the
+    // first Pass() runs (it may apply and publish everything before its
+    // report is stored).
+    StoreReplayReport();
     __atomic_store_n(&replay_kick_, 0, __ATOMIC_RELEASE);
     status = replay_thread_.Start("mars_replay", ReplayMain, this,
                                   platform::Gfp::kKernel);
   }
   if (!status.ok()) {
+    if (replayer_ != nullptr) {
+      platform::MutexGuard guard(lock_);
+      replay_active_ = false;
+      replay_report_ = ReplayReport();
+    }
     replayer_ = nullptr;
     Delete(replayer);
     if (!replay_start_failed_) {

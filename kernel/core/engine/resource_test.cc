@@ -648,6 +648,9 @@ TEST_F(ResourceTest, SecondaryAttachesAndItsReplayThreadAppliesTheLog) {
   EXPECT_FALSE(report.replaying);
 
   kResourceHooks.set_replay(resource_, true);
+  // Replaying from set_replay on, also while the first pass runs.
+  kResourceHooks.report(resource_, &report);
+  EXPECT_TRUE(report.replaying);
   const std::string done = "log-000000001-h0," + std::to_string(length) + ",0";
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(10);
