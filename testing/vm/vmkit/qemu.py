@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .channel import AgentChannel
 from .common import (AGENT_PORT, AGENT_READY, CONSOLE_BAD, NET_PREFIX, BootError, ConsoleError,
-                     VMError, _tail, log, wait_until)
+                     VMError, _tail, log)
 
 
 # How often boot() starts a guest again that crashed before /init (see boot()).
@@ -72,9 +72,9 @@ def free_udp_port():
 def connect_unix(path, timeout, alive):
     """Connect to the unix socket a starting qemu serves at path.
 
-    qemu binds the socket (the file appears) before it listens, so a
-    connect in between is refused: that is retried until timeout while
-    alive() holds (it raises once qemu has exited).
+    Until qemu has created the socket (no file yet) and while it has bound
+    but not yet listened (a connect is refused), the connect is retried
+    until timeout while alive() holds (it raises once qemu has exited).
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -261,8 +261,6 @@ class VM(AgentChannel):
             _LIVE.add(self.proc)
         self._t_start = time.monotonic()
         try:
-            wait_until(lambda: self._check_alive() and self.qmp_path.exists() and self.agent_path.exists(),
-                       60, "%s: qemu sockets" % self)
             self.qmp = QMP(connect_unix(self.qmp_path, 60, self._check_alive))
             self.sock = connect_unix(self.agent_path, 60, self._check_alive)
             self.buf = b""
