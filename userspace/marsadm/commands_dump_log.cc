@@ -94,8 +94,10 @@ ExitCode Finish(const std::string& path, uint64_t file_size,
     context.out << " resync_offset=" << end.resync_offset;
   }
   context.out << " records=" << reader.records()
-              << " ignored_records=" << reader.ignored_records();
-  if (reader.records() + reader.ignored_records() > 0) {
+              << " ignored_records=" << reader.ignored_records()
+              << " padding_records=" << reader.padding_records();
+  if (reader.records() + reader.ignored_records() + reader.padding_records() >
+      0) {
     context.out << " salt=" << Hex(reader.salt(), 16)
                 << " logfile_number=" << reader.logfile_number();
   }

@@ -111,7 +111,8 @@ TEST_F(DumpLogTest, GoodLogPrintsEveryRecord) {
       r.out, "record=3 offset=" + std::to_string(positions[2].begin) + " "));
   EXPECT_EQ(LastLine(r.out),
             "end=clean-end offset=" + std::to_string(positions[2].end) +
-                " records=3 ignored_records=0 salt=0x0000000000005a17 "
+                " records=3 ignored_records=0 padding_records=0 "
+                "salt=0x0000000000005a17 "
                 "logfile_number=7\n");
 }
 
@@ -120,7 +121,8 @@ TEST_F(DumpLogTest, EmptyFileIsACleanEnd) {
   const RunResult r = RunMarsadm({"dump-log", path_});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(LastLine(r.out),
-            "end=clean-end offset=0 records=0 ignored_records=0\n");
+            "end=clean-end offset=0 records=0 ignored_records=0 "
+            "padding_records=0\n");
 }
 
 TEST_F(DumpLogTest, TornTailIsReportedAndExitsZero) {

@@ -62,6 +62,13 @@ constexpr uint32_t kKnownModifiers = 0;
 constexpr uint8_t kKindWrite = 1;  // payload = new data at device_offset
 // Reserved for planned kinds, not defined in version 1: 2 flush marker,
 // 3 pre-image (old data at device_offset).
+// Padding (revision 1.2): zero payload that makes the next record's payload
+// start at an aligned file offset. Written with kFlagIgnorable; readers skip
+// it (it consumes its record number).
+constexpr uint8_t kKindPadding = 4;
+// Payload alignments a writer may choose (LogWriterOptions).
+constexpr uint32_t kMinPayloadAlignment = 512;
+constexpr uint32_t kMaxPayloadAlignment = 65536;
 
 // A header as values. Encoded only by EncodeHeader(), decoded only by
 // DecodeHeader(); never copied to or from disk as a struct.
@@ -153,6 +160,12 @@ ParseState ParseRecord(const uint8_t* bytes, size_t available,
 // multiple of kAlignment, and record number 1 (never 0) belongs exactly at
 // offset 0. kInvalidArgument names the first rule broken. Context: any.
 Status CheckLogStart(uint64_t start_offset, uint64_t next_record_number);
+
+// True for a padding record (kKindPadding, no modifier bit): readers skip
+// it. Context: any.
+inline bool IsPadding(uint32_t flags) {
+  return (flags & kKindMask) == kKindPadding && (flags & kModifierMask) == 0;
+}
 
 // True when this code understands a record with these flags (known kind and
 // no unknown modifier bit). Context: any.

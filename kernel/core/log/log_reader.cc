@@ -201,6 +201,12 @@ Status LogReader::Next(Slice window, uint64_t window_offset, bool final,
       salt_ = header.salt;
       logfile_number_ = header.logfile_number;
     }
+    if (IsPadding(header.flags)) {
+      offset_ += header.total_len;
+      ++next_record_number_;
+      ++padding_records_;
+      continue;
+    }
     if (!IsUnderstood(header.flags)) {
       if (!header.ignorable()) {
         Finish(ReadOutcome::kUnsupported, Defect::kUnknownKind, offset_,

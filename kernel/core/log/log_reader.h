@@ -113,9 +113,11 @@ class LogReader {
   // kAdoptSalt / kAnyLogfileNumber until adopted.
   uint64_t salt() const { return salt_; }
   uint64_t logfile_number() const { return logfile_number_; }
-  // Records returned, and records skipped as not understood but ignorable.
+  // Records returned, records skipped as not understood but ignorable, and
+  // padding records skipped.
   uint64_t records() const { return records_; }
   uint64_t ignored_records() const { return ignored_records_; }
+  uint64_t padding_records() const { return padding_records_; }
   // An end outcome has been reached.
   bool done() const { return done_; }
 
@@ -145,6 +147,7 @@ class LogReader {
   uint64_t next_record_number_ = 1;
   uint64_t records_ = 0;
   uint64_t ignored_records_ = 0;
+  uint64_t padding_records_ = 0;
   // After a defect at offset_: searching the rest of the file for evidence.
   bool classifying_ = false;
   Defect stop_defect_ = Defect::kNone;

@@ -60,15 +60,21 @@ inline void TakeAllWritesSynced(LogWriter* writer, File* file) {
 // A logfile as a primary's logger writes it: each record taken and synced
 // before the next is appended, so every record carries the end of the one
 // before it as its durable end (damage before it reads as corruption, not
-// as a torn tail). Any payload size up to kMaxPayloadBytes.
+// as a torn tail). Any payload size up to kMaxPayloadBytes. With a
+// `payload_alignment`, payloads of at least `aligned_payload_min` bytes are
+// aligned with padding records, as the module's logger aligns them.
 class SyncedLog {
  public:
-  SyncedLog(uint64_t salt, uint64_t logfile_number) {
+  SyncedLog(uint64_t salt, uint64_t logfile_number,
+            uint32_t payload_alignment = 0,
+            uint32_t aligned_payload_min = 32 * 1024) {
     LogWriterOptions options;
     options.salt = salt;
     options.logfile_number = logfile_number;
     options.chunk_bytes = 65536;
-    options.chunk_count = 18;  // room for a record of the largest payload
+    options.chunk_count = 18;  // room for the largest record and padding
+    options.payload_alignment = payload_alignment;
+    options.aligned_payload_min = aligned_payload_min;
     EXPECT_TRUE(writer_.Init(options).ok());
   }
 

@@ -12,10 +12,16 @@ namespace {
 constexpr uint64_t kMinChunkBytes = 4096;
 constexpr uint64_t kMaxChunkBytes = uint64_t{64} << 20;
 constexpr size_t kMaxChunkCount = 65536;
-constexpr uint8_t kZeroPadding[kAlignment] = {};
+// Zero bytes to checksum: record padding and padding records' payloads.
+constexpr uint8_t kZeroes[512] = {};
 
 bool IsPowerOfTwo(uint64_t value) {
   return value != 0 && (value & (value - 1)) == 0;
+}
+
+// The largest padding record Append() may put before a record.
+uint64_t MaxPadding(uint32_t payload_alignment) {
+  return payload_alignment == 0 ? 0 : payload_alignment + kWrittenHeaderBytes;
 }
 
 }  // namespace
@@ -40,9 +46,17 @@ Status LogWriter::Init(const LogWriterOptions& options) {
   if (!IsPowerOfTwo(chunk_bytes) || chunk_bytes < kMinChunkBytes ||
       chunk_bytes > kMaxChunkBytes || options.chunk_count < 2 ||
       options.chunk_count > kMaxChunkCount ||
-      (options.chunk_count - 1) * chunk_bytes < kMaxRecordBytes) {
+      (options.chunk_count - 1) * chunk_bytes <
+          kMaxRecordBytes + MaxPadding(options.payload_alignment)) {
     return Status(StatusCode::kInvalidArgument,
                   "log chunk ring too small or not a power of two");
+  }
+  if (options.payload_alignment != 0 &&
+      (!IsPowerOfTwo(options.payload_alignment) ||
+       options.payload_alignment < kMinPayloadAlignment ||
+       options.payload_alignment > kMaxPayloadAlignment)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "log payload alignment not a power of two in [512, 64 KiB]");
   }
 
   uint8_t** chunks = static_cast<uint8_t**>(
@@ -71,6 +85,8 @@ Status LogWriter::Init(const LogWriterOptions& options) {
   appended_ = taken_ = released_ = options.start_offset;
   taken_record_end_ = options.start_offset;
   durable_end_ = 0;
+  payload_alignment_ = options.payload_alignment;
+  aligned_payload_min_ = options.aligned_payload_min;
   return Status::Ok();
 }
 
@@ -121,6 +137,27 @@ void LogWriter::ZeroIn(uint64_t offset, size_t size) {
   }
 }
 
+uint32_t LogWriter::ZeroInWithCrc(uint64_t offset, size_t size, uint32_t crc) {
+  ZeroIn(offset, size);
+  while (size > 0) {
+    const size_t n = size < sizeof(kZeroes) ? size : sizeof(kZeroes);
+    crc = crc32c::Extend(crc, kZeroes, n);
+    size -= n;
+  }
+  return crc;
+}
+
+uint64_t LogWriter::PaddingBefore(uint64_t offset, uint64_t payload_len) const {
+  if (payload_alignment_ == 0 || payload_len < aligned_payload_min_) return 0;
+  const uint64_t mask = payload_alignment_ - 1;
+  uint64_t padding = (0 - (offset + kWrittenHeaderBytes)) & mask;
+  // A padding record is at least a header.
+  if (padding != 0 && padding < kWrittenHeaderBytes) {
+    padding += payload_alignment_;
+  }
+  return padding;
+}
+
 Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
                          size_t piece_count, RecordPosition* position) {
   if (!MARS_CHECK(chunks_ != nullptr)) {
@@ -140,17 +177,38 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
     return Status(StatusCode::kInvalidArgument,
                   "log record ends beyond 2^64 bytes");
   }
+  const uint64_t padding = PaddingBefore(appended_, payload_len);
+  const uint64_t bytes =
+      padding +
+      RecordBytes(kWrittenHeaderBytes, static_cast<uint32_t>(payload_len));
+  const uint64_t numbers = padding != 0 ? 2 : 1;
+  if (next_record_number_ > UINT64_MAX - numbers ||
+      appended_ > UINT64_MAX - bytes) {
+    return Status(StatusCode::kOutOfRange, "logfile numbering exhausted");
+  }
+  if (bytes > FreeBytes()) {
+    return Status(StatusCode::kUnavailable, "log chunk ring full");
+  }
+  position->padding = padding;
+  if (padding != 0) {
+    RecordFields pad;
+    pad.flags = kKindPadding | kFlagIgnorable;
+    pad.stamp_ns = fields.stamp_ns;
+    PutRecord(pad, nullptr, 0, padding - kWrittenHeaderBytes);
+  }
+  position->begin = appended_;
+  position->record_number = next_record_number_;
+  PutRecord(fields, pieces, piece_count, payload_len);
+  position->end = appended_;
+  return Status::Ok();
+}
+
+void LogWriter::PutRecord(const RecordFields& fields, const Slice* pieces,
+                          size_t piece_count, uint64_t payload_len) {
   RecordHeader header;
   header.payload_len = static_cast<uint32_t>(payload_len);
   header.header_len = kWrittenHeaderBytes;
   header.total_len = RecordBytes(kWrittenHeaderBytes, header.payload_len);
-  if (next_record_number_ == UINT64_MAX ||
-      appended_ > UINT64_MAX - header.total_len) {
-    return Status(StatusCode::kOutOfRange, "logfile numbering exhausted");
-  }
-  if (header.total_len > FreeBytes()) {
-    return Status(StatusCode::kUnavailable, "log chunk ring full");
-  }
   header.salt = salt_;
   header.logfile_number = logfile_number_;
   header.record_number = next_record_number_;
@@ -170,20 +228,20 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
   crc = crc32c::Extend(crc, encoded + kHeaderBytes,
                        kWrittenHeaderBytes - kHeaderBytes);
   uint64_t at = begin + kWrittenHeaderBytes;
+  if (pieces == nullptr) {
+    crc = ZeroInWithCrc(at, header.payload_len, crc);
+    at += header.payload_len;
+  }
   for (size_t i = 0; i < piece_count; ++i) {
     crc = CopyInWithCrc(at, pieces[i].data(), pieces[i].size(), crc);
     at += pieces[i].size();
   }
-  crc = crc32c::Extend(crc, kZeroPadding, padding);
-  ZeroIn(at, padding);
+  crc = ZeroInWithCrc(at, padding, crc);
   EncodeFixed32(encoded + kCrcOffset, crc);
   CopyIn(begin, encoded, kWrittenHeaderBytes);
 
   appended_ = begin + header.total_len;
-  position->record_number = next_record_number_++;
-  position->begin = begin;
-  position->end = appended_;
-  return Status::Ok();
+  next_record_number_++;
 }
 
 bool LogWriter::TakeWrite(TakePolicy policy, LogWrite* write) {

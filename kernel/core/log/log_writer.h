@@ -35,6 +35,16 @@ struct LogWriterOptions {
   size_t chunk_bytes = size_t{1} << 20;
   size_t chunk_count = 4;
   platform::Gfp gfp = platform::Gfp::kKernel;
+  // Aligned payloads (docu/log-format.md, "Padding"): with a
+  // payload_alignment (a power of two in [kMinPayloadAlignment,
+  // kMaxPayloadAlignment]; 0 = none), the payload of every record of at
+  // least aligned_payload_min bytes starts at a multiple of it in the file:
+  // Append() puts a padding record before it when needed. Readers can then
+  // read such payloads with direct I/O. The ring must also hold the largest
+  // padding record: (chunk_count - 1) * chunk_bytes >= kMaxRecordBytes +
+  // payload_alignment + kWrittenHeaderBytes.
+  uint32_t payload_alignment = 0;
+  uint32_t aligned_payload_min = 0;
 };
 
 // The fields of one record besides its payload.
@@ -49,6 +59,9 @@ struct RecordPosition {
   uint64_t record_number = 0;
   uint64_t begin = 0;  // file offset of the record's first byte
   uint64_t end = 0;    // file offset just past it (padding included)
+  // Bytes of the padding record appended just before it (it ends at
+  // `begin`), or 0. The logfile grew by end - begin + padding.
+  uint64_t padding = 0;
 };
 
 // A contiguous byte range to write to the logfile. `data` points into a
@@ -81,8 +94,9 @@ class LogWriter {
   Status Init(const LogWriterOptions& options);
 
   // Appends one record whose payload is the concatenation of
-  // `pieces[0, piece_count)` (a gather list, e.g. the pages of a bio) and
-  // sets `*position`. Fails without appending anything: kInvalidArgument for
+  // `pieces[0, piece_count)` (a gather list, e.g. the pages of a bio),
+  // after a padding record when its payload is to be aligned, and sets
+  // `*position`. Fails without appending anything: kInvalidArgument for
   // a payload above kMaxPayloadBytes, kind 0 or device_offset + payload
   // beyond 2^64; kUnavailable when the ring has no room (write out and
   // Release() first; FreeBytes() says how much fits); kOutOfRange when
@@ -134,6 +148,16 @@ class LogWriter {
   uint32_t CopyInWithCrc(uint64_t offset, const uint8_t* src, size_t size,
                          uint32_t crc);
   void ZeroIn(uint64_t offset, size_t size);
+  // ZeroIn() that also returns the CRC-32C of the zeros continued from `crc`.
+  uint32_t ZeroInWithCrc(uint64_t offset, size_t size, uint32_t crc);
+  // Bytes of the padding record to put at `offset` before a record with
+  // `payload_len` bytes of payload: 0 or at least kWrittenHeaderBytes.
+  uint64_t PaddingBefore(uint64_t offset, uint64_t payload_len) const;
+  // Encodes one record at AppendedEnd() with the next record number; its
+  // payload is `pieces`, or `payload_len` zero bytes when pieces is null.
+  // REQUIRES the checks of Append() passed for it.
+  void PutRecord(const RecordFields& fields, const Slice* pieces,
+                 size_t piece_count, uint64_t payload_len);
 
   uint64_t salt_ = 0;
   uint64_t logfile_number_ = 0;
@@ -148,6 +172,8 @@ class LogWriter {
   uint64_t chunk_bytes_ = 0;
   uint64_t chunk_mask_ = 0;  // chunk_bytes_ - 1
   unsigned chunk_shift_ = 0;
+  uint32_t payload_alignment_ = 0;
+  uint32_t aligned_payload_min_ = 0;
 };
 
 }  // namespace log
