@@ -66,6 +66,15 @@ class File {
     void* impl = impl_;
     impl_ = other.impl_;
     other.impl_ = impl;
+    void* direct = direct_;
+    direct_ = other.direct_;
+    other.direct_ = direct;
+    const DirectAlignment alignment = direct_alignment_;
+    direct_alignment_ = other.direct_alignment_;
+    other.direct_alignment_ = alignment;
+    const bool probed = direct_probed_;
+    direct_probed_ = other.direct_probed_;
+    other.direct_probed_ = probed;
   }
 
   // Reads up to `size` bytes at `offset` into `buffer`; `*done` < size only
@@ -82,8 +91,35 @@ class File {
   // Current file size. Context: may sleep.
   Status Size(uint64_t* size);
 
+  // Direct reads (O_DIRECT): the bytes go from the disk into the caller's
+  // buffer without a copy through the page cache, for large reads whose
+  // bytes are used once (replay reads record payloads straight into the
+  // buffers it writes to the data device).
+  struct DirectAlignment {
+    uint32_t offset = 0;  // file offset and size: multiples of this
+    uint32_t memory = 0;  // buffer address: a multiple of this
+    bool supported() const { return offset != 0 && memory != 0; }
+  };
+  // What ReadDirect() needs, as the file system reports it (statx
+  // STATX_DIOALIGN); {0, 0} when this file cannot be read directly (no
+  // direct I/O on its file system, or no alignment reported). On first use
+  // it opens the file a second time for direct reads (kept until Close());
+  // any failure there just means unsupported. Context: may sleep.
+  DirectAlignment DirectReadAlignment();
+  // Reads `size` bytes at `offset` into `buffer` directly, as Read() does
+  // (`*done` < size only at the end of the file); the bytes are those Read()
+  // would give (the file system writes back cached dirty bytes of the range
+  // first). REQUIRES DirectReadAlignment().supported(), offset, size and
+  // buffer aligned as it says, and `buffer` inside memory from
+  // AllocateWriteBuffer(). kInvalidArgument when unsupported or not aligned
+  // (nothing read); else the file system's error. Context: may sleep.
+  Status ReadDirect(uint64_t offset, void* buffer, size_t size, size_t* done);
+
  private:
   void* impl_ = nullptr;
+  void* direct_ = nullptr;  // the second open file for ReadDirect()
+  DirectAlignment direct_alignment_;
+  bool direct_probed_ = false;  // DirectReadAlignment() ran
 };
 
 // ---------------------------------------------------------------------------
@@ -139,9 +175,10 @@ Status FilesystemSpace(const char* path, uint64_t* free_bytes,
 void* AllocateIoBuffer(size_t size, Gfp gfp);
 void FreeIoBuffer(void* buffer);
 
-// Memory that block writes (never reads) may come from: virtually
-// contiguous, page-aligned, `size` <= 4 MiB (the kernel allocates it with
-// vmalloc). nullptr when out of memory. Context: may sleep (Gfp::kKernel).
+// Memory that block writes (never block reads) and File::ReadDirect() may
+// use: virtually contiguous, page-aligned, `size` <= 4 MiB (the kernel
+// allocates it with vmalloc). nullptr when out of memory. Context: may sleep
+// (Gfp::kKernel).
 void* AllocateWriteBuffer(size_t size);
 void FreeWriteBuffer(void* buffer);
 
@@ -314,7 +351,9 @@ enum class Counter : int {
   kSyncBytesCopied = 12,    // sync_bytes_copied: received and written
   kTreeWriteErrno = 13,     // tree_write_errno: of the last failed write of
                             // the heartbeat to /mars, 0 once one succeeds
-  kCount = 14,
+  kBytesReadDirect = 14,    // bytes_read_direct: payload bytes recovery and
+                            // replay read from logfiles with direct I/O
+  kCount = 15,
 };
 
 // Context: any.

@@ -2,15 +2,23 @@
 /*
  * Regular files for the C++ engine (the logfiles under /mars): open, positional
  * read and write from kernel buffers, range fdatasync, truncate and size, on a
- * struct file from filp_open(). Errors are -errno from the VFS unchanged.
+ * struct file from filp_open(); direct reads (O_DIRECT) into vmalloc'd
+ * buffers on a second struct file. Errors are -errno from the VFS unchanged.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bvec.h>
+#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/limits.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/stat.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
 
 #include "glue_fs.h"
 
@@ -135,4 +143,94 @@ int mars_glue_file_truncate(void *handle, unsigned long long size)
 unsigned long long mars_glue_file_size(void *file)
 {
 	return i_size_read(file_inode(file));
+}
+
+int mars_glue_file_open_direct(void *handle, void **direct,
+			       unsigned int *offset_align,
+			       unsigned int *memory_align)
+{
+	struct file *file = handle;
+	struct file *dfile;
+	struct kstat stat;
+	int ret;
+
+	*direct = NULL;
+	*offset_align = 0;
+	*memory_align = 0;
+	dfile = dentry_open(&file->f_path, O_RDONLY | O_DIRECT | O_LARGEFILE,
+			    file->f_cred);
+	if (IS_ERR(dfile))
+		return PTR_ERR(dfile);
+	ret = vfs_getattr(&dfile->f_path, &stat, STATX_DIOALIGN,
+			  AT_STATX_SYNC_AS_STAT);
+	if (ret == 0 && (!(stat.result_mask & STATX_DIOALIGN) ||
+			 !stat.dio_offset_align || !stat.dio_mem_align))
+		ret = -EOPNOTSUPP;
+	if (ret) {
+		filp_close(dfile, NULL);
+		return ret;
+	}
+	*direct = dfile;
+	*offset_align = stat.dio_offset_align;
+	*memory_align = stat.dio_mem_align;
+	return 0;
+}
+
+static struct page *mars_buffer_page(const void *addr)
+{
+	return is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : virt_to_page(addr);
+}
+
+/*
+ * Direct I/O cannot take a kvec (its pages are not pinnable that way): the
+ * buffer becomes a bvec array, one entry per page piece, as the loop driver
+ * hands pages to its backing file.
+ */
+int mars_glue_file_read_direct(void *direct, unsigned long long offset,
+			       void *buffer, size_t size, size_t *done)
+{
+	char *p = buffer;
+	unsigned int nr = 0;
+	struct bio_vec *bvec;
+	struct iov_iter iter;
+	loff_t pos = offset;
+	size_t total = 0;
+	size_t left = size;
+	int ret = 0;
+
+	*done = 0;
+	if (!mars_file_range_ok(offset, size))
+		return -EINVAL;
+	if (size == 0)
+		return 0;
+	bvec = kvmalloc_array(size / PAGE_SIZE + 2, sizeof(*bvec), GFP_KERNEL);
+	if (!bvec)
+		return -ENOMEM;
+	while (left > 0) {
+		size_t in_page = offset_in_page(p);
+		size_t n = min_t(size_t, left, PAGE_SIZE - in_page);
+
+		bvec_set_page(&bvec[nr++], mars_buffer_page(p), n, in_page);
+		p += n;
+		left -= n;
+	}
+	if (is_vmalloc_addr(buffer))
+		flush_kernel_vmap_range(buffer, size);
+	iov_iter_bvec(&iter, ITER_DEST, bvec, nr, size);
+	while (total < size) {
+		ssize_t n = vfs_iter_read(direct, &iter, &pos, 0);
+
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		if (n == 0)
+			break; /* end of file */
+		total += n;
+	}
+	if (is_vmalloc_addr(buffer))
+		invalidate_kernel_vmap_range(buffer, size);
+	kvfree(bvec);
+	*done = total;
+	return ret;
 }

@@ -41,6 +41,23 @@ int mars_glue_file_sync(void *file, unsigned long long begin,
 			unsigned long long end);
 int mars_glue_file_truncate(void *file, unsigned long long size);
 unsigned long long mars_glue_file_size(void *file);
+/*
+ * Opens `file` a second time for direct reads (O_DIRECT) and reports the
+ * alignment they need (statx STATX_DIOALIGN): 0 with *direct set, or
+ * -EOPNOTSUPP (the file system reports no alignment) or the open's -errno.
+ * Close *direct with mars_glue_file_close().
+ */
+int mars_glue_file_open_direct(void *file, void **direct,
+			       unsigned int *offset_align,
+			       unsigned int *memory_align);
+/*
+ * Reads with direct I/O from a file of mars_glue_file_open_direct() into
+ * `buffer` (vmalloc'd or directly mapped memory); alignment is the
+ * caller's. *done < size only at the end of the file (or on error).
+ */
+int mars_glue_file_read_direct(void *direct, unsigned long long offset,
+			       void *buffer, __SIZE_TYPE__ size,
+			       __SIZE_TYPE__ *done);
 
 /* tree_fs.c: symlinks and directories. Context: may sleep. */
 enum mars_entry_type {
@@ -75,7 +92,7 @@ void mars_glue_trigger_kick(void);
 
 /* control.c: ids are the values of mars::platform::Tunable / Counter. */
 #define MARS_TUNABLE_COUNT 5
-#define MARS_COUNTER_COUNT 14
+#define MARS_COUNTER_COUNT 15
 unsigned long long mars_glue_tunable_get(int id);
 unsigned long long mars_glue_counter_get(int id);
 void mars_glue_counter_add(int id, unsigned long long delta);

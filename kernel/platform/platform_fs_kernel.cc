@@ -65,6 +65,10 @@ Status File::Open(const char* path, uint32_t flags) {
 }
 
 void File::Close() {
+  if (direct_ != nullptr) mars_glue_file_close(direct_);
+  direct_ = nullptr;
+  direct_alignment_ = DirectAlignment();
+  direct_probed_ = false;
   if (impl_ == nullptr) return;
   mars_glue_file_close(impl_);
   impl_ = nullptr;
@@ -75,6 +79,35 @@ Status File::Read(uint64_t offset, void* buffer, size_t size, size_t* done) {
   if (impl_ == nullptr)
     return Status(StatusCode::kInvalidArgument, "file not open");
   return FromGlue(mars_glue_file_read(impl_, offset, buffer, size, done));
+}
+
+File::DirectAlignment File::DirectReadAlignment() {
+  if (direct_probed_ || impl_ == nullptr) return direct_alignment_;
+  direct_probed_ = true;
+  unsigned int offset = 0;
+  unsigned int memory = 0;
+  if (mars_glue_file_open_direct(impl_, &direct_, &offset, &memory) == 0) {
+    direct_alignment_.offset = offset;
+    direct_alignment_.memory = memory;
+  }
+  return direct_alignment_;
+}
+
+Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
+                        size_t* done) {
+  *done = 0;
+  const DirectAlignment alignment = direct_alignment_;
+  if (direct_ == nullptr || !alignment.supported()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "file cannot be read with direct I/O");
+  }
+  if (offset % alignment.offset != 0 || size % alignment.offset != 0 ||
+      reinterpret_cast<uintptr_t>(buffer) % alignment.memory != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "direct read not aligned as the file system needs");
+  }
+  return FromGlue(
+      mars_glue_file_read_direct(direct_, offset, buffer, size, done));
 }
 
 Status File::Write(uint64_t offset, const void* data, size_t size) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/base/vector.h"
+#include "core/engine/log_apply.h"
 #include "core/log/log_writer.h"
 #include "core/platform_io.h"
 #include "core/tree/log_names.h"
@@ -178,6 +179,9 @@ uint64_t WriteLogfile(const std::string& path, uint32_t number,
   options.logfile_number = number;
   options.chunk_bytes = 1 << 20;
   options.chunk_count = 4;
+  // Large payloads aligned as the module's logger aligns them.
+  options.payload_alignment = engine::LogApplier::kPayloadAlignment;
+  options.aligned_payload_min = engine::LogApplier::kInPlaceMinPayload;
   if (!writer.Init(options).ok()) abort();
   MakeParents(path);
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

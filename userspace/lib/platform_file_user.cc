@@ -1,4 +1,5 @@
-// The files of core/platform_io.h (logfiles) with POSIX: pread, pwrite,
+// The files of core/platform_io.h (logfiles) with POSIX: pread (also on a
+// second O_DIRECT descriptor for ReadDirect), pwrite,
 // fdatasync, ftruncate; hooked into the recorder (platform_recorder_user.h),
 // plus FailFileSyncsForTest (platform_user.h).
 #include <errno.h>
@@ -135,6 +136,13 @@ Status File::Open(const char* path, uint32_t flags) {
 }
 
 void File::Close() {
+  if (direct_ != nullptr) {
+    close(*static_cast<int*>(direct_));
+    delete static_cast<int*>(direct_);
+    direct_ = nullptr;
+  }
+  direct_alignment_ = DirectAlignment();
+  direct_probed_ = false;
   if (impl_ == nullptr) return;
   close(FdOf(impl_));
   delete static_cast<UserFile*>(impl_);
@@ -247,6 +255,41 @@ Status File::Truncate(uint64_t size) {
     AppendEvent(Rec(), std::move(event));
   }
   return Status::Ok();
+}
+
+File::DirectAlignment File::DirectReadAlignment() {
+  if (direct_probed_ || impl_ == nullptr) return direct_alignment_;
+  direct_probed_ = true;
+  const int fd = open(static_cast<UserFile*>(impl_)->path.c_str(),
+                      O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return direct_alignment_;  // no direct I/O here
+  struct statx stx = {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) != 0 ||
+      (stx.stx_mask & STATX_DIOALIGN) == 0 || stx.stx_dio_offset_align == 0 ||
+      stx.stx_dio_mem_align == 0) {
+    close(fd);
+    return direct_alignment_;
+  }
+  direct_ = new int(fd);
+  direct_alignment_.offset = stx.stx_dio_offset_align;
+  direct_alignment_.memory = stx.stx_dio_mem_align;
+  return direct_alignment_;
+}
+
+Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
+                        size_t* done) {
+  *done = 0;
+  const DirectAlignment alignment = direct_alignment_;
+  if (direct_ == nullptr || !alignment.supported()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "file cannot be read with direct I/O");
+  }
+  if (offset % alignment.offset != 0 || size % alignment.offset != 0 ||
+      reinterpret_cast<uintptr_t>(buffer) % alignment.memory != 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "direct read not aligned as the file system needs");
+  }
+  return ReadFully(*static_cast<int*>(direct_), offset, buffer, size, done);
 }
 
 Status File::Size(uint64_t* size) {

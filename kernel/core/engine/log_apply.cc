@@ -152,7 +152,12 @@ Status LogApplier::TryReadInPlace(platform::File* file, uint64_t* end,
   uint8_t* start = place - header.header_len;
   __builtin_memcpy(saved_, start, header.header_len);
   size_t loaded = 0;
-  const Status status = file->Read(at, start, header.total_len, &loaded);
+  Status status = Status::Ok();
+  if (ReadPayloadDirect(file, at, header, window_end, place)) {
+    loaded = header.total_len;
+  } else {
+    status = file->Read(at, start, header.total_len, &loaded);
+  }
   if (!status.ok() || loaded < header.total_len) {
     __builtin_memcpy(start, saved_, header.header_len);
     if (!status.ok()) {
@@ -177,6 +182,37 @@ Status LogApplier::TryReadInPlace(platform::File* file, uint64_t* end,
     records_read_in_place_++;
   }
   return Status::Ok();
+}
+
+bool LogApplier::ReadPayloadDirect(platform::File* file, uint64_t at,
+                                   const log::RecordHeader& header,
+                                   uint64_t window_end, uint8_t* place) {
+  if (direct_failed_ ||
+      header.total_len != header.header_len + header.payload_len ||
+      window_end - at < header.header_len) {
+    return false;
+  }
+  const platform::File::DirectAlignment alignment = file->DirectReadAlignment();
+  const uint64_t payload_at = at + header.header_len;
+  if (!alignment.supported() || payload_at % alignment.offset != 0 ||
+      header.payload_len % alignment.offset != 0 ||
+      reinterpret_cast<uintptr_t>(place) % alignment.memory != 0) {
+    return false;
+  }
+  size_t loaded = 0;
+  const Status status =
+      file->ReadDirect(payload_at, place, header.payload_len, &loaded);
+  if (!status.ok() || loaded < header.payload_len) {
+    // Buffered reads decide, and report a real error; after a refusal this
+    // file is read buffered only.
+    if (!status.ok()) direct_failed_ = true;
+    return false;
+  }
+  __builtin_memcpy(place - header.header_len, window_ + (at - window_offset_),
+                   header.header_len);
+  records_read_direct_++;
+  platform::AddCounter(platform::Counter::kBytesReadDirect, header.payload_len);
+  return true;
 }
 
 Status LogApplier::MakeRoom(uint64_t device_offset, uint64_t size) {

@@ -39,7 +39,12 @@ class LogApplier {
   // which are put back afterwards): its bytes are copied once, by the file
   // read, instead of twice (into the window, then into the stage). Its
   // header must be in the window already: after such a record the window
-  // loads only kLookaheadBytes, the next record's header.
+  // loads only kLookaheadBytes, room for a padding record and the next
+  // record's header. When the file can be read directly
+  // (platform::File::DirectReadAlignment()) and the payload is aligned for
+  // that in the file (writers align large payloads with padding records,
+  // docu/log-format.md "Padding"), the payload is read with direct I/O: the
+  // disk puts it into the stage, and only the CRC touches its bytes.
   // Memory: kWindowBytes + kStages * kStageMemoryBytes.
   static constexpr size_t kRequestBytes = 1 << 20;
   static constexpr size_t kStages = 3;
@@ -47,6 +52,12 @@ class LogApplier {
   static constexpr size_t kStageMemoryBytes =
       kStageHeadroom + kRequestBytes + 4096;  // padding: < log::kAlignment
   static constexpr size_t kInPlaceMinPayload = 32 * 1024;
+  // What the logger of this module writes (engine/resource_logger.cc): the
+  // payloads of records of at least kInPlaceMinPayload bytes start at a
+  // multiple of kPayloadAlignment in the file. 512 bytes, the logical block
+  // size of most disks, at a cost of 512 bytes per such record; a logfile
+  // on a disk of 4096-byte logical blocks is read through the page cache.
+  static constexpr uint32_t kPayloadAlignment = 512;
   static constexpr size_t kLookaheadBytes = 4096;
   static_assert(kRequestBytes >= log::kMaxPayloadBytes,
                 "a record's payload fits one request");
@@ -70,6 +81,7 @@ class LogApplier {
     window_offset_ = 0;
     window_size_ = 0;
     after_in_place_ = false;
+    direct_failed_ = false;
   }
 
   // The next outcome of `reader` over the bytes [0, *end) of `file`,
@@ -103,8 +115,10 @@ class LogApplier {
   // After a write error: the first record whose data may not be written.
   uint64_t failed_offset() const { return failed_offset_; }
   uint64_t failed_record_number() const { return failed_record_number_; }
-  // Records that Next() read into a stage in place (tests, diagnostics).
+  // Records that Next() read into a stage in place, and those of them whose
+  // payload it read with direct I/O (tests, diagnostics).
   uint64_t records_read_in_place() const { return records_read_in_place_; }
+  uint64_t records_read_direct() const { return records_read_direct_; }
 
  private:
   // One request's data: `size` bytes at `data`, for device offset
@@ -131,6 +145,15 @@ class LogApplier {
   Status TryReadInPlace(platform::File* file, uint64_t* end, bool final,
                         log::LogReader* reader, log::ReadResult* read,
                         bool* tried);
+  // For TryReadInPlace(): reads the payload of the record at file offset
+  // `at` with `header` (unverified) to `place` with direct I/O and copies
+  // its header from the window before it. False when that is not possible
+  // (unsupported, unaligned, header not in the window, a short read or an
+  // error: then the caller reads the record the buffered way, and after an
+  // error this file is never read directly again).
+  bool ReadPayloadDirect(platform::File* file, uint64_t at,
+                         const log::RecordHeader& header, uint64_t window_end,
+                         uint8_t* place);
   // Makes the filling stage one that a record writing `size` bytes at
   // `device_offset` continues or starts (submitting it when it cannot).
   Status MakeRoom(uint64_t device_offset, uint64_t size);
@@ -177,6 +200,9 @@ class LogApplier {
   bool after_in_place_ = false;
   uint8_t saved_[log::kMaxHeaderBytes] = {};  // bytes under a header in place
   uint64_t records_read_in_place_ = 0;
+  uint64_t records_read_direct_ = 0;
+  // A direct read of the current file failed: it is read buffered only.
+  bool direct_failed_ = false;
 };
 
 }  // namespace engine

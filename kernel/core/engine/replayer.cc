@@ -503,6 +503,7 @@ void Replayer::Report(ReplayReport* report) const {
   report->logfiles_finished = logfiles_finished_;
   report->refetches = refetches_;
   report->records_read_in_place = applier_.records_read_in_place();
+  report->records_read_direct = applier_.records_read_direct();
   report->code = ReplayCode(state_);
   if (IsReplayStopped(state_) || state_ == ReplayState::kRefetching) {
     report->error = error_;

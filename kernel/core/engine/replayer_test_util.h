@@ -92,13 +92,16 @@ struct RangeWrite {
 };
 
 // As a primary writes it, one record per range: records of any size up
-// to the largest payload.
+// to the largest payload; with a payload_alignment, payloads of 32 KiB and
+// more are aligned as the module's logger aligns them.
 inline TestLog MakeRangeLog(uint32_t number, const std::string& origin,
-                            const std::vector<RangeWrite>& ranges) {
+                            const std::vector<RangeWrite>& ranges,
+                            uint32_t payload_alignment = 0) {
   TestLog log;
   log.number = number;
   log.origin = origin;
-  log::test::SyncedLog writer(0x5A17000000000000ull + number, number);
+  log::test::SyncedLog writer(0x5A17000000000000ull + number, number,
+                              payload_alignment);
   for (const RangeWrite& range : ranges) {
     std::string payload;
     for (uint64_t b = range.block; b < range.block + range.blocks; ++b) {

@@ -320,7 +320,7 @@ void Resource::SubmitWrite(platform::FrontRequest* request) {
       UpdateBufferedCounter(before, index_->buffered_bytes());
       if (status.ok()) {
         platform::AddCounter(platform::Counter::kBytesLogged,
-                             position.end - position.begin);
+                             position.end - position.begin + position.padding);
         if ((request->flags &
              (platform::kFrontFua | platform::kFrontPreflush)) != 0) {
           status = WaitForDurableLocked(request,

@@ -5,6 +5,7 @@
 // unsynced byte; completes the requests waiting for it; switches logfiles
 // (docu/write-path.md "Logger", "Rotation").
 #include "core/base/errno_status.h"
+#include "core/engine/log_apply.h"
 #include "core/engine/resource.h"
 #include "core/engine/tree_writes.h"
 
@@ -15,6 +16,10 @@ namespace {
 
 constexpr size_t kChunkBytes = size_t{1} << 20;
 constexpr size_t kChunkCount = 8;
+// Payloads of the records that replay reads in place start aligned for
+// direct reads (LogApplier, docu/log-format.md "Padding").
+constexpr uint32_t kLogPayloadAlignment = LogApplier::kPayloadAlignment;
+constexpr uint32_t kLogAlignedPayloadMin = LogApplier::kInPlaceMinPayload;
 constexpr size_t kMaxRangesPerPass = kChunkCount + 1;
 constexpr uint64_t kMsToNs = 1000ull * 1000;
 
@@ -49,6 +54,8 @@ Status Resource::OpenFreshLogfile(uint64_t number, platform::File* file,
   options.chunk_bytes = kChunkBytes;
   options.chunk_count = kChunkCount;
   options.gfp = platform::Gfp::kKernel;
+  options.payload_alignment = kLogPayloadAlignment;
+  options.aligned_payload_min = kLogAlignedPayloadMin;
   UniquePtr<log::LogWriter> made(New<log::LogWriter>(platform::Gfp::kKernel));
   status = made ? made->Init(options)
                 : Status(StatusCode::kNoMemory, "no memory for the log");

@@ -19,9 +19,10 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                            of random writes on alpha's /dev/mars/r0 across a
                            log-rotate, then fio with verification; both fetch
                            the logfiles and replay them until their replay
-                           links reach alpha's log end; after `down` fio
-                           verifies each data disk, which equals alpha's
-                           device
+                           links reach alpha's log end (the payloads of
+                           1 MiB records read with direct I/O); after
+                           `down` fio verifies each data disk, which equals
+                           alpha's device
 
 Run: testing/vm/run-tests replication   or
      python3 testing/vm/tests/test_replication.py --kernel 6.1
@@ -225,6 +226,13 @@ def test_secondaries_follow(env):
                 size_s = s.check("stat -c %s /mars/resource-r0/" + name).strip()
                 expect(size_a == size_s, "%s: %s bytes on alpha, %s on %s"
                        % (name, size_a, size_s, s))
+            # the 1 MiB records (oflag=direct) have aligned payloads, which
+            # replay reads with direct I/O past the first window of each
+            # logfile (write-path.md, "Aligned payloads are read directly")
+            direct = int(s.check("cat /proc/sys/mars/bytes_read_direct"))
+            print("    %s: replay read %d bytes directly" % (s, direct))
+            expect(direct >= 8 << 20, "%s read only %d bytes of 1 MiB records directly"
+                   % (s, direct))
             marsadm_ok(s, "down r0")
             s.put("/tmp/v.fio", job % "/dev/vdb")
             run_fio(s, "/tmp/v.fio", "--verify_only")
