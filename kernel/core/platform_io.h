@@ -101,10 +101,12 @@ class File {
     bool supported() const { return offset != 0 && memory != 0; }
   };
   // What ReadDirect() needs, as the file system reports it (statx
-  // STATX_DIOALIGN); {0, 0} when this file cannot be read directly (no
-  // direct I/O on its file system, or no alignment reported). On first use
-  // it opens the file a second time for direct reads (kept until Close());
-  // any failure there just means unsupported. Context: may sleep.
+  // STATX_DIOALIGN; in the kernel `memory` is at least `offset`, as it splits
+  // the buffer at page boundaries); {0, 0} when this file cannot be read
+  // directly (no direct I/O on its file system, or no alignment reported).
+  // On first use it opens the file a second time for direct reads (kept
+  // until Close()); any failure there just means unsupported.
+  // Context: may sleep.
   DirectAlignment DirectReadAlignment();
   // Reads `size` bytes at `offset` into `buffer` directly, as Read() does
   // (`*done` < size only at the end of the file); the bytes are those Read()

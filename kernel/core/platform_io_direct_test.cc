@@ -1,13 +1,22 @@
 // Contract tests of platform::File's direct reads (core/platform_io.h),
 // run against the userspace platform (O_DIRECT): alignment, the bytes read
-// (also bytes still dirty in the page cache), the end of the file, refused
-// misaligned reads, Close() and Swap(). Skipped where the file system of
-// the temporary directory cannot read directly (tmpfs before Linux 6.6).
+// (also bytes still dirty in the page cache) past the page cache, the end
+// of the file, refused misaligned reads, the second open file, Close() and
+// Swap(). Skipped where the file system of the temporary directory cannot
+// read directly (tmpfs).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/platform_io.h"
@@ -21,6 +30,35 @@ using test::Pattern;
 using test::TempDir;
 
 constexpr size_t kBufferBytes = 1 << 20;
+
+// Descriptors of this process open with O_DIRECT (the userspace platform's
+// second open file).
+int DirectDescriptors() {
+  int count = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = atoi(entry.path().filename().c_str());
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_DIRECT) != 0) count++;
+  }
+  return count;
+}
+
+// What statx reports for direct reads of `path` ({0, 0}: nothing), asked
+// here independently of the platform.
+File::DirectAlignment StatxDirectAlignment(const std::string& path) {
+  File::DirectAlignment alignment;
+  const int fd = open(path.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return alignment;
+  struct statx stx = {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+      (stx.stx_mask & STATX_DIOALIGN) != 0) {
+    alignment.offset = stx.stx_dio_offset_align;
+    alignment.memory = stx.stx_dio_mem_align;
+  }
+  close(fd);
+  return alignment;
+}
 
 // A write buffer (as replay's stages), freed at the end of the scope.
 class WriteBuffer {
@@ -44,11 +82,16 @@ class PlatformIoDirectTest : public ::testing::Test {
     data_ = Pattern(256 * 1024, 9);
     ASSERT_TRUE(file_.Write(0, data_.data(), data_.size()).ok());
     ASSERT_TRUE(file_.Sync(0, data_.size()).ok());
+    const File::DirectAlignment reported = StatxDirectAlignment(path_);
+    direct_before_ = DirectDescriptors();
     alignment_ = file_.DirectReadAlignment();
-    if (!alignment_.supported()) {
+    if (!reported.supported()) {
+      ASSERT_FALSE(alignment_.supported());
       GTEST_SKIP() << "the file system of " << path_
                    << " cannot read with direct I/O";
     }
+    ASSERT_EQ(alignment_.offset, reported.offset);
+    ASSERT_EQ(alignment_.memory, reported.memory);
     ASSERT_LE(alignment_.offset, 4096u);
     ASSERT_LE(alignment_.memory, 4096u);
   }
@@ -58,7 +101,16 @@ class PlatformIoDirectTest : public ::testing::Test {
   File file_;
   std::string data_;
   File::DirectAlignment alignment_;
+  int direct_before_ = 0;  // O_DIRECT descriptors before the first probe
 };
+
+TEST_F(PlatformIoDirectTest, OpensOneDirectFileUntilClose) {
+  EXPECT_EQ(DirectDescriptors(), direct_before_ + 1);
+  EXPECT_EQ(file_.DirectReadAlignment().memory, alignment_.memory);
+  EXPECT_EQ(DirectDescriptors(), direct_before_ + 1);  // not opened again
+  file_.Close();
+  EXPECT_EQ(DirectDescriptors(), direct_before_);
+}
 
 TEST_F(PlatformIoDirectTest, ReadsTheBytesReadWouldGive) {
   WriteBuffer buffer;
@@ -73,6 +125,50 @@ TEST_F(PlatformIoDirectTest, ReadsTheBytesReadWouldGive) {
   EXPECT_EQ(std::memcmp(buffer.data() + at, data_.data() + offset, size), 0);
   // Asking again reuses the second open file.
   EXPECT_EQ(file_.DirectReadAlignment().offset, alignment_.offset);
+}
+
+// Pages of [offset, offset + size) of the file at `path` in the page cache.
+size_t CachedPages(const std::string& path, uint64_t offset, size_t size) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SIZE_MAX;
+  void* map = mmap(nullptr, offset + size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return SIZE_MAX;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((offset + size + page - 1) / page);
+  size_t cached = SIZE_MAX;
+  if (mincore(map, offset + size, resident.data()) == 0) {
+    cached = 0;
+    for (size_t i = offset / page; i < resident.size(); ++i) {
+      cached += resident[i] & 1;
+    }
+  }
+  munmap(map, offset + size);
+  return cached;
+}
+
+// Evicts the file's clean pages from the page cache; false if some stay.
+bool DropCachedPages(const std::string& path, uint64_t size) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool dropped = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+  close(fd);
+  return dropped && CachedPages(path, 0, size) == 0;
+}
+
+TEST_F(PlatformIoDirectTest, ReadsBypassThePageCache) {
+  if (!DropCachedPages(path_, data_.size())) {
+    GTEST_SKIP() << "cannot evict " << path_ << " from the page cache";
+  }
+  WriteBuffer buffer;
+  size_t done = 0;
+  ASSERT_TRUE(file_.ReadDirect(0, buffer.data(), 64 * 1024, &done).ok());
+  EXPECT_EQ(done, 64 * 1024u);
+  EXPECT_EQ(std::memcmp(buffer.data(), data_.data(), done), 0);
+  EXPECT_EQ(CachedPages(path_, 0, 64 * 1024), 0u);
+  // Buffered reads fill it (mincore sees the cache).
+  ASSERT_TRUE(file_.Read(0, buffer.data(), 64 * 1024, &done).ok());
+  EXPECT_GT(CachedPages(path_, 0, 64 * 1024), 0u);
 }
 
 TEST_F(PlatformIoDirectTest, ReadsBytesNotYetWrittenBack) {
@@ -97,6 +193,18 @@ TEST_F(PlatformIoDirectTest, ShortReadAtTheEndOfTheFile) {
   EXPECT_EQ(done, 0u);
 }
 
+TEST_F(PlatformIoDirectTest, ShortReadWhereTheFileEndsInsideABlock) {
+  const std::string tail = Pattern(100, 11);
+  ASSERT_TRUE(file_.Write(data_.size(), tail.data(), tail.size()).ok());
+  WriteBuffer buffer;
+  size_t done = 0;
+  const uint64_t offset = data_.size() - 4096;
+  ASSERT_TRUE(file_.ReadDirect(offset, buffer.data(), 16 * 1024, &done).ok());
+  EXPECT_EQ(done, 4096 + tail.size());
+  EXPECT_EQ(std::memcmp(buffer.data(), data_.data() + offset, 4096), 0);
+  EXPECT_EQ(std::memcmp(buffer.data() + 4096, tail.data(), tail.size()), 0);
+}
+
 TEST_F(PlatformIoDirectTest, MisalignedReadsAreRefused) {
   WriteBuffer buffer;
   size_t done = 7;
@@ -110,6 +218,19 @@ TEST_F(PlatformIoDirectTest, MisalignedReadsAreRefused) {
     EXPECT_EQ(file_.ReadDirect(0, buffer.data() + 1, a, &done).code(),
               StatusCode::kInvalidArgument);
   }
+  // At the end of the file, where the file system itself reads nothing
+  // without looking at the alignment (ext4, XFS): only ReadDirect's own
+  // checks refuse these.
+  const uint64_t end = data_.size();
+  EXPECT_EQ(file_.ReadDirect(end + a / 2, buffer.data(), a, &done).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(file_.ReadDirect(end, buffer.data(), a / 2, &done).code(),
+            StatusCode::kInvalidArgument);
+  if (alignment_.memory > 1) {
+    EXPECT_EQ(file_.ReadDirect(end, buffer.data() + 1, a, &done).code(),
+              StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(done, 0u);
 }
 
 TEST_F(PlatformIoDirectTest, CloseForgetsAndSwapMovesTheDirectState) {
@@ -130,6 +251,11 @@ TEST_F(PlatformIoDirectTest, CloseForgetsAndSwapMovesTheDirectState) {
   ASSERT_TRUE(other.ReadDirect(4096, buffer.data(), 4096, &done).ok());
   EXPECT_EQ(done, 4096u);
   EXPECT_EQ(std::memcmp(buffer.data(), data_.data() + 4096, 4096), 0);
+  // The swapped file knows it probed: asking again opens nothing.
+  const int direct = DirectDescriptors();
+  EXPECT_EQ(other.DirectReadAlignment().offset, alignment_.offset);
+  EXPECT_EQ(DirectDescriptors(), direct);
+  EXPECT_FALSE(file_.DirectReadAlignment().supported());
 }
 
 }  // namespace

@@ -164,7 +164,8 @@ int mars_glue_file_open_direct(void *handle, void **direct,
 	ret = vfs_getattr(&dfile->f_path, &stat, STATX_DIOALIGN,
 			  AT_STATX_SYNC_AS_STAT);
 	if (ret == 0 && (!(stat.result_mask & STATX_DIOALIGN) ||
-			 !stat.dio_offset_align || !stat.dio_mem_align))
+			 !stat.dio_offset_align || !stat.dio_mem_align ||
+			 stat.dio_offset_align > PAGE_SIZE))
 		ret = -EOPNOTSUPP;
 	if (ret) {
 		filp_close(dfile, NULL);
@@ -172,7 +173,13 @@ int mars_glue_file_open_direct(void *handle, void **direct,
 	}
 	*direct = dfile;
 	*offset_align = stat.dio_offset_align;
-	*memory_align = stat.dio_mem_align;
+	/*
+	 * mars_glue_file_read_direct() splits the buffer at page boundaries
+	 * and direct I/O wants every piece a whole number of blocks (see
+	 * iov_iter_is_aligned()): the buffer must also be aligned to the
+	 * offset alignment (NVMe reports a memory alignment of 4).
+	 */
+	*memory_align = max(stat.dio_mem_align, stat.dio_offset_align);
 	return 0;
 }
 

@@ -43,9 +43,10 @@ int mars_glue_file_truncate(void *file, unsigned long long size);
 unsigned long long mars_glue_file_size(void *file);
 /*
  * Opens `file` a second time for direct reads (O_DIRECT) and reports the
- * alignment they need (statx STATX_DIOALIGN): 0 with *direct set, or
- * -EOPNOTSUPP (the file system reports no alignment) or the open's -errno.
- * Close *direct with mars_glue_file_close().
+ * alignment they need (statx STATX_DIOALIGN; the memory alignment is at
+ * least the offset alignment): 0 with *direct set, or -EOPNOTSUPP (the file
+ * system reports no alignment, or one above PAGE_SIZE) or the open's
+ * -errno. Close *direct with mars_glue_file_close().
  */
 int mars_glue_file_open_direct(void *file, void **direct,
 			       unsigned int *offset_align,
