@@ -24,6 +24,8 @@ constexpr uint64_t kMaxReceiveWaitNs = kNsPerSecond / 5;
 constexpr uint64_t kMinReceiveWaitNs = kNsPerSecond / 100;
 constexpr uint64_t kSendTimeoutNs = 30 * kNsPerSecond;
 constexpr uint64_t kAcceptWaitNs = kNsPerSecond;
+// Least time between two accepts after a failed one.
+constexpr uint64_t kAcceptRetryNs = kNsPerSecond / 10;
 constexpr uint64_t kPurgeIntervalNs = 60 * kNsPerSecond;
 constexpr int kListenBacklog = 16;
 constexpr uint64_t kFailureLogIntervalNs = 60 * kNsPerSecond;
@@ -476,8 +478,20 @@ void Node::ListenThread(void* context) {
   Node* self = static_cast<Node*>(context);
   while (!platform::Thread::ShouldStop()) {
     platform::Socket accepted;
+    const uint64_t started = platform::MonotonicNs();
     Status s = self->listener_.Accept(&accepted, nullptr, kAcceptWaitNs);
-    if (!s.ok()) continue;  // timeout, shutdown or a failed handshake
+    if (!s.ok()) {
+      // A timeout, or an error that comes back at once (the listener shut
+      // down by Stop(), a connection that failed before it was accepted):
+      // never retry at once. A thread spinning here on one CPU without
+      // preemption keeps Stop() itself from running (a soft lockup at
+      // rmmod); the wait ends early when Stop() wakes this thread.
+      if (platform::MonotonicNs() - started < kAcceptRetryNs) {
+        self->tree_wq_.WaitUntil([](void*) { return false; }, nullptr,
+                                 kAcceptRetryNs);
+      }
+      continue;
+    }
     platform::MutexGuard guard(self->lock_);
     if (self->stopping_ || self->secret_size_ == 0) continue;
     Connection* c = New<Connection>(platform::Gfp::kKernel, self);
