@@ -118,6 +118,23 @@ class File {
   Status ReadDirect(uint64_t offset, void* buffer, size_t size, size_t* done);
 
  private:
+  // ReadDirect()'s refusals, the same on every platform: kInvalidArgument
+  // when the direct file is not open or the read is not aligned.
+  Status CheckDirectRead(uint64_t offset, const void* buffer,
+                         size_t size) const {
+    const DirectAlignment alignment = direct_alignment_;
+    if (direct_ == nullptr || !alignment.supported()) {
+      return Status(StatusCode::kInvalidArgument,
+                    "file cannot be read with direct I/O");
+    }
+    if (offset % alignment.offset != 0 || size % alignment.offset != 0 ||
+        reinterpret_cast<uintptr_t>(buffer) % alignment.memory != 0) {
+      return Status(StatusCode::kInvalidArgument,
+                    "direct read not aligned as the file system needs");
+    }
+    return Status::Ok();
+  }
+
   void* impl_ = nullptr;
   void* direct_ = nullptr;  // the second open file for ReadDirect()
   DirectAlignment direct_alignment_;

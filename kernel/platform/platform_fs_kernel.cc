@@ -96,16 +96,8 @@ File::DirectAlignment File::DirectReadAlignment() {
 Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
                         size_t* done) {
   *done = 0;
-  const DirectAlignment alignment = direct_alignment_;
-  if (direct_ == nullptr || !alignment.supported()) {
-    return Status(StatusCode::kInvalidArgument,
-                  "file cannot be read with direct I/O");
-  }
-  if (offset % alignment.offset != 0 || size % alignment.offset != 0 ||
-      reinterpret_cast<uintptr_t>(buffer) % alignment.memory != 0) {
-    return Status(StatusCode::kInvalidArgument,
-                  "direct read not aligned as the file system needs");
-  }
+  const Status refused = CheckDirectRead(offset, buffer, size);
+  if (!refused.ok()) return refused;
   return FromGlue(
       mars_glue_file_read_direct(direct_, offset, buffer, size, done));
 }
