@@ -34,12 +34,7 @@ bool ReadsDirectly(const std::string& path) {
 // that LogApplier reads in place is a large one, so with direct I/O each of
 // them has its payload read directly.
 TEST_F(ReplayerTest, AlignedLargePayloadsAreReadDirectly) {
-  std::vector<RangeWrite> ranges = {{0, 256, 1}};
-  for (uint32_t version = 2; version <= 4; ++version) {
-    for (uint64_t block = 0; block < 256; block += 32) {
-      ranges.push_back({block, 32, version});
-    }
-  }
+  std::vector<RangeWrite> ranges = LargeRecords();
   ranges.push_back({0, 256, 5});
   ranges.push_back({7, 1, 6});
   const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);

@@ -63,12 +63,7 @@ TEST_F(ReplayerTest, RecordsOfEverySizeAreApplied) {
 TEST_F(ReplayerTest, LargeRecordsAreReadIntoTheStagesInPlace) {
   static_assert(LogApplier::kInPlaceMinPayload <= 32 * kBlock, "in place");
   static_assert(LogApplier::kWindowBytes == 2099200, "see below");
-  std::vector<RangeWrite> ranges = {{0, 256, 1}};
-  for (uint32_t version = 2; version <= 4; ++version) {
-    for (uint64_t block = 0; block < 256; block += 32) {
-      ranges.push_back({block, 32, version});
-    }
-  }
+  std::vector<RangeWrite> ranges = LargeRecords();
   ranges.push_back({7, 1, 5});  // small: through a window
   ranges.push_back({0, 32, 6});
   const TestLog log1 = MakeRangeLog(1, "a", ranges);

@@ -135,6 +135,19 @@ inline std::vector<RangeWrite> RecordsOfEverySize() {
           {5, 3, 3}, {200, 50, 3}, {10, 100, 4}, {120, 63, 4},  {0, 2, 5}};
 }
 
+// A 1 MiB record (the whole device, version 1), then the device again in
+// records of 128 KiB for versions 2, 3 and 4: records large enough to be
+// read into the stages in place (LogApplier::kInPlaceMinPayload).
+inline std::vector<RangeWrite> LargeRecords() {
+  std::vector<RangeWrite> ranges = {{0, 256, 1}};
+  for (uint32_t version = 2; version <= 4; ++version) {
+    for (uint64_t block = 0; block < 256; block += 32) {
+      ranges.push_back({block, 32, version});
+    }
+  }
+  return ranges;
+}
+
 class ReplayerTest : public ::testing::Test {
  protected:
   void SetUp() override {

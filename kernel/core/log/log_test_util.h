@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -40,13 +41,31 @@ inline LogWriterOptions WriterOptions(uint64_t salt, const File& file,
   return options;
 }
 
-// Copies every write the writer has ready into `file` (grown as needed).
-inline void TakeAllWrites(LogWriter* writer, File* file) {
+// Copies every write the writer has ready under `policy` into `file` (grown
+// as needed).
+inline void TakeAllWrites(LogWriter* writer, File* file,
+                          TakePolicy policy = TakePolicy::kAll) {
   LogWrite write;
-  while (writer->TakeWrite(TakePolicy::kAll, &write)) {
+  while (writer->TakeWrite(policy, &write)) {
     if (file->size() < write.end()) file->resize(write.end());
     std::memcpy(file->data() + write.file_offset, write.data, write.size);
   }
+}
+
+// TakeAllWrites(), then releases what was taken, as the logger does once
+// the writes are in the file: the ring has room again.
+inline void DrainWrites(LogWriter* writer, File* file,
+                        TakePolicy policy = TakePolicy::kAll) {
+  TakeAllWrites(writer, file, policy);
+  ASSERT_TRUE(writer->Release(writer->TakenEnd()).ok());
+}
+
+// `size` pseudo-random bytes from `seed`.
+inline File RandomBytes(size_t size, uint32_t seed) {
+  File out(size);
+  std::mt19937 rng(seed);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  return out;
 }
 
 // TakeAllWrites(), then tells the writer the file is durable up to there,

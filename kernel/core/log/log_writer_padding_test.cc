@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/log/log_reader.h"
+#include "core/log/log_test_util.h"
 #include "core/log/log_writer.h"
 
 namespace mars {
@@ -28,22 +29,6 @@ LogWriterOptions AlignedRing(uint32_t alignment = kAlign) {
   options.payload_alignment = alignment;
   options.aligned_payload_min = kMinAligned;
   return options;
-}
-
-void Drain(LogWriter* writer, std::vector<uint8_t>* file) {
-  LogWrite write;
-  while (writer->TakeWrite(TakePolicy::kAll, &write)) {
-    if (file->size() < write.end()) file->resize(write.end());
-    std::memcpy(file->data() + write.file_offset, write.data, write.size);
-  }
-  ASSERT_TRUE(writer->Release(writer->TakenEnd()).ok());
-}
-
-std::vector<uint8_t> Bytes(size_t size, uint32_t seed) {
-  std::vector<uint8_t> out(size);
-  std::mt19937 rng(seed);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
 }
 
 TEST(LogWriterPaddingTest, RejectsBadAlignmentsAndRingsWithoutRoom) {
@@ -85,7 +70,7 @@ TEST(LogWriterPaddingTest, LargePayloadsStartAlignedAndReadBackUnchanged) {
   uint64_t end = 0;
   for (uint32_t i = 0; i < 60; ++i) {
     const size_t size = sizes[rng() % (sizeof(sizes) / sizeof(sizes[0]))];
-    payloads.push_back(Bytes(size, i));
+    payloads.push_back(test::RandomBytes(size, i));
     RecordFields fields;
     fields.stamp_ns = 1000 + i;
     fields.device_offset = uint64_t{i} << 20;
@@ -106,7 +91,7 @@ TEST(LogWriterPaddingTest, LargePayloadsStartAlignedAndReadBackUnchanged) {
     if (position.padding != 0) ++paddings;
     end = position.end;
     positions.push_back(position);
-    Drain(&writer, &file);
+    test::DrainWrites(&writer, &file);
   }
   ASSERT_GT(paddings, 5u);
   ASSERT_EQ(file.size(), end);
@@ -143,8 +128,8 @@ TEST(LogWriterPaddingTest, LargePayloadsStartAlignedAndReadBackUnchanged) {
 TEST(LogWriterPaddingTest, PaddingRecordIsAnIgnorableZeroRecord) {
   LogWriter writer;
   ASSERT_TRUE(writer.Init(AlignedRing()).ok());
-  const std::vector<uint8_t> small = Bytes(100, 1);
-  const std::vector<uint8_t> large = Bytes(kMinAligned, 2);
+  const std::vector<uint8_t> small = test::RandomBytes(100, 1);
+  const std::vector<uint8_t> large = test::RandomBytes(kMinAligned, 2);
   RecordFields fields;
   fields.stamp_ns = 77;
   RecordPosition first;
@@ -156,7 +141,7 @@ TEST(LogWriterPaddingTest, PaddingRecordIsAnIgnorableZeroRecord) {
   ASSERT_TRUE(
       writer.Append(fields, Slice(large.data(), large.size()), &second).ok());
   std::vector<uint8_t> file;
-  Drain(&writer, &file);
+  test::DrainWrites(&writer, &file);
   ASSERT_EQ(first.end, 176u);  // 72 + 100, rounded up to 8
   // The gap up to 4096 - 72 is 3848 bytes: one padding record.
   ASSERT_EQ(second.padding, 4096u - 72 - 176);
@@ -186,7 +171,7 @@ TEST(LogWriterPaddingTest, RingWithoutRoomForThePaddingAppendsNothing) {
   LogWriterOptions options = AlignedRing();
   LogWriter writer;
   ASSERT_TRUE(writer.Init(options).ok());
-  const std::vector<uint8_t> small = Bytes(8, 3);
+  const std::vector<uint8_t> small = test::RandomBytes(8, 3);
   RecordPosition position;
   ASSERT_TRUE(
       writer
@@ -196,7 +181,7 @@ TEST(LogWriterPaddingTest, RingWithoutRoomForThePaddingAppendsNothing) {
   // room left lies between the record's size and the record plus padding.
   const size_t large_size = kMinAligned;
   const uint64_t large_bytes = RecordBytes(kWrittenHeaderBytes, large_size);
-  const std::vector<uint8_t> filler = Bytes(kMinAligned - 512, 4);
+  const std::vector<uint8_t> filler = test::RandomBytes(kMinAligned - 512, 4);
   while (writer.FreeBytes() >= large_bytes + kAlign + kWrittenHeaderBytes) {
     ASSERT_TRUE(writer
                     .Append(RecordFields(), Slice(filler.data(), filler.size()),
@@ -218,7 +203,7 @@ TEST(LogWriterPaddingTest, RingWithoutRoomForThePaddingAppendsNothing) {
   const uint64_t appended = writer.AppendedEnd();
   const uint64_t number = writer.next_record_number();
   ASSERT_NE((appended + kWrittenHeaderBytes) % kAlign, 0u);
-  const std::vector<uint8_t> large = Bytes(large_size, 5);
+  const std::vector<uint8_t> large = test::RandomBytes(large_size, 5);
   EXPECT_EQ(
       writer
           .Append(RecordFields(), Slice(large.data(), large.size()), &position)
@@ -236,7 +221,7 @@ TEST(LogWriterPaddingTest, ReaderSkipsPaddingWithOrWithoutTheIgnorableBit) {
   LogWriter writer;
   ASSERT_TRUE(writer.Init(options).ok());
   const std::vector<uint8_t> zeros(40, 0);
-  const std::vector<uint8_t> data = Bytes(512, 6);
+  const std::vector<uint8_t> data = test::RandomBytes(512, 6);
   RecordPosition position;
   RecordFields pad;
   pad.flags = kKindPadding;
@@ -251,7 +236,7 @@ TEST(LogWriterPaddingTest, ReaderSkipsPaddingWithOrWithoutTheIgnorableBit) {
       writer.Append(RecordFields(), Slice(data.data(), data.size()), &position)
           .ok());
   std::vector<uint8_t> file;
-  Drain(&writer, &file);
+  test::DrainWrites(&writer, &file);
   LogReader reader;
   ASSERT_TRUE(reader.Init(LogReaderOptions()).ok());
   ReadResult read;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/log/log_reader.h"
+#include "core/log/log_test_util.h"
 
 namespace mars {
 namespace log {
@@ -24,24 +25,6 @@ LogWriterOptions SmallRing(size_t chunk_bytes = 4096) {
   options.chunk_bytes = chunk_bytes;
   options.chunk_count = 1 + (kMaxRecordBytes + chunk_bytes - 1) / chunk_bytes;
   return options;
-}
-
-// Writes every range the writer hands out into `file` and releases it.
-void Drain(LogWriter* writer, std::vector<uint8_t>* file,
-           TakePolicy policy = TakePolicy::kAll) {
-  LogWrite write;
-  while (writer->TakeWrite(policy, &write)) {
-    if (file->size() < write.end()) file->resize(write.end());
-    std::memcpy(file->data() + write.file_offset, write.data, write.size);
-  }
-  ASSERT_TRUE(writer->Release(writer->TakenEnd()).ok());
-}
-
-std::vector<uint8_t> Bytes(size_t size, uint32_t seed) {
-  std::vector<uint8_t> out(size);
-  std::mt19937 rng(seed);
-  for (auto& b : out) b = static_cast<uint8_t>(rng());
-  return out;
 }
 
 struct ReadBack {
@@ -115,7 +98,7 @@ TEST(LogWriterTest, PositionsAreContiguousAlignedAndNumbered) {
   ASSERT_TRUE(writer.Init(SmallRing()).ok());
   uint64_t expected_begin = 0;
   for (uint64_t i = 0; i < 40; ++i) {
-    const std::vector<uint8_t> payload = Bytes(i * 13, 1);
+    const std::vector<uint8_t> payload = test::RandomBytes(i * 13, 1);
     RecordPosition pos;
     ASSERT_TRUE(writer
                     .Append(RecordFields(), Slice(payload.data(), payload.size()),
@@ -127,7 +110,7 @@ TEST(LogWriterTest, PositionsAreContiguousAlignedAndNumbered) {
     EXPECT_EQ(pos.end % kAlignment, 0u);
     expected_begin = pos.end;
     std::vector<uint8_t> ignored;
-    Drain(&writer, &ignored);
+    test::DrainWrites(&writer, &ignored);
   }
   EXPECT_EQ(writer.AppendedEnd(), expected_begin);
   EXPECT_EQ(writer.next_record_number(), 41u);
@@ -164,7 +147,7 @@ TEST(LogWriterTest, RejectsBadRecordsWithoutAppending) {
 }
 
 TEST(LogWriterTest, GatherPayloadEqualsSingleSlice) {
-  const std::vector<uint8_t> data = Bytes(10000, 7);
+  const std::vector<uint8_t> data = test::RandomBytes(10000, 7);
   std::vector<uint8_t> file_a, file_b;
   {
     LogWriter writer;
@@ -173,7 +156,7 @@ TEST(LogWriterTest, GatherPayloadEqualsSingleSlice) {
     ASSERT_TRUE(
         writer.Append(RecordFields(), Slice(data.data(), data.size()), &pos)
             .ok());
-    Drain(&writer, &file_a);
+    test::DrainWrites(&writer, &file_a);
   }
   {
     LogWriter writer;
@@ -183,7 +166,7 @@ TEST(LogWriterTest, GatherPayloadEqualsSingleSlice) {
                              Slice(data.data() + 4097, data.size() - 4097)};
     RecordPosition pos;
     ASSERT_TRUE(writer.Append(RecordFields(), pieces, 4, &pos).ok());
-    Drain(&writer, &file_b);
+    test::DrainWrites(&writer, &file_b);
   }
   EXPECT_EQ(file_a, file_b);
 }
@@ -191,7 +174,7 @@ TEST(LogWriterTest, GatherPayloadEqualsSingleSlice) {
 TEST(LogWriterTest, FullChunkPolicyWaitsForAWholeChunk) {
   LogWriter writer;
   ASSERT_TRUE(writer.Init(SmallRing(4096)).ok());
-  const std::vector<uint8_t> payload = Bytes(1000, 3);
+  const std::vector<uint8_t> payload = test::RandomBytes(1000, 3);
   RecordPosition pos;
   LogWrite write;
   // 1072 bytes per record: 3 records stay inside the first chunk.
@@ -230,7 +213,7 @@ TEST(LogWriterTest, FullChunkPolicyWaitsForAWholeChunk) {
 TEST(LogWriterTest, DurableEndIsARecordEndThatWasSynced) {
   LogWriter writer;
   ASSERT_TRUE(writer.Init(SmallRing(4096)).ok());
-  const std::vector<uint8_t> payload = Bytes(1000, 5);
+  const std::vector<uint8_t> payload = test::RandomBytes(1000, 5);
   std::vector<uint8_t> file;
   RecordPosition pos;
   for (int i = 0; i < 4; ++i) {
@@ -240,11 +223,11 @@ TEST(LogWriterTest, DurableEndIsARecordEndThatWasSynced) {
             .ok());
   }
   // Only the first chunk is written: it ends inside record 4.
-  Drain(&writer, &file, TakePolicy::kFullChunks);
+  test::DrainWrites(&writer, &file, TakePolicy::kFullChunks);
   ASSERT_EQ(writer.TakenEnd(), 4096u);
   writer.NoteDurable(4096);
   EXPECT_EQ(writer.DurableEnd(), 0u);
-  Drain(&writer, &file);
+  test::DrainWrites(&writer, &file);
   writer.NoteDurable(writer.TakenEnd());
   EXPECT_EQ(writer.DurableEnd(), pos.end);
   const uint64_t durable = pos.end;
@@ -254,7 +237,7 @@ TEST(LogWriterTest, DurableEndIsARecordEndThatWasSynced) {
   ASSERT_TRUE(
       writer.Append(RecordFields(), Slice(payload.data(), payload.size()), &pos)
           .ok());
-  Drain(&writer, &file);
+  test::DrainWrites(&writer, &file);
   RecordHeader header;
   Defect defect = Defect::kNone;
   ASSERT_EQ(ParseRecord(file.data() + pos.begin, file.size() - pos.begin,
@@ -274,7 +257,7 @@ TEST(LogWriterTest, RingFullGivesBackPressureUntilReleased) {
   ASSERT_TRUE(writer.Init(options).ok());
   const uint64_t capacity = options.chunk_count * options.chunk_bytes;
   EXPECT_EQ(writer.FreeBytes(), capacity);
-  const std::vector<uint8_t> payload = Bytes(4096 - kWrittenHeaderBytes, 4);
+  const std::vector<uint8_t> payload = test::RandomBytes(4096 - kWrittenHeaderBytes, 4);
   RecordPosition pos;
   uint64_t appended = 0;
   Status s;
@@ -320,7 +303,7 @@ TEST(LogWriterTest, RangesNeverCrossChunksAndCoverTheFileOnce) {
   std::mt19937 rng(11);
   uint64_t next = 0;
   for (int i = 0; i < 300; ++i) {
-    const std::vector<uint8_t> payload = Bytes(rng() % 9000, i);
+    const std::vector<uint8_t> payload = test::RandomBytes(rng() % 9000, i);
     RecordPosition pos;
     ASSERT_TRUE(writer
                     .Append(RecordFields(),
@@ -350,7 +333,7 @@ TEST(LogWriterTest, WriterPositionsMatchReaderOffsets) {
     std::vector<std::vector<uint8_t>> payloads;
     for (int i = 0; i < 200; ++i) {
       const size_t size = rng() % 4 == 0 ? 0 : rng() % 20000;
-      payloads.push_back(Bytes(size, rng()));
+      payloads.push_back(test::RandomBytes(size, rng()));
       RecordFields fields;
       fields.stamp_ns = 1000 + i;
       fields.device_offset = uint64_t{512} * i;
@@ -362,9 +345,9 @@ TEST(LogWriterTest, WriterPositionsMatchReaderOffsets) {
                               &pos)
                       .ok());
       positions.push_back(pos);
-      if (rng() % 5 == 0) Drain(&writer, &file, TakePolicy::kFullChunks);
+      if (rng() % 5 == 0) test::DrainWrites(&writer, &file, TakePolicy::kFullChunks);
     }
-    Drain(&writer, &file);
+    test::DrainWrites(&writer, &file);
     ASSERT_EQ(file.size(), writer.AppendedEnd());
     const ReadBack back = ReadAll(file);
     ASSERT_EQ(back.records.size(), positions.size());
@@ -391,14 +374,14 @@ TEST(LogWriterTest, ContinuesAnExistingLogAfterATornTail) {
     LogWriter writer;
     ASSERT_TRUE(writer.Init(SmallRing()).ok());
     for (int i = 0; i < 10; ++i) {
-      const std::vector<uint8_t> payload = Bytes(700 + i, i);
+      const std::vector<uint8_t> payload = test::RandomBytes(700 + i, i);
       RecordPosition pos;
       ASSERT_TRUE(writer
                       .Append(RecordFields(),
                               Slice(payload.data(), payload.size()), &pos)
                       .ok());
     }
-    Drain(&writer, &file);
+    test::DrainWrites(&writer, &file);
   }
   file.resize(file.size() - 300);  // the crash tore record 10
   LogReaderOptions read_options;
@@ -427,7 +410,7 @@ TEST(LogWriterTest, ContinuesAnExistingLogAfterATornTail) {
   if (file.size() < write.end()) file.resize(write.end());
   std::memcpy(file.data() + write.file_offset, write.data, write.size);
   ASSERT_TRUE(writer.Release(write.end()).ok());
-  Drain(&writer, &file);
+  test::DrainWrites(&writer, &file);
 
   const ReadBack all = ReadAll(file, read_options);
   ASSERT_EQ(all.records.size(), 14u);
