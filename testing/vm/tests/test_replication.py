@@ -139,6 +139,19 @@ def run_fio(vm, jobfile, extra=""):
            "%s: fio %s %s failed (rc %d):\n%s" % (vm, jobfile, extra, rc, out[-3000:]))
 
 
+def replication_state(vm, res="r0"):
+    """What a stalled fetch or replay needs to be understood, compactly: the
+    logfile sizes, the resource's links (replay, version, actual-*), the
+    module's counters and the end of its kernel log."""
+    cmd = ("cd /mars/resource-%s && for f in log-*; do echo \"$f $(stat -c %%s $f)\"; "
+           "done; for l in replay-* version-* actual-*/* syncpos-*; do "
+           "echo \"$l -> $(readlink $l)\"; done; cd /proc/sys/mars && "
+           "for f in *; do printf '%%s=%%s ' $f \"$(cat $f 2>/dev/null)\"; done; echo; "
+           "dmesg | tail -15" % res)
+    rc, out = vm.run(cmd, timeout=60)
+    return "--- %s (rc %d):\n%s" % (vm, rc, out.strip())
+
+
 def replay_link(vm, res, host):
     """(logfile, position) of resource-RES/replay-HOST on vm, or None."""
     value = link(vm, "resource-%s/replay-%s" % (res, host))
@@ -218,9 +231,9 @@ def test_secondaries_follow(env):
                 vmkit.wait_until(lambda: replay_link(s, "r0", s.name) == (last, end), 600,
                                  "%s replays %s up to %d" % (s, last, end))
             except vmkit.VMError as e:
-                raise AssertionError("%s (at %s; it has:\n%s)"
+                raise AssertionError("%s (at %s)\n%s"
                                      % (e, replay_link(s, "r0", s.name),
-                                        s.run("ls -l /mars/resource-r0/")[1]))
+                                        "\n".join(replication_state(vm) for vm in c.vms)))
             for name in logs:
                 size_a = a.check("stat -c %s /mars/resource-r0/" + name).strip()
                 size_s = s.check("stat -c %s /mars/resource-r0/" + name).strip()
