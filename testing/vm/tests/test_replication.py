@@ -139,16 +139,20 @@ def run_fio(vm, jobfile, extra=""):
            "%s: fio %s %s failed (rc %d):\n%s" % (vm, jobfile, extra, rc, out[-3000:]))
 
 
-def replication_state(vm, res="r0"):
-    """What a stalled fetch or replay needs to be understood, compactly: the
-    logfile sizes, the resource's links (replay, version, actual-*), the
-    module's counters and the end of its kernel log."""
-    cmd = ("cd /mars/resource-%s && for f in log-*; do echo \"$f $(stat -c %%s $f)\"; "
-           "done; for l in replay-* version-* actual-*/* syncpos-*; do "
-           "echo \"$l -> $(readlink $l)\"; done; cd /proc/sys/mars && "
-           "for f in *; do printf '%%s=%%s ' $f \"$(cat $f 2>/dev/null)\"; done; echo; "
-           "dmesg | tail -15" % res)
-    rc, out = vm.run(cmd, timeout=60)
+def diagnose(vm, res="r0"):
+    """What a stalled fetch or replay leaves to look at, compactly: the sizes
+    of the logfiles, every link of the resource, its view, the module's
+    counters, the end of the kernel log and where each mars thread waits."""
+    cmd = ("cd /mars/resource-%s && for f in *; do if [ -L \"$f\" ]; then "
+           "echo \"$f -> $(readlink $f)\"; elif [ -f \"$f\" ]; then "
+           "echo \"$f $(stat -c %%s $f) bytes\"; fi; done; "
+           "for f in actual-*/*; do echo \"$f -> $(readlink $f)\"; done; "
+           "marsadm view %s; cd /proc/sys/mars && for f in *; do "
+           "printf '%%s=%%s ' $f \"$(cat $f 2>/dev/null)\"; done; echo; "
+           "dmesg | grep mars | tail -15; "
+           "for p in $(ps | awk '/\\[mars_/ {print $1}'); do "
+           "echo \"== $p $(cat /proc/$p/comm)\"; cat /proc/$p/stack; done" % (res, res))
+    rc, out = vm.run(cmd, timeout=120)
     return "--- %s (rc %d):\n%s" % (vm, rc, out.strip())
 
 
@@ -218,7 +222,8 @@ def test_secondaries_follow(env):
                "bs=4k\noffset=40m\nsize=16m\nverify=crc32c\nverify_fatal=1\nrandrepeat=1\n")
         a.put("/tmp/v.fio", job % "/dev/mars/r0")
         run_fio(a, "/tmp/v.fio")
-        a.check("sync")
+        # a flush: everything acknowledged is in alpha's logfile now
+        a.check("dd if=/dev/null of=/dev/mars/r0 conv=notrunc,fsync 2>/dev/null")
         logs = sorted(a.check("cd /mars/resource-r0 && ls log-*").split())
         expect(len(logs) >= 2, "alpha has logfiles %s, expected two after log-rotate" % logs)
         last = logs[-1]
@@ -233,7 +238,7 @@ def test_secondaries_follow(env):
             except vmkit.VMError as e:
                 raise AssertionError("%s (at %s)\n%s"
                                      % (e, replay_link(s, "r0", s.name),
-                                        "\n".join(replication_state(vm) for vm in c.vms)))
+                                        "\n".join(diagnose(vm) for vm in c.vms)))
             for name in logs:
                 size_a = a.check("stat -c %s /mars/resource-r0/" + name).strip()
                 size_s = s.check("stat -c %s /mars/resource-r0/" + name).strip()

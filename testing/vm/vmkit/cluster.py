@@ -323,6 +323,18 @@ class TestEnv:
                                     % (v.name, "\n  ".join(bad[:20])))
         return problems
 
+    def dump_blocked_tasks(self):
+        """After a failure, before the VMs stop: every running guest writes
+        its blocked (D state) tasks with their stacks to its console (sysrq
+        w), so that a hang shows where it waits. Best effort: a guest whose
+        agent does not answer is left as it is."""
+        for c in self.clusters:
+            for v in c.vms:
+                if not v.running:
+                    continue
+                with contextlib.suppress(Exception):
+                    v.run("echo w > /proc/sysrq-trigger", timeout=30)
+
     def console_tails(self, n=40):
         out = []
         for c in self.clusters:

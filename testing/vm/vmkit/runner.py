@@ -84,6 +84,8 @@ def run_tests(files, kernels, only=None, build=True, keep=False, out=sys.stdout,
                         err = traceback.format_exc()
                     finally:
                         sys.stdout = saved
+                    if err:
+                        env.dump_blocked_tasks()
                     problems = env.end()
                     if problems and not (err and "ConsoleError" in err):
                         err = (err or "") + "\n".join(problems) + "\n"
