@@ -118,6 +118,7 @@ class File {
   Status ReadDirect(uint64_t offset, void* buffer, size_t size, size_t* done);
 
  private:
+  friend class DirectRead;
   // ReadDirect()'s refusals, the same on every platform: kInvalidArgument
   // when the direct file is not open or the read is not aligned.
   Status CheckDirectRead(uint64_t offset, const void* buffer,
@@ -139,6 +140,33 @@ class File {
   void* direct_ = nullptr;  // the second open file for ReadDirect()
   DirectAlignment direct_alignment_;
   bool direct_probed_ = false;  // DirectReadAlignment() ran
+};
+
+// One File::ReadDirect() that runs while its starter goes on: in the kernel
+// an asynchronous kiocb, completed by the disk; in userspace a thread of its
+// own. Not thread-safe; one read at a time.
+class DirectRead {
+ public:
+  DirectRead() = default;
+  // Waits for a read still running.
+  ~DirectRead();
+  DirectRead(const DirectRead&) = delete;
+  DirectRead& operator=(const DirectRead&) = delete;
+
+  // Starts reading `size` bytes at `offset` of `file` into `buffer`, as
+  // File::ReadDirect() would, with its requirements and its refusals
+  // (returned at once; nothing runs then), or kNoMemory. Until Wait()
+  // returned the read owns `buffer`, and `file` must stay open.
+  // REQUIRES !running(). Context: may sleep.
+  Status Start(File* file, uint64_t offset, void* buffer, size_t size);
+  // Waits until the read ended: the file system's error, or Ok with *done
+  // the bytes read (< size at the end of the file, or when the file system
+  // read less). REQUIRES running(). Context: may sleep.
+  Status Wait(size_t* done);
+  bool running() const { return impl_ != nullptr; }
+
+ private:
+  void* impl_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------
@@ -372,7 +400,9 @@ enum class Counter : int {
                             // the heartbeat to /mars, 0 once one succeeds
   kBytesReadDirect = 14,    // bytes_read_direct: payload bytes recovery and
                             // replay read from logfiles with direct I/O
-  kCount = 15,
+  kBytesReadAhead = 15,     // bytes_read_ahead: of those, read while the
+                            // record before was verified
+  kCount = 16,
 };
 
 // Context: any.

@@ -2,8 +2,9 @@
 // run against the userspace platform (O_DIRECT): alignment, the bytes read
 // (also bytes still dirty in the page cache) past the page cache, the end
 // of the file, refused misaligned reads, the second open file, Close() and
-// Swap(). Skipped where the file system of the temporary directory cannot
-// read directly (tmpfs).
+// Swap(); DirectRead, the same read running while its starter goes on. Skipped
+// where the file system of the temporary directory cannot read directly
+// (tmpfs).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "core/base/status.h"
 #include "core/platform_io.h"
 #include "core/platform_io_test_util.h"
+#include "platform_user.h"
 
 namespace mars {
 namespace platform {
@@ -256,6 +258,61 @@ TEST_F(PlatformIoDirectTest, CloseForgetsAndSwapMovesTheDirectState) {
   EXPECT_EQ(other.DirectReadAlignment().offset, alignment_.offset);
   EXPECT_EQ(DirectDescriptors(), direct);
   EXPECT_FALSE(file_.DirectReadAlignment().supported());
+}
+
+// DirectRead: the same read, running while the starter goes on. The
+// userspace platform runs it in a thread; with a delay the buffer keeps its
+// old bytes until the read really happens.
+TEST_F(PlatformIoDirectTest, DirectReadRunsUntilWaitedFor) {
+  WriteBuffer buffer;
+  const size_t size = 128 * 1024;
+  std::memset(buffer.data(), 0xA5, size);
+  test::SetDirectReadDelayForTest(50ull * 1000 * 1000);
+  DirectRead read;
+  ASSERT_TRUE(read.Start(&file_, 4096, buffer.data(), size).ok());
+  EXPECT_TRUE(read.running());
+  EXPECT_EQ(buffer.data()[0], 0xA5);  // not read yet: 50 ms to go
+  size_t done = 0;
+  ASSERT_TRUE(read.Wait(&done).ok());
+  test::SetDirectReadDelayForTest(0);
+  EXPECT_FALSE(read.running());
+  EXPECT_EQ(done, size);
+  EXPECT_EQ(std::memcmp(buffer.data(), data_.data() + 4096, size), 0);
+  // The object takes the next read.
+  ASSERT_TRUE(
+      read.Start(&file_, data_.size() - 4096, buffer.data(), 8192).ok());
+  ASSERT_TRUE(read.Wait(&done).ok());
+  EXPECT_EQ(done, 4096u);  // the end of the file
+  EXPECT_EQ(
+      std::memcmp(buffer.data(), data_.data() + data_.size() - 4096, 4096), 0);
+}
+
+TEST_F(PlatformIoDirectTest, DirectReadRefusesAtOnce) {
+  WriteBuffer buffer;
+  DirectRead read;
+  const size_t a = alignment_.offset;
+  EXPECT_EQ(read.Start(&file_, a / 2 + 1, buffer.data(), a).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(read.running());
+  EXPECT_EQ(read.Start(&file_, 0, buffer.data(), a + 1).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(read.running());
+  File closed;
+  EXPECT_EQ(read.Start(&closed, 0, buffer.data(), a).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(read.running());
+}
+
+TEST_F(PlatformIoDirectTest, DirectReadIsWaitedForWhenDestroyed) {
+  WriteBuffer buffer;
+  std::memset(buffer.data(), 0xA5, 4096);
+  test::SetDirectReadDelayForTest(20ull * 1000 * 1000);
+  {
+    DirectRead read;
+    ASSERT_TRUE(read.Start(&file_, 0, buffer.data(), 4096).ok());
+  }
+  test::SetDirectReadDelayForTest(0);
+  EXPECT_EQ(std::memcmp(buffer.data(), data_.data(), 4096), 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bvec.h>
+#include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
@@ -15,6 +16,7 @@
 #include <linux/highmem.h>
 #include <linux/limits.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/stat.h>
 #include <linux/uio.h>
@@ -188,56 +190,111 @@ static struct page *mars_buffer_page(const void *addr)
 	return is_vmalloc_addr(addr) ? vmalloc_to_page(addr) : virt_to_page(addr);
 }
 
+/* One direct read in flight (mars_glue_file_read_direct_start()). */
+struct mars_direct_read {
+	struct kiocb iocb;
+	struct iov_iter iter;
+	struct completion done;
+	long result; /* bytes read or -errno, set before `done` completes */
+	void *buffer;
+	size_t size;
+	struct bio_vec bvec[]; /* the bio may point at them until the end */
+};
+
+/* The end of the read; from the disk's completion (any context) or inline. */
+static void mars_direct_read_complete(struct kiocb *iocb, long ret)
+{
+	struct mars_direct_read *r =
+		container_of(iocb, struct mars_direct_read, iocb);
+
+	r->result = ret;
+	complete(&r->done);
+}
+
 /*
  * Direct I/O cannot take a kvec (its pages are not pinnable that way): the
  * buffer becomes a bvec array, one entry per page piece, as the loop driver
- * hands pages to its backing file.
+ * hands pages to its backing file. The kiocb carries a completion, so the
+ * file system submits the bios and returns -EIOCBQUEUED; it may also finish
+ * (or fail) at once, which completes the read here.
  */
-int mars_glue_file_read_direct(void *direct, unsigned long long offset,
-			       void *buffer, size_t size, size_t *done)
+int mars_glue_file_read_direct_start(void *direct, unsigned long long offset,
+				     void *buffer, size_t size, void **read)
 {
-	char *p = buffer;
+	size_t pieces = size / PAGE_SIZE + 2;
+	struct mars_direct_read *r;
 	unsigned int nr = 0;
-	struct bio_vec *bvec;
-	struct iov_iter iter;
-	loff_t pos = offset;
-	size_t total = 0;
 	size_t left = size;
-	int ret = 0;
+	char *p = buffer;
+	ssize_t ret;
 
-	*done = 0;
+	*read = NULL;
 	if (!mars_file_range_ok(offset, size))
 		return -EINVAL;
-	if (size == 0)
-		return 0;
-	bvec = kvmalloc_array(size / PAGE_SIZE + 2, sizeof(*bvec), GFP_KERNEL);
-	if (!bvec)
+	r = kvzalloc(struct_size(r, bvec, pieces), GFP_KERNEL);
+	if (!r)
 		return -ENOMEM;
+	init_completion(&r->done);
+	r->buffer = buffer;
+	r->size = size;
 	while (left > 0) {
 		size_t in_page = offset_in_page(p);
 		size_t n = min_t(size_t, left, PAGE_SIZE - in_page);
 
-		bvec_set_page(&bvec[nr++], mars_buffer_page(p), n, in_page);
+		bvec_set_page(&r->bvec[nr++], mars_buffer_page(p), n, in_page);
 		p += n;
 		left -= n;
 	}
 	if (is_vmalloc_addr(buffer))
 		flush_kernel_vmap_range(buffer, size);
-	iov_iter_bvec(&iter, ITER_DEST, bvec, nr, size);
-	while (total < size) {
-		ssize_t n = vfs_iter_read(direct, &iter, &pos, 0);
+	iov_iter_bvec(&r->iter, ITER_DEST, r->bvec, nr, size);
+	init_sync_kiocb(&r->iocb, direct);
+	r->iocb.ki_pos = offset;
+	r->iocb.ki_complete = mars_direct_read_complete;
+	ret = size ? vfs_iocb_iter_read(direct, &r->iocb, &r->iter) : 0;
+	if (ret != -EIOCBQUEUED)
+		mars_direct_read_complete(&r->iocb, ret);
+	*read = r;
+	return 0;
+}
 
-		if (n < 0) {
-			ret = n;
+int mars_glue_file_read_direct_wait(void *read, size_t *done)
+{
+	struct mars_direct_read *r = read;
+	int ret = 0;
+
+	*done = 0;
+	wait_for_completion_io(&r->done);
+	if (is_vmalloc_addr(r->buffer))
+		invalidate_kernel_vmap_range(r->buffer, r->size);
+	if (r->result < 0)
+		ret = r->result;
+	else
+		*done = r->result;
+	kvfree(r);
+	return ret;
+}
+
+int mars_glue_file_read_direct(void *direct, unsigned long long offset,
+			       void *buffer, size_t size, size_t *done)
+{
+	size_t total = 0;
+	int ret = 0;
+
+	while (total < size) {
+		void *read;
+		size_t n = 0;
+
+		ret = mars_glue_file_read_direct_start(direct, offset + total,
+						       (char *)buffer + total,
+						       size - total, &read);
+		if (ret)
 			break;
-		}
-		if (n == 0)
-			break; /* end of file */
+		ret = mars_glue_file_read_direct_wait(read, &n);
+		if (ret || n == 0)
+			break; /* an error, or the end of the file */
 		total += n;
 	}
-	if (is_vmalloc_addr(buffer))
-		invalidate_kernel_vmap_range(buffer, size);
-	kvfree(bvec);
 	*done = total;
 	return ret;
 }

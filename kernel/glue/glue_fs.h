@@ -59,6 +59,18 @@ int mars_glue_file_open_direct(void *file, void **direct,
 int mars_glue_file_read_direct(void *direct, unsigned long long offset,
 			       void *buffer, __SIZE_TYPE__ size,
 			       __SIZE_TYPE__ *done);
+/*
+ * The same read, asynchronous: starts it and returns 0 with *read set (the
+ * read owns `buffer` and needs `direct` open until
+ * mars_glue_file_read_direct_wait() returned), or -EINVAL/-ENOMEM and
+ * nothing started. The wait sleeps until the read ended, frees *read and
+ * returns its -errno, or 0 with *done the bytes read (< size at the end of
+ * the file, or when the file system read less).
+ */
+int mars_glue_file_read_direct_start(void *direct, unsigned long long offset,
+				     void *buffer, __SIZE_TYPE__ size,
+				     void **read);
+int mars_glue_file_read_direct_wait(void *read, __SIZE_TYPE__ *done);
 
 /* tree_fs.c: symlinks and directories. Context: may sleep. */
 enum mars_entry_type {
@@ -93,7 +105,7 @@ void mars_glue_trigger_kick(void);
 
 /* control.c: ids are the values of mars::platform::Tunable / Counter. */
 #define MARS_TUNABLE_COUNT 5
-#define MARS_COUNTER_COUNT 15
+#define MARS_COUNTER_COUNT 16
 unsigned long long mars_glue_tunable_get(int id);
 unsigned long long mars_glue_counter_get(int id);
 void mars_glue_counter_add(int id, unsigned long long delta);

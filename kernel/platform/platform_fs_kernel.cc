@@ -102,6 +102,32 @@ Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
       mars_glue_file_read_direct(direct_, offset, buffer, size, done));
 }
 
+DirectRead::~DirectRead() {
+  size_t ignored = 0;
+  if (running()) (void)Wait(&ignored).ok();
+}
+
+Status DirectRead::Start(File* file, uint64_t offset, void* buffer,
+                         size_t size) {
+  if (!MARS_CHECK(!running())) {
+    return Status(StatusCode::kInternal, "direct read already running");
+  }
+  const Status refused = file->CheckDirectRead(offset, buffer, size);
+  if (!refused.ok()) return refused;
+  return FromGlue(mars_glue_file_read_direct_start(file->direct_, offset,
+                                                   buffer, size, &impl_));
+}
+
+Status DirectRead::Wait(size_t* done) {
+  *done = 0;
+  if (!MARS_CHECK(running())) {
+    return Status(StatusCode::kInternal, "no direct read running");
+  }
+  void* read = impl_;
+  impl_ = nullptr;
+  return FromGlue(mars_glue_file_read_direct_wait(read, done));
+}
+
 Status File::Write(uint64_t offset, const void* data, size_t size) {
   if (impl_ == nullptr)
     return Status(StatusCode::kInvalidArgument, "file not open");

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -77,6 +78,7 @@ struct PathState {
   test::BlockDeviceStats stats;
   int fail_next[3] = {0, 0, 0};  // by BlockDevice::Op
   bool async = false;
+  uint64_t async_delay_ns = 0;
   bool direct = false;
 };
 
@@ -443,10 +445,12 @@ void BlockDevice::Submit(Request* request) {
   }
   FileDisk* disk = device->disk();
   bool async;
+  uint64_t delay_ns;
   {
     PathRegistry& registry = Paths();
     std::lock_guard<std::mutex> lock(registry.mutex);
     async = registry.paths[disk->path()].async;
+    delay_ns = registry.paths[disk->path()].async_delay_ns;
   }
   if (!async) {
     device->Queue(request);
@@ -455,7 +459,12 @@ void BlockDevice::Submit(Request* request) {
   // SetBlockDeviceAsyncForTest(): a thread of its own, so that requests
   // overlap and complete in any order.
   const uint64_t size = device->size();
-  std::thread([disk, size, request] { Execute(disk, size, request); }).detach();
+  std::thread([disk, size, request, delay_ns] {
+    if (delay_ns > 0) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
+    }
+    Execute(disk, size, request);
+  }).detach();
 }
 
 namespace test {
@@ -484,6 +493,12 @@ void SetBlockDeviceAsyncForTest(const char* path, bool async) {
   PathRegistry& registry = Paths();
   std::lock_guard<std::mutex> lock(registry.mutex);
   registry.paths[path].async = async;
+}
+
+void SetBlockDeviceAsyncDelayForTest(const char* path, uint64_t delay_ns) {
+  PathRegistry& registry = Paths();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.paths[path].async_delay_ns = delay_ns;
 }
 
 void SetBlockDeviceDirectIoForTest(const char* path, bool direct) {

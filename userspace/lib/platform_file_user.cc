@@ -1,5 +1,6 @@
 // The files of core/platform_io.h (logfiles) with POSIX: pread (also on a
-// second O_DIRECT descriptor for ReadDirect), pwrite,
+// second O_DIRECT descriptor for ReadDirect and for DirectRead, which runs
+// each read in a thread of its own), pwrite,
 // fdatasync, ftruncate; hooked into the recorder (platform_recorder_user.h),
 // plus FailFileSyncsForTest (platform_user.h).
 #include <errno.h>
@@ -7,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "core/base/errno_status.h"
@@ -282,6 +286,62 @@ Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
   const Status refused = CheckDirectRead(offset, buffer, size);
   if (!refused.ok()) return refused;
   return ReadFully(*static_cast<int*>(direct_), offset, buffer, size, done);
+}
+
+namespace {
+
+std::atomic<uint64_t> direct_read_delay_ns{0};
+
+// A read in flight: its thread fills `status` and `done` before it ends.
+struct UserDirectRead {
+  std::thread thread;
+  Status status;
+  size_t done = 0;
+};
+
+}  // namespace
+
+namespace test {
+
+void SetDirectReadDelayForTest(uint64_t delay_ns) {
+  direct_read_delay_ns.store(delay_ns);
+}
+
+}  // namespace test
+
+DirectRead::~DirectRead() {
+  size_t ignored = 0;
+  if (running()) (void)Wait(&ignored).ok();
+}
+
+Status DirectRead::Start(File* file, uint64_t offset, void* buffer,
+                         size_t size) {
+  if (running()) return Status(StatusCode::kInternal, "direct read running");
+  const Status refused = file->CheckDirectRead(offset, buffer, size);
+  if (!refused.ok()) return refused;
+  auto* read = new UserDirectRead;
+  const int fd = *static_cast<int*>(file->direct_);
+  const uint64_t delay_ns = direct_read_delay_ns.load();
+  read->thread = std::thread([read, fd, offset, buffer, size, delay_ns] {
+    if (delay_ns > 0) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
+    }
+    read->status = ReadFully(fd, offset, buffer, size, &read->done);
+  });
+  impl_ = read;
+  return Status::Ok();
+}
+
+Status DirectRead::Wait(size_t* done) {
+  *done = 0;
+  if (!running()) return Status(StatusCode::kInternal, "no direct read");
+  auto* read = static_cast<UserDirectRead*>(impl_);
+  impl_ = nullptr;
+  read->thread.join();
+  const Status status = read->status;
+  if (status.ok()) *done = read->done;
+  delete read;
+  return status;
 }
 
 Status File::Size(uint64_t* size) {

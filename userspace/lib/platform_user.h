@@ -149,6 +149,10 @@ uint64_t FileSyncsForTest(const char* path);
 // that requests overlap and complete in any order (the kernel promises no
 // order either).
 void SetBlockDeviceAsyncForTest(const char* path, bool async);
+// In the async mode, each request on `path` waits `delay_ns` in its thread
+// before it touches its memory and the file: a slow disk, whose requests
+// stay in flight while the submitter goes on. 0 ends it.
+void SetBlockDeviceAsyncDelayForTest(const char* path, uint64_t delay_ns);
 // With `direct`, a BlockDevice opened on `path` afterwards moves its data
 // with O_DIRECT, past the page cache, as bios reach a real device: a write
 // completes once the file system has it on the disk (not yet flushed from
@@ -158,6 +162,10 @@ void SetBlockDeviceAsyncForTest(const char* path, bool async);
 // Open() fails when the file system refuses O_DIRECT. For benchmarks
 // (testing/bench/replay_bench.cc) and their tests.
 void SetBlockDeviceDirectIoForTest(const char* path, bool direct);
+// A DirectRead (platform_io.h) runs in a thread of its own; from now on each
+// one sleeps `delay_ns` before it reads, so that a caller that uses the
+// buffer before Wait() returned finds the old bytes there. 0 ends it.
+void SetDirectReadDelayForTest(uint64_t delay_ns);
 
 // ---------------------------------------------------------------------------
 // Recording of storage operations (recording.h; used by testing/crash/,

@@ -113,47 +113,64 @@ Status LogApplier::Next(platform::File* file, uint64_t* end, bool final,
   }
 }
 
+bool LogApplier::InPlaceCandidate(const log::RecordHeader& header, uint64_t at,
+                                  uint64_t end) const {
+  const uint64_t size = header.payload_len;
+  return header.kind() == log::kKindWrite && size >= kInPlaceMinPayload &&
+         size <= log::kMaxPayloadBytes &&
+         header.header_len >= log::kHeaderBytes &&
+         header.header_len <= log::kMaxHeaderBytes &&
+         header.total_len ==
+             log::RecordBytes(header.header_len, header.payload_len) &&
+         header.device_offset % 512 == 0 && size % 512 == 0 &&
+         header.device_offset <= device_size_ &&
+         size <= device_size_ - header.device_offset && at <= end &&
+         header.total_len <= end - at;
+}
+
+bool LogApplier::PeekHeader(uint64_t at, log::RecordHeader* header) const {
+  const uint64_t window_end = window_offset_ + window_size_;
+  if (at < window_offset_ || at > window_end ||
+      window_end - at < log::kHeaderBytes) {
+    return false;
+  }
+  const uint8_t* head = window_ + (at - window_offset_);
+  if (DecodeFixed32(head + log::kMagicOffset) != log::kMagic) return false;
+  log::DecodeHeader(head, static_cast<size_t>(window_end - at), header);
+  return true;
+}
+
 Status LogApplier::TryReadInPlace(platform::File* file, uint64_t* end,
                                   bool final, log::LogReader* reader,
                                   log::ReadResult* read, bool* tried) {
   *tried = false;
   const uint64_t at = reader->offset();
   const uint64_t window_end = window_offset_ + window_size_;
-  if (reader->NeededOffset() != at || at < window_offset_ ||
-      window_end - at < log::kHeaderBytes) {
-    return Status::Ok();  // classifying, or the header is not here
-  }
   // Unverified fields, only to decide; the reader verifies the record.
-  const uint8_t* head = window_ + (at - window_offset_);
-  if (DecodeFixed32(head + log::kMagicOffset) != log::kMagic) {
-    return Status::Ok();
-  }
   log::RecordHeader header;
-  log::DecodeHeader(head, log::kHeaderBytes, &header);
-  const uint64_t size = header.payload_len;
-  if (header.kind() != log::kKindWrite || size < kInPlaceMinPayload ||
-      size > log::kMaxPayloadBytes || header.header_len < log::kHeaderBytes ||
-      header.header_len > log::kMaxHeaderBytes ||
-      header.total_len !=
-          log::RecordBytes(header.header_len, header.payload_len) ||
-      header.device_offset % 512 != 0 || size % 512 != 0 ||
-      header.device_offset > device_size_ ||
-      size > device_size_ - header.device_offset ||
-      header.total_len > *end - at) {
-    return Status::Ok();
+  if (reader->NeededOffset() != at || !PeekHeader(at, &header) ||
+      !InPlaceCandidate(header, at, *end)) {
+    return Status::Ok();  // classifying, the header is not here, or small
   }
+  const uint64_t size = header.payload_len;
   const Status room = MakeRoom(header.device_offset, size);
   if (!room.ok()) {
+    ahead_.valid = false;
     deferred_ = room;  // Apply() reports it; this record takes a window
     return Status::Ok();
   }
   Stage& stage = stages_[filling_];
-  uint8_t* place = stage.data + stage.size;  // where the payload goes
+  const size_t filled = stage.size;
+  const uint64_t range_start =
+      filled > 0 ? stage.device_offset : header.device_offset;
+  uint8_t* place = stage.data + filled;  // where the payload goes
   uint8_t* start = place - header.header_len;
   __builtin_memcpy(saved_, start, header.header_len);
   size_t loaded = 0;
+  size_t extra = 0;  // file bytes after the payload, read with it
   Status status = Status::Ok();
-  if (ReadPayloadDirect(file, at, header, window_end, place)) {
+  if (TakeReadAhead(at, header, window_end, place, &extra) ||
+      ReadPayloadDirect(file, at, header, window_end, *end, place, &extra)) {
     loaded = header.total_len;
   } else {
     status = file->Read(at, start, header.total_len, &loaded);
@@ -169,13 +186,20 @@ Status LogApplier::TryReadInPlace(platform::File* file, uint64_t* end,
   }
   *tried = true;
   const uint64_t record_end = at + header.total_len;
+  // The window ends where the record does, or holds the bytes read after
+  // its payload: the next record's header, and with it perhaps the next
+  // payload to read while this one is verified.
+  window_offset_ = record_end;
+  window_size_ = extra;
+  if (extra > 0) __builtin_memcpy(window_, place + size, extra);
+  const bool reading_ahead =
+      extra > 0 && StartReadAhead(file, *end, record_end, range_start,
+                                  filled + static_cast<size_t>(size));
   const Status verified = reader->Next(Slice(start, header.total_len), at,
                                        final && record_end == *end, read);
   __builtin_memcpy(start, saved_, header.header_len);
-  // The window ends where the record does; the next load is a lookahead.
-  window_offset_ = record_end;
-  window_size_ = 0;
-  after_in_place_ = true;
+  if (reading_ahead) FinishReadAhead();
+  after_in_place_ = true;  // the next load is a lookahead
   if (!MARS_CHECK(verified.ok())) return verified;
   if (read->outcome == log::ReadOutcome::kRecord) {
     MARS_CHECK(read->record.payload.data() == place);
@@ -184,9 +208,27 @@ Status LogApplier::TryReadInPlace(platform::File* file, uint64_t* end,
   return Status::Ok();
 }
 
+bool LogApplier::DirectAligned(const platform::File::DirectAlignment& alignment,
+                               uint64_t payload_at, uint64_t size,
+                               const uint8_t* place) {
+  return alignment.supported() && payload_at % alignment.offset == 0 &&
+         size % alignment.offset == 0 &&
+         reinterpret_cast<uintptr_t>(place) % alignment.memory == 0;
+}
+
+size_t LogApplier::DirectExtra(const platform::File::DirectAlignment& alignment,
+                               uint64_t payload_end, uint64_t end) {
+  return kDirectLookahead % alignment.offset == 0 && payload_end <= end &&
+                 end - payload_end >= kDirectLookahead
+             ? kDirectLookahead
+             : 0;
+}
+
 bool LogApplier::ReadPayloadDirect(platform::File* file, uint64_t at,
                                    const log::RecordHeader& header,
-                                   uint64_t window_end, uint8_t* place) {
+                                   uint64_t window_end, uint64_t end,
+                                   uint8_t* place, size_t* extra) {
+  *extra = 0;
   if (direct_failed_ ||
       header.total_len != header.header_len + header.payload_len ||
       window_end - at < header.header_len) {
@@ -194,25 +236,119 @@ bool LogApplier::ReadPayloadDirect(platform::File* file, uint64_t at,
   }
   const platform::File::DirectAlignment alignment = file->DirectReadAlignment();
   const uint64_t payload_at = at + header.header_len;
-  if (!alignment.supported() || payload_at % alignment.offset != 0 ||
-      header.payload_len % alignment.offset != 0 ||
-      reinterpret_cast<uintptr_t>(place) % alignment.memory != 0) {
+  if (!DirectAligned(alignment, payload_at, header.payload_len, place)) {
     return false;
   }
+  const size_t want =
+      header.payload_len +
+      DirectExtra(alignment, payload_at + header.payload_len, end);
   size_t loaded = 0;
-  const Status status =
-      file->ReadDirect(payload_at, place, header.payload_len, &loaded);
+  const Status status = file->ReadDirect(payload_at, place, want, &loaded);
   if (!status.ok() || loaded < header.payload_len) {
     // Buffered reads decide, and report a real error; after a refusal this
     // file is read buffered only.
     if (!status.ok()) direct_failed_ = true;
     return false;
   }
+  *extra = loaded - header.payload_len;
   __builtin_memcpy(place - header.header_len, window_ + (at - window_offset_),
                    header.header_len);
   records_read_direct_++;
   platform::AddCounter(platform::Counter::kBytesReadDirect, header.payload_len);
   return true;
+}
+
+bool LogApplier::TakeReadAhead(uint64_t at, const log::RecordHeader& header,
+                               uint64_t window_end, uint8_t* place,
+                               size_t* extra) {
+  *extra = 0;
+  const ReadAhead ahead = ahead_;
+  ahead_.valid = false;  // used now, or overwritten by what is read instead
+  if (!ahead.valid || ahead.payload_at != at + header.header_len ||
+      ahead.place != place || ahead.size != header.payload_len ||
+      header.total_len != header.header_len + header.payload_len ||
+      window_end - at < header.header_len) {
+    return false;
+  }
+  *extra = ahead.extra;
+  __builtin_memcpy(place - header.header_len, window_ + (at - window_offset_),
+                   header.header_len);
+  records_read_direct_++;
+  records_read_ahead_++;
+  platform::AddCounter(platform::Counter::kBytesReadDirect, header.payload_len);
+  platform::AddCounter(platform::Counter::kBytesReadAhead, header.payload_len);
+  return true;
+}
+
+void LogApplier::WaitStageMemory(size_t index) {
+  for (size_t i = 1; i <= in_flight_; ++i) {
+    if ((filling_ + kStages - i) % kStages == index) {
+      // Its write must complete before the stage is filled again anyway
+      // (SubmitFilling() reaps it then); its status stays for that.
+      WaitReleased(&stages_[index]);
+      return;
+    }
+  }
+}
+
+bool LogApplier::StartReadAhead(platform::File* file, uint64_t end,
+                                uint64_t record_end, uint64_t range_start,
+                                size_t filled_after) {
+  ahead_.valid = false;
+  if (direct_failed_) return false;
+  // The next record's header, after a padding record if there is one.
+  uint64_t next = record_end;
+  log::RecordHeader header;
+  if (!PeekHeader(next, &header)) return false;
+  if (log::IsPadding(header.flags)) {
+    if (header.total_len < log::kHeaderBytes) return false;
+    next += header.total_len;
+    if (!PeekHeader(next, &header)) return false;
+  }
+  if (!InPlaceCandidate(header, next, end) ||
+      header.total_len != header.header_len + header.payload_len ||
+      window_offset_ + window_size_ - next < header.header_len) {
+    return false;
+  }
+  // Where Apply() of the current record and MakeRoom() of the next one will
+  // put its payload: on in the current stage when it continues the range
+  // and fits, else at the start of the next stage, once no write from it is
+  // in flight.
+  size_t index = filling_;
+  size_t offset_in_stage = filled_after;
+  if (filled_after >= kRequestBytes ||
+      range_start + filled_after != header.device_offset ||
+      filled_after + header.payload_len > kRequestBytes) {
+    index = (filling_ + 1) % kStages;
+    offset_in_stage = 0;
+    WaitStageMemory(index);
+  }
+  uint8_t* place = stages_[index].data + offset_in_stage;
+  const platform::File::DirectAlignment alignment = file->DirectReadAlignment();
+  const uint64_t payload_at = next + header.header_len;
+  if (!DirectAligned(alignment, payload_at, header.payload_len, place)) {
+    return false;
+  }
+  const size_t extra =
+      DirectExtra(alignment, payload_at + header.payload_len, end);
+  if (!direct_read_.Start(file, payload_at, place, header.payload_len + extra)
+           .ok()) {
+    return false;
+  }
+  ahead_.payload_at = payload_at;
+  ahead_.place = place;
+  ahead_.size = header.payload_len;
+  ahead_.extra = extra;
+  return true;
+}
+
+void LogApplier::FinishReadAhead() {
+  size_t loaded = 0;
+  const Status status = direct_read_.Wait(&loaded);
+  if (!status.ok()) direct_failed_ = true;  // as for ReadPayloadDirect()
+  if (!status.ok() || loaded < ahead_.size) return;  // not valid
+  if (loaded - ahead_.size < ahead_.extra) ahead_.extra = loaded - ahead_.size;
+  ahead_.valid = true;
 }
 
 Status LogApplier::MakeRoom(uint64_t device_offset, uint64_t size) {
@@ -254,6 +390,7 @@ Status LogApplier::Apply(const log::RecordView& record) {
   // A record read in place is there already.
   uint8_t* place = stage->data + stage->size;
   if (record.payload.data() != place) {
+    ahead_.valid = false;  // stage memory changes under a payload read ahead
     __builtin_memcpy(place, record.payload.data(), static_cast<size_t>(size));
   }
   stage->size += static_cast<size_t>(size);
@@ -263,6 +400,7 @@ Status LogApplier::Apply(const log::RecordView& record) {
 }
 
 Status LogApplier::WriteStaged() {
+  ahead_.valid = false;
   if (!deferred_.ok()) {
     const Status deferred = deferred_;
     deferred_ = Status::Ok();

@@ -45,6 +45,16 @@ class LogApplier {
   // that in the file (writers align large payloads with padding records,
   // docu/log-format.md "Padding"), the payload is read with direct I/O: the
   // disk puts it into the stage, and only the CRC touches its bytes.
+  //
+  // A payload read directly brings the next kDirectLookahead bytes of the
+  // file along (when the file has them): the next record's header, after
+  // its padding record. When that record is large and aligned too, its
+  // payload is read ahead with platform::DirectRead into the place Apply()
+  // and MakeRoom() will give it, while the current record is verified; the
+  // disk reads while the CPU checksums. No read outlives the call that
+  // started it: TryReadInPlace() waits for it before it returns, and what
+  // it read is used only while nothing else wrote to that stage memory
+  // (ahead_).
   // Memory: kWindowBytes + kStages * kStageMemoryBytes.
   static constexpr size_t kRequestBytes = 1 << 20;
   static constexpr size_t kStages = 3;
@@ -59,6 +69,9 @@ class LogApplier {
   // on a disk of 4096-byte logical blocks is read through the page cache.
   static constexpr uint32_t kPayloadAlignment = 512;
   static constexpr size_t kLookaheadBytes = 4096;
+  // Read with a direct payload: room for a padding record and the header of
+  // the next record whose payload is aligned to kPayloadAlignment.
+  static constexpr size_t kDirectLookahead = kPayloadAlignment;
   static_assert(kRequestBytes >= log::kMaxPayloadBytes,
                 "a record's payload fits one request");
   static_assert(kStageHeadroom >= log::kMaxHeaderBytes,
@@ -82,6 +95,7 @@ class LogApplier {
     window_size_ = 0;
     after_in_place_ = false;
     direct_failed_ = false;
+    ahead_.valid = false;
   }
 
   // The next outcome of `reader` over the bytes [0, *end) of `file`,
@@ -119,6 +133,9 @@ class LogApplier {
   // payload it read with direct I/O (tests, diagnostics).
   uint64_t records_read_in_place() const { return records_read_in_place_; }
   uint64_t records_read_direct() const { return records_read_direct_; }
+  // Of those, records whose payload was read ahead, while the record before
+  // it was verified.
+  uint64_t records_read_ahead() const { return records_read_ahead_; }
 
  private:
   // One request's data: `size` bytes at `data`, for device offset
@@ -138,6 +155,24 @@ class LogApplier {
     int state = 0;  // __atomic access only: kPending, kDone, kReleased
   };
 
+  // A payload read ahead: the file bytes [payload_at, payload_at + size +
+  // extra) lie at `place` in a stage (unverified) when `valid`.
+  struct ReadAhead {
+    bool valid = false;
+    uint64_t payload_at = 0;
+    uint8_t* place = nullptr;
+    size_t size = 0;
+    size_t extra = 0;  // bytes after the payload, all before the file's end
+  };
+
+  // Whether the record at `at` with `header` (unverified) is one that
+  // TryReadInPlace() reads into a stage: a large write record that fits the
+  // device and the bytes [at, end).
+  bool InPlaceCandidate(const log::RecordHeader& header, uint64_t at,
+                        uint64_t end) const;
+  // Decodes the header at file offset `at` when the window holds its fixed
+  // part and it starts with the magic number (nothing verified).
+  bool PeekHeader(uint64_t at, log::RecordHeader* header) const;
   // Next() for a record that needs bytes beyond the window: when it is a
   // large write record whose header the window holds, reads it into the
   // stage in place and lets `reader` verify it there. *tried: it did (then
@@ -145,15 +180,45 @@ class LogApplier {
   Status TryReadInPlace(platform::File* file, uint64_t* end, bool final,
                         log::LogReader* reader, log::ReadResult* read,
                         bool* tried);
+  // Whether a payload of `size` bytes at file offset `payload_at` can be
+  // read directly to `place`.
+  static bool DirectAligned(const platform::File::DirectAlignment& alignment,
+                            uint64_t payload_at, uint64_t size,
+                            const uint8_t* place);
+  // The bytes to read directly after a payload ending at `payload_end`:
+  // kDirectLookahead when the file has them before `end` and the alignment
+  // allows, else 0.
+  static size_t DirectExtra(const platform::File::DirectAlignment& alignment,
+                            uint64_t payload_end, uint64_t end);
   // For TryReadInPlace(): reads the payload of the record at file offset
-  // `at` with `header` (unverified) to `place` with direct I/O and copies
-  // its header from the window before it. False when that is not possible
+  // `at` with `header` (unverified) to `place` with direct I/O, and up to
+  // DirectExtra() bytes after it (*extra: how many), and copies its header
+  // from the window before it. False when that is not possible
   // (unsupported, unaligned, header not in the window, a short read or an
   // error: then the caller reads the record the buffered way, and after an
   // error this file is never read directly again).
   bool ReadPayloadDirect(platform::File* file, uint64_t at,
                          const log::RecordHeader& header, uint64_t window_end,
-                         uint8_t* place);
+                         uint64_t end, uint8_t* place, size_t* extra);
+  // For TryReadInPlace(): uses the payload read ahead when it is this
+  // record's at `place` (as ReadPayloadDirect() would have read it), and
+  // forgets it in any case.
+  bool TakeReadAhead(uint64_t at, const log::RecordHeader& header,
+                     uint64_t window_end, uint8_t* place, size_t* extra);
+  // Starts reading ahead the payload of the record after the current one
+  // (ending at `record_end`; its stage will hold `filled_after` bytes for
+  // the range from device offset `range_start`) when the window holds its
+  // header and it is a candidate for a direct read. True when a read runs:
+  // then FinishReadAhead() must follow before anything else touches the
+  // stages or the file.
+  bool StartReadAhead(platform::File* file, uint64_t end, uint64_t record_end,
+                      uint64_t range_start, size_t filled_after);
+  // Waits for the read StartReadAhead() started; ahead_ is valid when it
+  // read the whole payload.
+  void FinishReadAhead();
+  // Waits until no request in flight uses the memory of stage `index` (not
+  // the one being filled); the request stays to be reaped.
+  void WaitStageMemory(size_t index);
   // Makes the filling stage one that a record writing `size` bytes at
   // `device_offset` continues or starts (submitting it when it cannot).
   Status MakeRoom(uint64_t device_offset, uint64_t size);
@@ -201,6 +266,9 @@ class LogApplier {
   uint8_t saved_[log::kMaxHeaderBytes] = {};  // bytes under a header in place
   uint64_t records_read_in_place_ = 0;
   uint64_t records_read_direct_ = 0;
+  uint64_t records_read_ahead_ = 0;
+  ReadAhead ahead_;
+  platform::DirectRead direct_read_;  // running only inside TryReadInPlace()
   // A direct read of the current file failed: it is read buffered only.
   bool direct_failed_ = false;
 };

@@ -504,6 +504,7 @@ void Replayer::Report(ReplayReport* report) const {
   report->refetches = refetches_;
   report->records_read_in_place = applier_.records_read_in_place();
   report->records_read_direct = applier_.records_read_direct();
+  report->records_read_ahead = applier_.records_read_ahead();
   report->code = ReplayCode(state_);
   if (IsReplayStopped(state_) || state_ == ReplayState::kRefetching) {
     report->error = error_;

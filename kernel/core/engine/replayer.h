@@ -116,8 +116,10 @@ struct ReplayReport {
   // Records read from the local copy straight into the data device's
   // staging buffers (LogApplier), since Init().
   uint64_t records_read_in_place = 0;
-  // Of those, records whose payload was read with direct I/O.
+  // Of those, records whose payload was read with direct I/O, and of these
+  // the ones read ahead while the record before was verified.
   uint64_t records_read_direct = 0;
+  uint64_t records_read_ahead = 0;
   int64_t code = 0;  // ReplayCode(state)
   // Stopped or kRefetching: one line saying what and why; else empty.
   ErrorText error;

@@ -1,7 +1,8 @@
 // Tests of the Replayer on logfiles with aligned payloads, as the module's
 // logger writes them (docu/log-format.md, "Padding"): padding records are
 // skipped, and where the file system of the local copy reads directly, the
-// large payloads are read with direct I/O into the stages (LogApplier).
+// large payloads are read with direct I/O into the stages (LogApplier),
+// each the next one's ahead while the one before it is verified.
 // The fixture: replayer_test_util.h.
 #include <string>
 #include <vector>
@@ -48,8 +49,12 @@ TEST_F(ReplayerTest, AlignedLargePayloadsAreReadDirectly) {
   EXPECT_GE(report.records_read_in_place, 16u);
   if (ReadsDirectly(LocalPath(log1))) {
     EXPECT_EQ(report.records_read_direct, report.records_read_in_place);
+    // The first of them is read when the window ends; each later one was
+    // read ahead while the one before it was verified.
+    EXPECT_EQ(report.records_read_ahead, report.records_read_in_place - 1);
   } else {
     EXPECT_EQ(report.records_read_direct, 0u);
+    EXPECT_EQ(report.records_read_ahead, 0u);
   }
   EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
   EXPECT_EQ(Value(VersionName(1, "b")), Value(VersionName(1, "a")));
@@ -81,6 +86,93 @@ TEST_F(ReplayerTest, DamagedPayloadReadDirectlyIsNotApplied) {
   EXPECT_EQ(Drain().state, ReplayState::kIdle);
   ExpectApplied(log1);
   EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+}
+
+// Direct reads that take a while (here 3 ms each, in a thread): a payload
+// read ahead is used only once its read ended, and replay writes what the
+// log says.
+TEST_F(ReplayerTest, PayloadsReadAheadAreUsedOnceTheirReadEnded) {
+  std::vector<RangeWrite> ranges = LargeRecords();
+  ranges.push_back({0, 256, 5});
+  ranges.push_back({128, 128, 6});
+  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
+  Fetch(log1);
+  Finish(log1, "a");
+  if (!ReadsDirectly(LocalPath(log1))) GTEST_SKIP() << "no direct I/O here";
+  pt::SetDirectReadDelayForTest(3ull * 1000 * 1000);
+  Start();
+  const ReplayState state = Drain().state;
+  pt::SetDirectReadDelayForTest(0);
+  EXPECT_EQ(state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  EXPECT_EQ(Block(0), Pattern(0, 5));
+  EXPECT_EQ(Block(200), Pattern(200, 6));
+  const ReplayReport report = Report();
+  EXPECT_EQ(report.records_read_ahead, report.records_read_in_place - 1);
+  EXPECT_GT(report.records_read_ahead, 10u);
+}
+
+// A write that fails while payloads are read ahead: the retry starts at the
+// failed request's first record, and what was read ahead before the
+// failure is not taken for what the retry reads.
+TEST_F(ReplayerTest, FailedWriteAmidReadAheadIsRetriedFromItsRecord) {
+  pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
+  std::vector<RangeWrite> ranges;
+  for (uint32_t version = 1; version <= 6; ++version) {
+    ranges.push_back({0, 256, version});
+    ranges.push_back({(version * 37) % 200, 32, version + 10});
+  }
+  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
+  Finish(log1, "a");
+  // Four records (two windows' worth) first, all written and claimed.
+  Fetch(log1, log1.ends[3]);
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kWaitingForBytes);
+  const uint64_t ahead_before = Report().records_read_ahead;
+  // Then the rest, with the first write from here on failing.
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1);
+  Fetch(log1);
+  EXPECT_EQ(Drain().state, ReplayState::kIoError);
+  EXPECT_EQ(pt::GetBlockDeviceStatsForTest(data_path_.c_str()).failed, 1u);
+  g_now += Replayer::kRetryNs;
+  EXPECT_EQ(Drain().state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+  if (ReadsDirectly(LocalPath(log1))) {
+    EXPECT_GT(Report().records_read_ahead, ahead_before);
+  }
+}
+
+// A slow disk: the writes of the stages stay in flight while replay reads
+// on. A payload is read ahead into a stage only once no write from that
+// stage is in flight, so the device gets exactly what the log says.
+TEST_F(ReplayerTest, ReadAheadWaitsForTheWriteOfItsStage) {
+  pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
+  pt::SetBlockDeviceAsyncDelayForTest(data_path_.c_str(), 20ull * 1000 * 1000);
+  // Quarters of the device, from the last to the first, so that each record
+  // takes a stage of its own (none continues the range before it). A
+  // payload read ahead goes to the stage of the record three before it,
+  // whose write is still in flight; the last three quarters' last writes
+  // (versions 9, 10, 11) are such writes. A small record comes first, so
+  // that windows end inside records.
+  std::vector<RangeWrite> ranges = {{7, 1, 100}};
+  for (uint32_t version = 1; version <= 12; ++version) {
+    ranges.push_back({(3 - (version - 1) % 4) * 64, 64, version});
+  }
+  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
+  Fetch(log1);
+  Finish(log1, "a");
+  Start();
+  const ReplayState state = Drain().state;
+  pt::SetBlockDeviceAsyncDelayForTest(data_path_.c_str(), 0);
+  EXPECT_EQ(state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  EXPECT_EQ(Block(0), Pattern(0, 12));
+  EXPECT_EQ(Block(255), Pattern(255, 9));
+  if (ReadsDirectly(LocalPath(log1))) {
+    EXPECT_GE(Report().records_read_ahead, 3u);
+  }
 }
 
 }  // namespace

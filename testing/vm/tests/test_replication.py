@@ -18,9 +18,11 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                            (beta copies nothing, gamma what differs); 16 MiB
                            of random writes on alpha's /dev/mars/r0 across a
                            log-rotate, then fio with verification; both fetch
-                           the logfiles and replay them until their replay
-                           links reach alpha's log end (the payloads of
-                           1 MiB records read with direct I/O); after
+                           the logfiles, gamma replays them as they grow,
+                           beta (replay paused) once they are complete, until
+                           their replay links reach alpha's log end (the
+                           payloads of 1 MiB records read with direct I/O,
+                           on beta each read ahead of its verification); after
                            `down` fio verifies each data disk, which equals
                            alpha's device
 
@@ -210,6 +212,11 @@ def test_secondaries_follow(env):
                 # the two 2 MiB patterns differ (in 64 KiB digest blocks)
                 expect(4 << 20 <= copied <= 4 << 20, "gamma copied %d bytes; 4 MiB differ" % copied)
 
+        # beta catches up later from complete copies; gamma follows as the
+        # logfiles grow
+        marsadm_ok(b, "pause-replay r0")
+        vmkit.wait_until(lambda: link(b, "resource-r0/actual-beta/is-replaying") == "0",
+                         TREE_WAIT, "beta stops replaying")
         # 16 MiB of random data in two logfiles
         a.check("dd if=/dev/urandom of=/tmp/data bs=1M count=16 2>&1 || { free; false; }")
         a.check("dd if=/tmp/data of=/dev/mars/r0 bs=1M count=8 oflag=direct 2>/dev/null",
@@ -230,6 +237,13 @@ def test_secondaries_follow(env):
         end = int(a.check("stat -c %s /mars/resource-r0/" + last).strip())
         want = a.check("dd if=/dev/mars/r0 bs=1M count=%d 2>/dev/null | md5sum" % DATA_MB)
 
+        for name in logs:
+            size_a = int(a.check("stat -c %s /mars/resource-r0/" + name).strip())
+            vmkit.wait_until(lambda: b.run("stat -c %%s /mars/resource-r0/%s" % name)[1]
+                             .strip() == str(size_a), 600,
+                             "beta fetches %s up to %d" % (name, size_a))
+        marsadm_ok(b, "resume-replay r0")
+
         # each secondary replays up to alpha's log end; its disk equals alpha's
         for s in secondaries:
             try:
@@ -246,11 +260,20 @@ def test_secondaries_follow(env):
                        % (name, size_a, size_s, s))
             # the 1 MiB records (oflag=direct) have aligned payloads, which
             # replay reads with direct I/O past the first window of each
-            # logfile (write-path.md, "Aligned payloads are read directly")
+            # logfile (write-path.md, "Aligned payloads are read directly"),
+            # from complete copies (beta) each while the one before it is
+            # verified ("The next payload is read ahead")
             direct = int(s.check("cat /proc/sys/mars/bytes_read_direct"))
-            print("    %s: replay read %d bytes directly" % (s, direct))
+            ahead = int(s.check("cat /proc/sys/mars/bytes_read_ahead"))
+            print("    %s: replay read %d bytes directly, %d of them ahead"
+                  % (s, direct, ahead))
             expect(direct >= 8 << 20, "%s read only %d bytes of 1 MiB records directly"
                    % (s, direct))
+            if s is b:
+                # of 16 1 MiB records, all but the first three of each
+                # logfile (two in the first window, one read when it ends)
+                expect(ahead >= 4 << 20, "beta read only %d bytes of 1 MiB records ahead"
+                       % ahead)
             marsadm_ok(s, "down r0")
             s.put("/tmp/v.fio", job % "/dev/vdb")
             run_fio(s, "/tmp/v.fio", "--verify_only")
