@@ -31,16 +31,26 @@ bool ReadsDirectly(const std::string& path) {
          kPayloadAlignment % alignment.memory == 0;
 }
 
+class ReplayerDirectTest : public ReplayerTest {
+ protected:
+  // Logfile 1 of origin "a" with `ranges`, aligned as the module's logger
+  // writes it, fetched whole and complete (its version link written).
+  TestLog CompleteAlignedLog(const std::vector<RangeWrite>& ranges) {
+    TestLog log = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
+    Fetch(log);
+    Finish(log, "a");
+    return log;
+  }
+};
+
 // Records of 128 KiB and 1 MiB; one small record at the end. Every record
 // that LogApplier reads in place is a large one, so with direct I/O each of
 // them has its payload read directly.
-TEST_F(ReplayerTest, AlignedLargePayloadsAreReadDirectly) {
+TEST_F(ReplayerDirectTest, AlignedLargePayloadsAreReadDirectly) {
   std::vector<RangeWrite> ranges = LargeRecords();
   ranges.push_back({0, 256, 5});
   ranges.push_back({7, 1, 6});
-  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
-  Fetch(log1);
-  Finish(log1, "a");
+  const TestLog log1 = CompleteAlignedLog(ranges);
   Start();
   EXPECT_EQ(Drain().state, ReplayState::kIdle) << Report().error.text;
   ExpectApplied(log1);
@@ -63,7 +73,7 @@ TEST_F(ReplayerTest, AlignedLargePayloadsAreReadDirectly) {
 // A payload read directly is verified like any other: a damaged one
 // reaches nothing of the device, the copy is cut at its record (after the
 // padding record before it) and replay goes on once fetch brought it again.
-TEST_F(ReplayerTest, DamagedPayloadReadDirectlyIsNotApplied) {
+TEST_F(ReplayerDirectTest, DamagedPayloadReadDirectlyIsNotApplied) {
   const TestLog log1 = MakeRangeLog(
       1, "a",
       {{0, 256, 1}, {0, 128, 2}, {128, 128, 2}, {0, 256, 3}, {0, 256, 4}},
@@ -91,13 +101,11 @@ TEST_F(ReplayerTest, DamagedPayloadReadDirectlyIsNotApplied) {
 // Direct reads that take a while (here 3 ms each, in a thread): a payload
 // read ahead is used only once its read ended, and replay writes what the
 // log says.
-TEST_F(ReplayerTest, PayloadsReadAheadAreUsedOnceTheirReadEnded) {
+TEST_F(ReplayerDirectTest, PayloadsReadAheadAreUsedOnceTheirReadEnded) {
   std::vector<RangeWrite> ranges = LargeRecords();
   ranges.push_back({0, 256, 5});
   ranges.push_back({128, 128, 6});
-  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
-  Fetch(log1);
-  Finish(log1, "a");
+  const TestLog log1 = CompleteAlignedLog(ranges);
   if (!ReadsDirectly(LocalPath(log1))) GTEST_SKIP() << "no direct I/O here";
   pt::SetDirectReadDelayForTest(3ull * 1000 * 1000);
   Start();
@@ -115,7 +123,7 @@ TEST_F(ReplayerTest, PayloadsReadAheadAreUsedOnceTheirReadEnded) {
 // A write that fails while payloads are read ahead: the retry starts at the
 // failed request's first record, and what was read ahead before the
 // failure is not taken for what the retry reads.
-TEST_F(ReplayerTest, FailedWriteAmidReadAheadIsRetriedFromItsRecord) {
+TEST_F(ReplayerDirectTest, FailedWriteAmidReadAheadIsRetriedFromItsRecord) {
   pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
   std::vector<RangeWrite> ranges;
   for (uint32_t version = 1; version <= 6; ++version) {
@@ -147,7 +155,7 @@ TEST_F(ReplayerTest, FailedWriteAmidReadAheadIsRetriedFromItsRecord) {
 // A slow disk: the writes of the stages stay in flight while replay reads
 // on. A payload is read ahead into a stage only once no write from that
 // stage is in flight, so the device gets exactly what the log says.
-TEST_F(ReplayerTest, ReadAheadWaitsForTheWriteOfItsStage) {
+TEST_F(ReplayerDirectTest, ReadAheadWaitsForTheWriteOfItsStage) {
   pt::SetBlockDeviceAsyncForTest(data_path_.c_str(), true);
   pt::SetBlockDeviceAsyncDelayForTest(data_path_.c_str(), 20ull * 1000 * 1000);
   // Quarters of the device, from the last to the first, so that each record
@@ -160,9 +168,7 @@ TEST_F(ReplayerTest, ReadAheadWaitsForTheWriteOfItsStage) {
   for (uint32_t version = 1; version <= 12; ++version) {
     ranges.push_back({(3 - (version - 1) % 4) * 64, 64, version});
   }
-  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
-  Fetch(log1);
-  Finish(log1, "a");
+  const TestLog log1 = CompleteAlignedLog(ranges);
   Start();
   const ReplayState state = Drain().state;
   pt::SetBlockDeviceAsyncDelayForTest(data_path_.c_str(), 0);
