@@ -2,6 +2,7 @@
 #include "core/engine/log_apply.h"
 
 #include "core/base/coding.h"
+#include "core/io/pending_watch.h"
 
 namespace mars {
 namespace engine {
@@ -462,8 +463,13 @@ bool LogApplier::OverlapsInFlight(const Stage& stage) {
 }
 
 void LogApplier::WaitReleased(Stage* stage) {
-  while (!IsDone(&stage->state)) {
-    done_queue_.WaitUntil(IsDone, &stage->state, kWaitRoundNs);
+  if (!IsDone(&stage->state)) {
+    platform::PendingWatch watch("log replay: data device write",
+                                 stage->device_offset, stage->size);
+    while (!IsDone(&stage->state)) {
+      done_queue_.WaitUntil(IsDone, &stage->state, kWaitRoundNs);
+      watch.Check();
+    }
   }
   while (!IsReleased(&stage->state)) {
     done_queue_.WaitUntil(IsReleased, &stage->state, kReleasePollNs);

@@ -5,6 +5,7 @@
 #include "core/base/errno_status.h"
 #include "core/engine/resource.h"
 #include "core/engine/tree_writes.h"
+#include "core/io/pending_watch.h"
 
 namespace mars {
 namespace engine {
@@ -100,12 +101,16 @@ size_t Resource::WritebackPass() {
   __atomic_store_n(&batch->pending, static_cast<uint32_t>(requests),
                    __ATOMIC_RELEASE);
   for (size_t i = 0; i < requests; ++i) data_.Submit(&batch->requests[i]);
+  platform::PendingWatch watch("writeback: data device write",
+                               batch->requests[0].offset,
+                               count * DirtyIndex::kBlockBytes);
   while (!io_wq_.WaitUntil(
       [](void* c) {
         return __atomic_load_n(&static_cast<Batch*>(c)->pending,
                                __ATOMIC_ACQUIRE) == 0;
       },
       batch, 1000 * kMsToNs)) {
+    watch.Check();
   }
   const int code = __atomic_load_n(&batch->first_error, __ATOMIC_ACQUIRE);
   Status status =

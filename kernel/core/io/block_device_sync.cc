@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/base/status.h"
+#include "core/io/pending_watch.h"
 #include "core/platform.h"
 #include "core/platform_io.h"
 
@@ -72,8 +73,15 @@ Status RunSync(BlockDevice* device, BlockDevice::Op op, uint64_t offset,
   request.done = SyncDone;
   request.context = &completion;
   device->Submit(&request);
-  while (!IsDone(&completion)) {
-    completion.queue.WaitUntil(IsDone, &completion, kWaitRoundNs);
+  if (!IsDone(&completion)) {
+    PendingWatch watch(op == BlockDevice::Op::kRead    ? "block device read"
+                       : op == BlockDevice::Op::kWrite ? "block device write"
+                                                       : "block device flush",
+                       offset, size);
+    while (!IsDone(&completion)) {
+      completion.queue.WaitUntil(IsDone, &completion, kWaitRoundNs);
+      watch.Check();
+    }
   }
   while (!IsReleased(&completion)) {
     completion.queue.WaitUntil(IsReleased, &completion, kReleasePollNs);
