@@ -239,8 +239,21 @@ class Cluster:
         return self
 
     def __exit__(self, et, ev, tb):
+        if et is not None and et is not KeyboardInterrupt:
+            self.dump_blocked_tasks()
         self.close(check=et is None)
         return False
+
+    def dump_blocked_tasks(self):
+        """After a failure, before the VMs stop: every running guest writes
+        its blocked (D state) tasks with their stacks to its console (sysrq
+        w), so that a hang shows where it waits. Best effort: a guest whose
+        agent does not answer is left as it is."""
+        for v in self.vms:
+            if not v.running:
+                continue
+            with contextlib.suppress(Exception):
+                v.run("echo w > /proc/sysrq-trigger", timeout=30)
 
 
 class TestEnv:
@@ -324,16 +337,10 @@ class TestEnv:
         return problems
 
     def dump_blocked_tasks(self):
-        """After a failure, before the VMs stop: every running guest writes
-        its blocked (D state) tasks with their stacks to its console (sysrq
-        w), so that a hang shows where it waits. Best effort: a guest whose
-        agent does not answer is left as it is."""
+        """Cluster.dump_blocked_tasks() of every cluster still running (a
+        test that failed outside its `with` block)."""
         for c in self.clusters:
-            for v in c.vms:
-                if not v.running:
-                    continue
-                with contextlib.suppress(Exception):
-                    v.run("echo w > /proc/sysrq-trigger", timeout=30)
+            c.dump_blocked_tasks()
 
     def console_tails(self, n=40):
         out = []
