@@ -43,12 +43,14 @@ LogApplier::~LogApplier() {
   for (Stage& stage : stages_) platform::FreeWriteBuffer(stage.memory);
 }
 
-Status LogApplier::Init(platform::BlockDevice* data, uint64_t device_size) {
+Status LogApplier::Init(platform::BlockDevice* data, uint64_t device_size,
+                        const char* resource) {
   if (!MARS_CHECK(window_ == nullptr && data != nullptr)) {
     return Status(StatusCode::kInternal, "log applier initialised twice");
   }
   data_ = data;
   device_size_ = device_size;
+  resource_ = resource;
   // No lock class names this role; like the synchronous helpers' queues it
   // is only ever woken, never nested in another lock.
   Status status =
@@ -464,7 +466,7 @@ bool LogApplier::OverlapsInFlight(const Stage& stage) {
 
 void LogApplier::WaitReleased(Stage* stage) {
   if (!IsDone(&stage->state)) {
-    platform::PendingWatch watch("log replay: data device write",
+    platform::PendingWatch watch(resource_, "log replay: data device write",
                                  stage->device_offset, stage->size);
     while (!IsDone(&stage->state)) {
       done_queue_.WaitUntil(IsDone, &stage->state, kWaitRoundNs);

@@ -84,9 +84,11 @@ class LogApplier {
 
   // Allocates the window and the stages (kNoMemory; Gfp::kKernel).
   // `data` (open, outliving this object) receives the records' data;
-  // `device_size` bounds where they may write. Call once.
+  // `device_size` bounds where they may write; `resource` (outliving this
+  // object, or null) names the resource in warnings. Call once.
   // Context: may sleep.
-  Status Init(platform::BlockDevice* data, uint64_t device_size);
+  Status Init(platform::BlockDevice* data, uint64_t device_size,
+              const char* resource);
 
   // Forgets the window: the next Next() reads the file again. Call when
   // reading another file, or when the file was cut. Context: any.
@@ -247,6 +249,7 @@ class LogApplier {
 
   platform::BlockDevice* data_ = nullptr;
   uint64_t device_size_ = 0;
+  const char* resource_ = nullptr;
   uint8_t* window_ = nullptr;  // kWindowBytes, Allocate()
   uint64_t window_offset_ = 0;
   size_t window_size_ = 0;

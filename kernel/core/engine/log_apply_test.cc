@@ -45,7 +45,7 @@ class LogApplyTest : public ::testing::Test {
   void Open(bool any_order) {
     pt::SetBlockDeviceAsyncForTest(path_.c_str(), any_order);
     ASSERT_TRUE(device_.Open(path_.c_str()).ok());
-    ASSERT_TRUE(applier_.Init(&device_, kDevice).ok());
+    ASSERT_TRUE(applier_.Init(&device_, kDevice, "r0").ok());
   }
   void TearDown() override {
     EXPECT_TRUE(applier_.WriteStaged().ok() || failed_);
@@ -189,12 +189,8 @@ TEST_F(LogApplyTest, WriteErrorMetWhileReadingInPlaceIsReturnedByApply) {
   // Record 6 goes elsewhere again and ends beyond the first window (2099200
   // bytes): reading it in place submits the third stage, which fills the
   // ring and reaps record 1's request.
-  const std::string path = WriteLog(dir_, {{0, 256},
-                                           {256, 64},
-                                           {320, 64},
-                                           {384, 64},
-                                           {1024, 8},
-                                           {1900, 64}});
+  const std::string path = WriteLog(
+      dir_, {{0, 256}, {256, 64}, {320, 64}, {384, 64}, {1024, 8}, {1900, 64}});
   pt::FailBlockDeviceOpsForTest(path_.c_str(),
                                 platform::BlockDevice::Op::kWrite, 1);
   platform::File file;

@@ -157,7 +157,7 @@ Status RecoverFromLog(const Resource& resource, platform::BlockDevice* data,
     return Status(StatusCode::kInvalidArgument, "foreign logfile");
   }
   UniquePtr<RecoveryRun> run(New<RecoveryRun>(platform::Gfp::kKernel));
-  status = run ? run->applier.Init(data, device_size)
+  status = run ? run->applier.Init(data, device_size, resource.name())
                : Status(StatusCode::kNoMemory, "out of memory");
   if (!status.ok()) {
     FormatError(why, "no memory to replay the log of", resource.name(), status);

@@ -89,7 +89,7 @@ Status Replayer::Init(const ReplayerOptions& options) {
   clock_ = options.clock;
   copies_ = options.copies;
   monotonic_ns_ = options.monotonic_ns;
-  Status status = applier_.Init(options.data, options.device_size);
+  Status status = applier_.Init(options.data, options.device_size, name_);
   if (!status.ok()) return status;
   scratch_ = static_cast<char*>(
       platform::Allocate(kLinkBufferBytes, platform::Gfp::kKernel));

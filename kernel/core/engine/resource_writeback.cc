@@ -101,7 +101,7 @@ size_t Resource::WritebackPass() {
   __atomic_store_n(&batch->pending, static_cast<uint32_t>(requests),
                    __ATOMIC_RELEASE);
   for (size_t i = 0; i < requests; ++i) data_.Submit(&batch->requests[i]);
-  platform::PendingWatch watch("writeback: data device write",
+  platform::PendingWatch watch(name_, "writeback: data device write",
                                batch->requests[0].offset,
                                count * DirtyIndex::kBlockBytes);
   while (!io_wq_.WaitUntil(

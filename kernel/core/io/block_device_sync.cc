@@ -74,7 +74,8 @@ Status RunSync(BlockDevice* device, BlockDevice::Op op, uint64_t offset,
   request.context = &completion;
   device->Submit(&request);
   if (!IsDone(&completion)) {
-    PendingWatch watch(op == BlockDevice::Op::kRead    ? "block device read"
+    PendingWatch watch(nullptr,
+                       op == BlockDevice::Op::kRead    ? "block device read"
                        : op == BlockDevice::Op::kWrite ? "block device write"
                                                        : "block device flush",
                        offset, size);

@@ -13,9 +13,11 @@ constexpr uint64_t kNsPerSecond = 1000ull * 1000 * 1000;
 
 }  // namespace
 
-PendingWatch::PendingWatch(const char* what, uint64_t offset, uint64_t size,
+PendingWatch::PendingWatch(const char* resource, const char* what,
+                           uint64_t offset, uint64_t size,
                            uint64_t warn_after_ns)
-    : what_(what),
+    : resource_(resource),
+      what_(what),
       offset_(offset),
       size_(size),
       warn_after_ns_(warn_after_ns),
@@ -24,8 +26,10 @@ PendingWatch::PendingWatch(const char* what, uint64_t offset, uint64_t size,
 PendingWatch::~PendingWatch() {
   if (!warned_) return;
   Log(LogLevel::kNotice,
-      "%s of %llu bytes at offset %llu completed after %llu s", what_,
-      static_cast<unsigned long long>(size_),
+      "%s%s%s%s of %llu bytes at offset %llu completed after %llu s",
+      resource_ != nullptr ? "resource " : "",
+      resource_ != nullptr ? resource_ : "", resource_ != nullptr ? ": " : "",
+      what_, static_cast<unsigned long long>(size_),
       static_cast<unsigned long long>(offset_),
       static_cast<unsigned long long>((MonotonicNs() - since_ns_) /
                                       kNsPerSecond));
@@ -37,8 +41,10 @@ bool PendingWatch::Check() {
   if (pending < warn_after_ns_) return false;
   warned_ = true;
   Log(LogLevel::kWarning,
-      "%s of %llu bytes at offset %llu has been pending for %llu s; the "
-      "device has not completed it, still waiting",
+      "%s%s%s%s of %llu bytes at offset %llu has been pending for %llu s; "
+      "the device has not completed it, still waiting",
+      resource_ != nullptr ? "resource " : "",
+      resource_ != nullptr ? resource_ : "", resource_ != nullptr ? ": " : "",
       what_, static_cast<unsigned long long>(size_),
       static_cast<unsigned long long>(offset_),
       static_cast<unsigned long long>(pending / kNsPerSecond));

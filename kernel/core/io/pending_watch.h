@@ -17,11 +17,12 @@ class PendingWatch {
  public:
   static constexpr uint64_t kDefaultWarnAfterNs = 30ull * 1000 * 1000 * 1000;
 
-  // `what` (a static string, e.g. "replay: data device write") names the
-  // request, with its device `offset` and `size` in bytes. Starts timing.
-  // Context: any.
-  PendingWatch(const char* what, uint64_t offset, uint64_t size,
-               uint64_t warn_after_ns = kDefaultWarnAfterNs);
+  // `what` (a static string, e.g. "log replay: data device write") names
+  // the request, with its device `offset` and `size` in bytes; `resource`
+  // (outliving this object; null when none) the resource it serves. Starts
+  // timing. Context: any.
+  PendingWatch(const char* resource, const char* what, uint64_t offset,
+               uint64_t size, uint64_t warn_after_ns = kDefaultWarnAfterNs);
   // Logs the completion of a request it warned about. Context: may sleep.
   ~PendingWatch();
   PendingWatch(const PendingWatch&) = delete;
@@ -32,6 +33,7 @@ class PendingWatch {
   bool Check();
 
  private:
+  const char* resource_;
   const char* what_;
   uint64_t offset_;
   uint64_t size_;

@@ -18,7 +18,7 @@ constexpr uint64_t kWarnAfterNs = 20ull * 1000 * 1000;
 TEST(PendingWatchTest, QuietWhileTheRequestIsYoung) {
   testing::internal::CaptureStderr();
   {
-    PendingWatch watch("block device write", 4096, 512, kWarnAfterNs);
+    PendingWatch watch(nullptr, "block device write", 4096, 512, kWarnAfterNs);
     EXPECT_FALSE(watch.Check());
   }
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
@@ -28,7 +28,7 @@ TEST(PendingWatchTest, WarnsOnceAndSaysWhenItCompleted) {
   setenv("MARS_LOG_LEVEL", "5", 1);  // notices too
   testing::internal::CaptureStderr();
   {
-    PendingWatch watch("log replay: data device write", 1 << 20, 65536,
+    PendingWatch watch("r0", "log replay: data device write", 1 << 20, 65536,
                        kWarnAfterNs);
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     EXPECT_TRUE(watch.Check());
@@ -36,16 +36,20 @@ TEST(PendingWatchTest, WarnsOnceAndSaysWhenItCompleted) {
   }
   const std::string log = testing::internal::GetCapturedStderr();
   unsetenv("MARS_LOG_LEVEL");
-  EXPECT_NE(log.find("mars: warning: log replay: data device write of 65536 "
-                     "bytes at offset 1048576 has been pending for 0 s; the "
-                     "device has not completed it, still waiting\n"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find(
+          "mars: warning: resource r0: log replay: data device write of 65536 "
+          "bytes at offset 1048576 has been pending for 0 s; the "
+          "device has not completed it, still waiting\n"),
+      std::string::npos)
       << log;
   EXPECT_EQ(log.find("pending", log.find("pending") + 1), std::string::npos)
       << log;
-  EXPECT_NE(log.find("mars: notice: log replay: data device write of 65536 "
-                     "bytes at offset 1048576 completed after 0 s\n"),
-            std::string::npos)
+  EXPECT_NE(
+      log.find(
+          "mars: notice: resource r0: log replay: data device write of 65536 "
+          "bytes at offset 1048576 completed after 0 s\n"),
+      std::string::npos)
       << log;
 }
 
