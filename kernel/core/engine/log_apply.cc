@@ -232,9 +232,7 @@ bool LogApplier::ReadPayloadDirect(platform::File* file, uint64_t at,
                                    uint64_t window_end, uint64_t end,
                                    uint8_t* place, size_t* extra) {
   *extra = 0;
-  if (direct_failed_ ||
-      header.total_len != header.header_len + header.payload_len ||
-      window_end - at < header.header_len) {
+  if (direct_failed_ || !DirectCandidate(header, at, window_end)) {
     return false;
   }
   const platform::File::DirectAlignment alignment = file->DirectReadAlignment();
@@ -254,11 +252,23 @@ bool LogApplier::ReadPayloadDirect(platform::File* file, uint64_t at,
     return false;
   }
   *extra = loaded - header.payload_len;
+  CompleteDirectRecord(at, header, place);
+  return true;
+}
+
+bool LogApplier::DirectCandidate(const log::RecordHeader& header, uint64_t at,
+                                 uint64_t window_end) {
+  return header.total_len == header.header_len + header.payload_len &&
+         window_end - at >= header.header_len;
+}
+
+void LogApplier::CompleteDirectRecord(uint64_t at,
+                                      const log::RecordHeader& header,
+                                      uint8_t* place) {
   __builtin_memcpy(place - header.header_len, window_ + (at - window_offset_),
                    header.header_len);
   records_read_direct_++;
   platform::AddCounter(platform::Counter::kBytesReadDirect, header.payload_len);
-  return true;
 }
 
 bool LogApplier::TakeReadAhead(uint64_t at, const log::RecordHeader& header,
@@ -269,16 +279,12 @@ bool LogApplier::TakeReadAhead(uint64_t at, const log::RecordHeader& header,
   ahead_.valid = false;  // used now, or overwritten by what is read instead
   if (!ahead.valid || ahead.payload_at != at + header.header_len ||
       ahead.place != place || ahead.size != header.payload_len ||
-      header.total_len != header.header_len + header.payload_len ||
-      window_end - at < header.header_len) {
+      !DirectCandidate(header, at, window_end)) {
     return false;
   }
   *extra = ahead.extra;
-  __builtin_memcpy(place - header.header_len, window_ + (at - window_offset_),
-                   header.header_len);
-  records_read_direct_++;
+  CompleteDirectRecord(at, header, place);
   records_read_ahead_++;
-  platform::AddCounter(platform::Counter::kBytesReadDirect, header.payload_len);
   platform::AddCounter(platform::Counter::kBytesReadAhead, header.payload_len);
   return true;
 }
@@ -309,8 +315,7 @@ bool LogApplier::StartReadAhead(platform::File* file, uint64_t end,
     if (!PeekHeader(next, &header)) return false;
   }
   if (!InPlaceCandidate(header, next, end) ||
-      header.total_len != header.header_len + header.payload_len ||
-      window_offset_ + window_size_ - next < header.header_len) {
+      !DirectCandidate(header, next, window_offset_ + window_size_)) {
     return false;
   }
   // Where Apply() of the current record and MakeRoom() of the next one will

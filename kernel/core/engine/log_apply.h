@@ -192,6 +192,15 @@ class LogApplier {
   // allows, else 0.
   static size_t DirectExtra(const platform::File::DirectAlignment& alignment,
                             uint64_t payload_end, uint64_t end);
+  // Whether the record at `at` (unverified `header`, window ending at
+  // `window_end`) can have its payload read directly: no padding after
+  // the payload, and its whole header in the window to copy before it.
+  static bool DirectCandidate(const log::RecordHeader& header, uint64_t at,
+                              uint64_t window_end);
+  // A payload read directly to `place` (now or ahead): copies the record's
+  // header from the window before it and counts it.
+  void CompleteDirectRecord(uint64_t at, const log::RecordHeader& header,
+                            uint8_t* place);
   // For TryReadInPlace(): reads the payload of the record at file offset
   // `at` with `header` (unverified) to `place` with direct I/O, and up to
   // DirectExtra() bytes after it (*extra: how many), and copies its header
