@@ -402,7 +402,9 @@ enum class Counter : int {
                             // replay read from logfiles with direct I/O
   kBytesReadAhead = 15,     // bytes_read_ahead: of those, read while the
                             // record before was verified
-  kCount = 16,
+  kWritesMerged = 16,       // writes_merged: writes appended to the payload
+                            // of the record before them
+  kCount = 17,
 };
 
 // Context: any.

@@ -224,6 +224,7 @@ static struct ctl_table mars_sysctl_table[] = {
 	MARS_COUNTER_ENTRY("tree_write_errno", 13),
 	MARS_COUNTER_ENTRY("bytes_read_direct", 14),
 	MARS_COUNTER_ENTRY("bytes_read_ahead", 15),
+	MARS_COUNTER_ENTRY("writes_merged", 16),
 	{
 		.procname = "allocations",
 		.mode = 0444,

@@ -105,7 +105,7 @@ void mars_glue_trigger_kick(void);
 
 /* control.c: ids are the values of mars::platform::Tunable / Counter. */
 #define MARS_TUNABLE_COUNT 5
-#define MARS_COUNTER_COUNT 16
+#define MARS_COUNTER_COUNT 17
 unsigned long long mars_glue_tunable_get(int id);
 unsigned long long mars_glue_counter_get(int id);
 void mars_glue_counter_add(int id, unsigned long long delta);

@@ -117,6 +117,17 @@ std::vector<WorkloadSpec> StandardWorkloads() {
   writeback.fua_percent = 20;
   writeback.stop_at_end = true;
   specs.push_back(writeback);
+
+  WorkloadSpec sequential;
+  sequential.name = "sequential";
+  sequential.seed = 15;
+  sequential.requests = 300;
+  sequential.max_request_blocks = 4;
+  sequential.sequential_percent = 85;
+  sequential.flush_percent = 4;
+  sequential.fua_percent = 8;
+  sequential.preflush_percent = 3;
+  specs.push_back(sequential);
   return specs;
 }
 
@@ -209,6 +220,7 @@ bool RecordWorkload(const WorkloadSpec& spec, const std::string& dir,
                            ? std::min(spec.hot_blocks, device_blocks)
                            : device_blocks;
   int request = 0;
+  uint64_t stream_end = 0;  // block after the previous write
   while (request < spec.requests) {
     if (spec.rotate_every != 0 && request > 0 &&
         request % spec.rotate_every == 0) {
@@ -246,7 +258,13 @@ bool RecordWorkload(const WorkloadSpec& spec, const std::string& dir,
     for (uint64_t g = 0; g < group && request < spec.requests; ++g) {
       const uint64_t blocks =
           std::min<uint64_t>(hot, 1 + random.Below(spec.max_request_blocks));
-      const uint64_t first = random.Below(hot - blocks + 1);
+      uint64_t first = random.Below(hot - blocks + 1);
+      if (spec.sequential_percent > 0 &&
+          random.Percent(spec.sequential_percent) &&
+          stream_end + blocks <= hot) {
+        first = stream_end;
+      }
+      stream_end = first + blocks;
       bool overlaps = false;
       for (uint64_t b = first; b < first + blocks; ++b) {
         overlaps = overlaps || used.count(b) != 0;

@@ -24,6 +24,9 @@ struct WorkloadSpec {
   int requests = 300;
   int max_request_blocks = 4;  // 1..256 blocks of 4096 per write
   uint64_t hot_blocks = 0;     // writes go to blocks [0, hot); 0: anywhere
+  // In percent: a write starts where the previous one ended (a stream that
+  // the engine merges into shared records), else anywhere.
+  int sequential_percent = 0;
   // Per request, in percent: an empty flush; else a write with FUA and/or
   // PREFLUSH (independently).
   int flush_percent = 10;
@@ -45,8 +48,9 @@ struct WorkloadSpec {
 };
 
 // The workloads of `make check`: random writes with FUA/flush mixes,
-// overwrites of a few blocks, log rotation by size and on request, and
-// writeback under a small buffer limit.
+// overwrites of a few blocks, log rotation by size and on request,
+// writeback under a small buffer limit, and sequential streams of writes
+// that share records.
 std::vector<WorkloadSpec> StandardWorkloads();
 // nullptr when no standard workload has that name.
 const WorkloadSpec* FindWorkload(const std::string& name);

@@ -33,6 +33,36 @@ constexpr Tables MakeTables() {
 
 constexpr Tables kTables = MakeTables();
 
+// Polynomials mod P in the reflected representation: bit 31 is x^0.
+constexpr uint32_t kXPower0 = 0x80000000u;
+
+// a * b mod P.
+constexpr uint32_t MultiplyModP(uint32_t a, uint32_t b) {
+  uint32_t product = 0;
+  for (uint32_t bit = kXPower0; bit != 0; bit >>= 1) {
+    if ((a & bit) != 0) product ^= b;
+    b = (b >> 1) ^ ((b & 1u) ? kPolynomial : 0u);
+  }
+  return product;
+}
+
+// power[k] = x^(2^k) mod P; k up to 3 + 63 for shifts by 2^64 - 1 bytes.
+constexpr int kPowerCount = 67;
+struct Powers {
+  uint32_t power[kPowerCount];
+};
+
+constexpr Powers MakePowers() {
+  Powers p{};
+  p.power[0] = kXPower0 >> 1;  // x^1
+  for (int k = 1; k < kPowerCount; ++k) {
+    p.power[k] = MultiplyModP(p.power[k - 1], p.power[k - 1]);
+  }
+  return p;
+}
+
+constexpr Powers kPowers = MakePowers();
+
 inline uint32_t LoadLe32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) |
@@ -60,6 +90,16 @@ uint32_t ExtendPortable(uint32_t crc, const void* data, size_t size) {
     --size;
   }
   return ~c;
+}
+
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t size_b) {
+  // Value(a ++ b) = Value(a) * x^(8 * |b|) + Value(b): the inversions at the
+  // start and the end of b's checksum cancel those of the whole's.
+  uint32_t shifted = crc_a;
+  for (int k = 3; size_b != 0; ++k, size_b >>= 1) {
+    if ((size_b & 1u) != 0) shifted = MultiplyModP(kPowers.power[k], shifted);
+  }
+  return shifted ^ crc_b;
 }
 
 }  // namespace crc32c

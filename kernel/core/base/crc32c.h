@@ -1,5 +1,6 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every
-// on-disk and on-wire format of mars (docu/log-format.md, docu/wire-protocol.md).
+// on-disk and on-wire format of mars (docu/log-format.md,
+// docu/wire-protocol.md).
 #ifndef MARS_CORE_BASE_CRC32C_H_
 #define MARS_CORE_BASE_CRC32C_H_
 
@@ -22,6 +23,13 @@ inline uint32_t Extend(uint32_t crc, const void* data, size_t size) {
 // The same function in portable C++ (slicing-by-8). Platforms without a
 // faster implementation use it; tests hold the fast paths against it.
 uint32_t ExtendPortable(uint32_t crc, const void* data, size_t size);
+
+// Returns Value(a ++ b) from crc_a = Value(a), crc_b = Value(b) and the
+// length of b, without the bytes: for a checksum whose prefix changes while
+// the rest does not (a record header before a growing payload). Costs one
+// carry-less multiplication per set bit of size_b (at most 64 of 32 steps).
+// Context: any.
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t size_b);
 
 // Returns the CRC-32C of `data[0, size)`. Value("123456789") == 0xE3069283.
 inline uint32_t Value(const void* data, size_t size) {

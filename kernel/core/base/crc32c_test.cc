@@ -1,12 +1,13 @@
 #include "core/base/crc32c.h"
-#include "platform_user.h"
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <vector>
+
+#include "platform_user.h"
 
 namespace mars {
 namespace {
@@ -16,7 +17,8 @@ uint32_t ReferenceCrc(const uint8_t* p, size_t n) {
   uint32_t crc = 0xFFFFFFFFu;
   for (size_t i = 0; i < n; ++i) {
     crc ^= p[i];
-    for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    for (int b = 0; b < 8; ++b)
+      crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
   }
   return ~crc;
 }
@@ -63,7 +65,8 @@ TEST(Crc32cTest, MatchesBitwiseReferenceAtEveryLengthAndAlignment) {
 
 TEST(Crc32cTest, ExtendEqualsOneShotAtEverySplit) {
   std::vector<uint8_t> data(100);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<uint8_t>(i * 7);
   const uint32_t whole = crc32c::Value(data.data(), data.size());
   for (size_t split = 0; split <= data.size(); ++split) {
     const uint32_t first = crc32c::Value(data.data(), split);
@@ -71,6 +74,38 @@ TEST(Crc32cTest, ExtendEqualsOneShotAtEverySplit) {
               whole)
         << "split " << split;
   }
+}
+
+TEST(Crc32cTest, CombineEqualsTheChecksumOfTheConcatenation) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> data(3 * 4096 + 13);
+  for (auto& byte : data) byte = static_cast<uint8_t>(rng());
+  const size_t splits[] = {
+      0, 1, 7, 72, 4096, 4096 + 72, data.size() - 1, data.size()};
+  for (size_t split : splits) {
+    for (size_t end : {split, split + (data.size() - split) / 2, data.size()}) {
+      const uint32_t a = crc32c::Value(data.data(), split);
+      const uint32_t b = crc32c::Value(data.data() + split, end - split);
+      EXPECT_EQ(crc32c::Combine(a, b, end - split),
+                crc32c::Value(data.data(), end))
+          << "split " << split << " end " << end;
+    }
+  }
+}
+
+TEST(Crc32cTest, CombineShiftsByLongRunsOfZeros) {
+  // Value(a ++ 1 MiB of zeros ++ "x") from the parts, against Extend.
+  std::vector<uint8_t> zeros(size_t{1} << 20, 0);
+  const uint8_t a[] = {'m', 'a', 'r', 's'};
+  const uint8_t x = 'x';
+  uint32_t whole = crc32c::Value(a, sizeof(a));
+  whole = crc32c::Extend(whole, zeros.data(), zeros.size());
+  whole = crc32c::Extend(whole, &x, 1);
+  uint32_t tail = crc32c::Value(zeros.data(), zeros.size());
+  tail = crc32c::Extend(tail, &x, 1);
+  EXPECT_EQ(
+      crc32c::Combine(crc32c::Value(a, sizeof(a)), tail, zeros.size() + 1),
+      whole);
 }
 
 TEST(Crc32cTest, AcceleratedAndPortablePathsAgreeWithSeeds) {
@@ -113,11 +148,13 @@ TEST(Crc32cTest, CopyChecksumsAndCopiesExactly) {
     for (size_t dst_off : {0u, 5u}) {
       for (size_t len = 0; len + 8 <= 2560; len += len < 64 ? 1 : 61) {
         std::fill(dst.begin(), dst.end(), 0xEE);
-        const uint32_t got = platform::Crc32cCopy(
-            0xABCDu, dst.data() + dst_off, src.data() + src_off, len);
-        ASSERT_EQ(got, crc32c::ExtendPortable(0xABCDu, src.data() + src_off, len))
+        const uint32_t got = platform::Crc32cCopy(0xABCDu, dst.data() + dst_off,
+                                                  src.data() + src_off, len);
+        ASSERT_EQ(got,
+                  crc32c::ExtendPortable(0xABCDu, src.data() + src_off, len))
             << len;
-        ASSERT_EQ(std::memcmp(dst.data() + dst_off, src.data() + src_off, len), 0)
+        ASSERT_EQ(std::memcmp(dst.data() + dst_off, src.data() + src_off, len),
+                  0)
             << len;
         ASSERT_EQ(dst[dst_off + len], 0xEE) << "wrote past the end at " << len;
         if (dst_off > 0) {

@@ -222,6 +222,16 @@ void DirtyIndex::QueueRemove(Entry* entry) {
   entry->queue_next = nullptr;
 }
 
+Status DirtyIndex::ExtendRecord(Record* record, LogPosition end) {
+  if (record == nullptr || record != record_tail_ || !(record->end <= end)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "only the last log record can grow in the write buffer");
+  }
+  record->end = end;
+  last_end_ = end;
+  return Status::Ok();
+}
+
 void DirtyIndex::FreeBuffer(void* buffer) {
   platform::FreeIoBuffer(buffer);
   --buffer_count_;

@@ -47,6 +47,12 @@ class DirtyIndex {
   // an Install (the newest record is never freed).
   Status AddRecord(LogPosition begin, LogPosition end, Record** record);
 
+  // The last added record grew (more payload appended to it in the log):
+  // its end moves to `end`. REQUIRES `record` is the last added record and
+  // end >= its end (else kInvalidArgument, nothing changes). Installs of
+  // the new part follow with the same tracker. Does not allocate.
+  Status ExtendRecord(Record* record, LogPosition end);
+
   // Makes `buffer` (kBlockBytes from platform::AllocateIoBuffer; ownership
   // passes to the index on success) the newest version of `block`, written
   // by `record`. REQUIRES `record` is the last added record or one added

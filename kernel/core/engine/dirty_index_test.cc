@@ -238,6 +238,38 @@ TEST(DirtyIndexTest, RecordsWithoutObligations) {
   EXPECT_EQ(index.ReplayPosition(), Pos(1, 50));
 }
 
+// The last record grows (a contiguous write joined it in the log): its
+// blocks wait for the new end to be durable, the replay position moves with
+// it once all is written back, and only the last record may grow.
+TEST(DirtyIndexTest, LastRecordGrows) {
+  DirtyIndex index(Pos(1, 0));
+  Record* a = Add(&index, 0, 100);
+  Write(&index, 1, 0xA, a);
+  Record* b = Add(&index, 100, 100);
+  Write(&index, 2, 0xB, b);
+  EXPECT_EQ(index.ExtendRecord(a, Pos(1, 150)).code(),
+            StatusCode::kInvalidArgument);  // not the last one
+  EXPECT_EQ(index.ExtendRecord(b, Pos(1, 150)).code(),
+            StatusCode::kInvalidArgument);  // shrinking
+  ASSERT_TRUE(index.ExtendRecord(b, Pos(1, 300)).ok());
+  Write(&index, 3, 0xB3, b);
+  Write(&index, 1, 0xB1, b);  // block 1: A keeps the obligation
+
+  // Durable up to B's old end: B's blocks are not durable now.
+  Item items[4];
+  ASSERT_EQ(index.TakeBatch(Pos(1, 200), 4, items), 0u);
+  ASSERT_EQ(index.TakeBatch(Pos(1, 300), 4, items), 3u);
+  EXPECT_EQ(Tag(items[0].data), 0xB1u);
+  index.FinishBatch(items, 3);
+  EXPECT_TRUE(index.empty());
+  EXPECT_EQ(index.ReplayPosition(), Pos(1, 300));
+  // A record added after it starts at or after its new end.
+  Record* c = nullptr;
+  EXPECT_EQ(index.AddRecord(Pos(1, 250), Pos(1, 350), &c).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(index.AddRecord(Pos(1, 300), Pos(1, 350), &c).ok());
+}
+
 TEST(DirtyIndexTest, OldestDirtiedFirstAndSorted) {
   DirtyIndex index(Pos(1, 0));
   Record* r = Add(&index, 0, 10);

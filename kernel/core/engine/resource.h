@@ -206,6 +206,9 @@ class Resource {
   UniquePtr<log::LogWriter> writer_;
   uint64_t logfile_ = 0;
   DirtyIndex* index_ = nullptr;
+  // The tracker of writer_'s last record while writer_->ExtendLast() may
+  // grow it; null after a logfile switch.
+  DirtyIndex::Record* last_record_ = nullptr;
   DurabilityWaiter* waiters_ = nullptr;  // FIFO by position
   DurabilityWaiter* waiters_tail_ = nullptr;
   uint64_t rotate_to_ = 0;   // requested logfile number (0: none)

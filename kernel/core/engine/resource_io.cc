@@ -303,13 +303,26 @@ void Resource::SubmitWrite(platform::FrontRequest* request) {
       fields.stamp_ns = clock_->Now();
       fields.device_offset = request->offset;
       log::RecordPosition position;
-      status = writer_->Append(fields, job->pieces, blocks, &position);
       DirtyIndex::Record* record = nullptr;
-      if (status.ok()) {
+      const uint64_t appended_before = writer_->AppendedEnd();
+      if (last_record_ != nullptr &&
+          writer_->ExtendLast(fields, job->pieces, blocks, &position)) {
+        // A contiguous write joins the record before it (write-path.md,
+        // "Contiguous writes share a record").
+        record = last_record_;
         status =
-            index_->AddRecord(LogPosition{logfile_, position.begin},
-                              LogPosition{logfile_, position.end}, &record);
+            index_->ExtendRecord(record, LogPosition{logfile_, position.end});
         if (!status.ok()) FailLogLocked("cannot track a log record", status);
+        platform::AddCounter(platform::Counter::kWritesMerged, 1);
+      } else {
+        status = writer_->Append(fields, job->pieces, blocks, &position);
+        if (status.ok()) {
+          status =
+              index_->AddRecord(LogPosition{logfile_, position.begin},
+                                LogPosition{logfile_, position.end}, &record);
+          if (!status.ok()) FailLogLocked("cannot track a log record", status);
+        }
+        last_record_ = status.ok() ? record : nullptr;
       }
       const uint64_t before = index_->buffered_bytes();
       for (; status.ok() && installed < blocks; ++installed) {
@@ -320,7 +333,7 @@ void Resource::SubmitWrite(platform::FrontRequest* request) {
       UpdateBufferedCounter(before, index_->buffered_bytes());
       if (status.ok()) {
         platform::AddCounter(platform::Counter::kBytesLogged,
-                             position.end - position.begin + position.padding);
+                             writer_->AppendedEnd() - appended_before);
         if ((request->flags &
              (platform::kFrontFua | platform::kFrontPreflush)) != 0) {
           status = WaitForDurableLocked(request,
@@ -365,6 +378,9 @@ Status Resource::WaitForDurableLocked(platform::FrontRequest* request,
   // log is durable.
   position = durable_;
 #endif
+  // `position` must stay a record end: the record there takes no more
+  // payload.
+  if (writer_.get() != nullptr) writer_->CloseLast();
   if (position <= durable_) {
     // Completing under lock_ is allowed: completion does not sleep.
     FinishFront(request, Status::Ok());

@@ -77,6 +77,7 @@ Status Resource::StartLogger(uint64_t logfile_number, ErrorText* why) {
   {
     platform::MutexGuard guard(lock_);
     writer_ = Move(writer);
+    last_record_ = nullptr;
     logfile_ = logfile_number;
     durable_ = LogPosition{logfile_number, 0};
     rotate_to_ = 0;
@@ -302,6 +303,7 @@ Status Resource::RotateLogfile(uint64_t number) {
   {
     platform::MutexGuard guard(lock_);
     writer_ = Move(writer);
+    last_record_ = nullptr;
     logfile_ = number;
     durable_ = LogPosition{number, 0};
     if (rotate_to_ <= number) rotate_to_ = 0;

@@ -261,6 +261,86 @@ TEST_F(ResourceTest, RecoveryReplaysAcknowledgedWritesAfterACrash) {
                                 platform::BlockDevice::Op::kWrite, 0);
 }
 
+// Contiguous plain writes share one record until something waits for the
+// log to be durable (write-path.md, "Contiguous writes share a record"); a
+// shared record that reaches 32 KiB gets its payload aligned; after a crash
+// recovery applies shared records like any other.
+TEST_F(ResourceTest, ContiguousWritesShareARecordUntilAFlush) {
+  // The logger takes nothing by itself meanwhile; writeback never writes,
+  // so the files are what a power cut would leave.
+  pt::SetTunableForTest(platform::Tunable::kLogSyncIntervalMs, 10000);
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 1000000);
+  StartPrimary();
+  for (uint64_t b = 0; b < 16; ++b) ASSERT_TRUE(Write(b, 1).ok());
+  ASSERT_TRUE(Write(100, 1).ok());
+  ASSERT_TRUE(Write(101, 1, platform::kFrontFua).ok());  // joins, then closes
+  ASSERT_TRUE(Write(102, 1).ok());                       // a record of its own
+  ASSERT_TRUE(Write(7, 2).ok());
+  ASSERT_TRUE(
+      pt::SubmitToFrontDisk("r0", platform::FrontOp::kFlush, 0, 0, nullptr, 0)
+          .ok());
+  EXPECT_EQ(platform::GetCounter(platform::Counter::kWritesMerged), 16u);
+  std::vector<uint8_t> image;
+  for (uint64_t b = 0; b < 16; ++b) {
+    const std::vector<uint8_t> block = Pattern(b, b == 7 ? 2 : 1);
+    image.insert(image.end(), block.begin(), block.end());
+  }
+  EXPECT_EQ(Read(0, 16), image);
+  EXPECT_EQ(Read(101), Pattern(101, 1));
+
+  const std::string log = ReadFile(dir_ + "/log-000000001-h1");
+  EXPECT_EQ(platform::GetCounter(platform::Counter::kBytesLogged), log.size());
+  log::LogReader reader;
+  ASSERT_TRUE(reader.Init(log::LogReaderOptions()).ok());
+  struct Expected {
+    uint64_t block;
+    uint64_t blocks;
+  };
+  const Expected expected[] = {{0, 16}, {100, 2}, {102, 1}, {7, 1}};
+  for (const Expected& e : expected) {
+    log::ReadResult result;
+    ASSERT_TRUE(
+        reader.Next(Slice(log.data(), log.size()), 0, true, &result).ok());
+    ASSERT_EQ(result.outcome, log::ReadOutcome::kRecord) << e.block;
+    EXPECT_EQ(result.record.device_offset, e.block * kBlock);
+    ASSERT_EQ(result.record.payload.size(), e.blocks * kBlock) << e.block;
+    for (uint64_t b = 0; b < e.blocks; ++b) {
+      EXPECT_EQ(std::memcmp(result.record.payload.data() + b * kBlock,
+                            Pattern(e.block + b, e.block == 7 ? 2 : 1).data(),
+                            kBlock),
+                0)
+          << e.block + b;
+    }
+  }
+  // The 64 KiB record's payload starts aligned, behind a padding record.
+  EXPECT_EQ(reader.padding_records(), 1u);
+  log::ReadResult end;
+  ASSERT_TRUE(reader.Next(Slice(log.data(), log.size()), 0, true, &end).ok());
+  EXPECT_EQ(end.outcome, log::ReadOutcome::kCleanEnd);
+
+  const std::string crashed = MakeTempDir() + "/crash";
+  CopyTree(root_, crashed);
+  pt::ResetBlockDeviceForTest(data_path_.c_str());
+  void* recovered = nullptr;
+  ASSERT_TRUE(Create(crashed, &recovered).ok());
+  ErrorText why;
+  ASSERT_TRUE(kResourceHooks.attach(recovered, &why).ok()) << why.text;
+  for (uint64_t b = 0; b < 16; ++b) {
+    EXPECT_EQ(DataBlock(crashed + "/data-r0.img", b),
+              AsString(Pattern(b, b == 7 ? 2 : 1)))
+        << b;
+  }
+  for (uint64_t b = 100; b < 103; ++b) {
+    EXPECT_EQ(DataBlock(crashed + "/data-r0.img", b), AsString(Pattern(b, 1)))
+        << b;
+  }
+  ASSERT_TRUE(kResourceHooks.detach(recovered, &why).ok());
+  kResourceHooks.destroy(recovered);
+  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                platform::BlockDevice::Op::kWrite, 0);
+}
+
 // Recovery of a log of 256 KiB records, six times the reader's window: past
 // the first window they are read into the stages in place (LogApplier). A
 // crash in the middle of the last append left that record torn: it is not

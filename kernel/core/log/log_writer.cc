@@ -190,6 +190,7 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
     return Status(StatusCode::kUnavailable, "log chunk ring full");
   }
   position->padding = padding;
+  const uint64_t padding_begin = appended_;
   if (padding != 0) {
     RecordFields pad;
     pad.flags = kKindPadding | kFlagIgnorable;
@@ -198,20 +199,123 @@ Status LogWriter::Append(const RecordFields& fields, const Slice* pieces,
   }
   position->begin = appended_;
   position->record_number = next_record_number_;
-  PutRecord(fields, pieces, piece_count, payload_len);
+  const uint32_t payload_crc =
+      PutRecord(fields, pieces, piece_count, payload_len);
   position->end = appended_;
+  last_.open = fields.flags == kKindWrite;
+  last_.fields = fields;
+  last_.padding_begin = padding_begin;
+  last_.begin = position->begin;
+  last_.record_number = position->record_number;
+  last_.payload_len = payload_len;
+  last_.payload_crc = payload_crc;
   return Status::Ok();
 }
 
-void LogWriter::PutRecord(const RecordFields& fields, const Slice* pieces,
-                          size_t piece_count, uint64_t payload_len) {
+bool LogWriter::ExtendLast(const RecordFields& fields, const Slice* pieces,
+                           size_t piece_count, RecordPosition* position) {
+  LastRecord& last = last_;
+  if (!last.open || fields.flags != last.fields.flags ||
+      taken_ > last.padding_begin ||
+      fields.device_offset != last.fields.device_offset + last.payload_len) {
+    return false;
+  }
+  uint64_t added = 0;
+  for (size_t i = 0; i < piece_count; ++i) added += pieces[i].size();
+  if (added == 0 || added > kMaxPayloadBytes - last.payload_len) return false;
+  const uint64_t payload_len = last.payload_len + added;
+  const uint64_t old_padding = last.begin - last.padding_begin;
+  const uint64_t padding = PaddingBefore(last.padding_begin, payload_len);
+  const uint64_t bytes =
+      padding +
+      RecordBytes(kWrittenHeaderBytes, static_cast<uint32_t>(payload_len));
+  if (last.padding_begin > UINT64_MAX - bytes) return false;
+  const uint64_t begin = last.padding_begin + padding;
+  const uint64_t end = last.padding_begin + bytes;
+  if (end - appended_ > FreeBytes()) return false;
+  if (padding != old_padding) {
+    // The payload reaches the aligned size: a padding record goes first
+    // (padding only grows: an aligned record stays aligned as it grows).
+    if (next_record_number_ == UINT64_MAX) return false;
+    MoveForward(last.begin + kWrittenHeaderBytes, begin + kWrittenHeaderBytes,
+                last.payload_len);
+    RecordFields pad;
+    pad.flags = kKindPadding | kFlagIgnorable;
+    pad.stamp_ns = last.fields.stamp_ns;
+    appended_ = last.padding_begin;
+    next_record_number_ = last.record_number;
+    PutRecord(pad, nullptr, 0, padding - kWrittenHeaderBytes);
+    last.record_number = next_record_number_;
+  }
+  uint64_t at = begin + kWrittenHeaderBytes + last.payload_len;
+  for (size_t i = 0; i < piece_count; ++i) {
+    last.payload_crc =
+        CopyInWithCrc(at, pieces[i].data(), pieces[i].size(), last.payload_crc);
+    at += pieces[i].size();
+  }
+  if (fields.stamp_ns > last.fields.stamp_ns) {
+    last.fields.stamp_ns = fields.stamp_ns;
+  }
+  last.begin = begin;
+  last.payload_len = payload_len;
+  PutHeader(begin, last.fields, last.record_number, payload_len,
+            last.payload_crc);
+  appended_ = end;
+  next_record_number_ = last.record_number + 1;
+  position->record_number = last.record_number;
+  position->begin = begin;
+  position->end = end;
+  position->padding = padding;
+  return true;
+}
+
+void LogWriter::MoveForward(uint64_t from, uint64_t to, uint64_t size) {
+  // From the end backwards, in pieces that stay inside one chunk on both
+  // sides; memmove handles an overlap inside a chunk.
+  while (size > 0) {
+    const uint64_t from_room = ((from + size - 1) & chunk_mask_) + 1;
+    const uint64_t to_room = ((to + size - 1) & chunk_mask_) + 1;
+    uint64_t n = from_room < to_room ? from_room : to_room;
+    if (n > size) n = size;
+    size -= n;
+    __builtin_memmove(ChunkAt(to + size), ChunkAt(from + size),
+                      static_cast<size_t>(n));
+  }
+}
+
+uint32_t LogWriter::PutRecord(const RecordFields& fields, const Slice* pieces,
+                              size_t piece_count, uint64_t payload_len) {
+  const uint64_t begin = appended_;
+  // One pass over the payload: copy it into the ring and checksum it; the
+  // header goes in last, once its CRC is known.
+  uint64_t at = begin + kWrittenHeaderBytes;
+  uint32_t payload_crc = 0;
+  if (pieces == nullptr) {
+    payload_crc = ZeroInWithCrc(at, static_cast<size_t>(payload_len), 0);
+  }
+  for (size_t i = 0; i < piece_count; ++i) {
+    payload_crc =
+        CopyInWithCrc(at, pieces[i].data(), pieces[i].size(), payload_crc);
+    at += pieces[i].size();
+  }
+  const uint64_t record_number = next_record_number_;
+  PutHeader(begin, fields, record_number, payload_len, payload_crc);
+  appended_ = begin + RecordBytes(kWrittenHeaderBytes,
+                                  static_cast<uint32_t>(payload_len));
+  next_record_number_ = record_number + 1;
+  return payload_crc;
+}
+
+void LogWriter::PutHeader(uint64_t begin, const RecordFields& fields,
+                          uint64_t record_number, uint64_t payload_len,
+                          uint32_t payload_crc) {
   RecordHeader header;
   header.payload_len = static_cast<uint32_t>(payload_len);
   header.header_len = kWrittenHeaderBytes;
   header.total_len = RecordBytes(kWrittenHeaderBytes, header.payload_len);
   header.salt = salt_;
   header.logfile_number = logfile_number_;
-  header.record_number = next_record_number_;
+  header.record_number = record_number;
   header.stamp_ns = fields.stamp_ns;
   header.device_offset = fields.device_offset;
   header.flags = fields.flags;
@@ -219,29 +323,18 @@ void LogWriter::PutRecord(const RecordFields& fields, const Slice* pieces,
 
   uint8_t encoded[kWrittenHeaderBytes];
   EncodeHeader(header, encoded);
-  const size_t padding =
+  const size_t tail =
       header.total_len - kWrittenHeaderBytes - header.payload_len;
-  const uint64_t begin = appended_;
-  // One pass over the payload: copy it into the ring and checksum it; the
-  // header goes in last, once its CRC is known.
+  // The CRC covers the header without its CRC field, the payload and the
+  // tail padding (docu/log-format.md); the payload's part is combined from
+  // its own CRC, so the payload is not read again.
   uint32_t crc = crc32c::Extend(0, encoded, kCrcOffset);
   crc = crc32c::Extend(crc, encoded + kHeaderBytes,
                        kWrittenHeaderBytes - kHeaderBytes);
-  uint64_t at = begin + kWrittenHeaderBytes;
-  if (pieces == nullptr) {
-    crc = ZeroInWithCrc(at, header.payload_len, crc);
-    at += header.payload_len;
-  }
-  for (size_t i = 0; i < piece_count; ++i) {
-    crc = CopyInWithCrc(at, pieces[i].data(), pieces[i].size(), crc);
-    at += pieces[i].size();
-  }
-  crc = ZeroInWithCrc(at, padding, crc);
+  crc = crc32c::Combine(crc, payload_crc, payload_len);
+  crc = ZeroInWithCrc(begin + kWrittenHeaderBytes + payload_len, tail, crc);
   EncodeFixed32(encoded + kCrcOffset, crc);
   CopyIn(begin, encoded, kWrittenHeaderBytes);
-
-  appended_ = begin + header.total_len;
-  next_record_number_++;
 }
 
 bool LogWriter::TakeWrite(TakePolicy policy, LogWrite* write) {

@@ -109,6 +109,28 @@ class LogWriter {
     return Append(fields, &payload, 1, position);
   }
 
+  // Appends `pieces` to the payload of the last record instead of starting
+  // a new one (docu/write-path.md, "Contiguous writes share a record"), when
+  //  - that record was appended by Append() with the same flags, kind write
+  //    and no modifier, and CloseLast() was not called since;
+  //  - TakeWrite() handed out none of its bytes (nor of its padding record);
+  //  - `fields.device_offset` is where its payload ends on the device;
+  //  - the joint payload is at most kMaxPayloadBytes and the ring has room.
+  // Then the record is re-encoded in the ring (length, the newer of both
+  // stamps, durable end, CRC), `*position` describes the whole record, and
+  // true is returned. When the joint payload reaches the aligned size
+  // (options.payload_alignment), the payload is moved behind a new padding
+  // record so that it starts aligned, and the record's number grows by one.
+  // Otherwise returns false and changes nothing: Append() it.
+  // Costs: the new bytes once (copy and CRC), the header, and a move of at
+  // most aligned_payload_min bytes when the payload becomes aligned. Context:
+  // any, does not allocate or sleep.
+  bool ExtendLast(const RecordFields& fields, const Slice* pieces,
+                  size_t piece_count, RecordPosition* position);
+  // The last record takes no more payload. Call before relying on its end
+  // as a durability point that a later extension must not move.
+  void CloseLast() { last_.open = false; }
+
   // Hands out the next byte range to write, in file order and never twice;
   // returns false when there is none under `policy`. A range never crosses
   // a chunk boundary. Context: any.
@@ -155,16 +177,35 @@ class LogWriter {
   uint64_t PaddingBefore(uint64_t offset, uint64_t payload_len) const;
   // Encodes one record at AppendedEnd() with the next record number; its
   // payload is `pieces`, or `payload_len` zero bytes when pieces is null.
+  // Returns the CRC-32C of the payload alone.
   // REQUIRES the checks of Append() passed for it.
-  void PutRecord(const RecordFields& fields, const Slice* pieces,
-                 size_t piece_count, uint64_t payload_len);
+  uint32_t PutRecord(const RecordFields& fields, const Slice* pieces,
+                     size_t piece_count, uint64_t payload_len);
+  // Writes the header of a record at `begin` whose payload (CRC-32C
+  // `payload_crc`) is already in the ring, and zeroes its tail padding.
+  void PutHeader(uint64_t begin, const RecordFields& fields,
+                 uint64_t record_number, uint64_t payload_len,
+                 uint32_t payload_crc);
+  // Moves ring bytes [from, from + size) to [to, to + size), to >= from.
+  void MoveForward(uint64_t from, uint64_t to, uint64_t size);
+
+  // The last record appended, for ExtendLast().
+  struct LastRecord {
+    bool open = false;
+    RecordFields fields;
+    uint64_t padding_begin = 0;  // its padding record's begin, else `begin`
+    uint64_t begin = 0;
+    uint64_t record_number = 0;
+    uint64_t payload_len = 0;
+    uint32_t payload_crc = 0;  // of the payload alone
+  };
 
   uint64_t salt_ = 0;
   uint64_t logfile_number_ = 0;
   uint64_t next_record_number_ = 0;
-  uint64_t appended_ = 0;  // end of the last appended record
-  uint64_t taken_ = 0;     // end of the last range handed out
-  uint64_t released_ = 0;  // end of the released prefix
+  uint64_t appended_ = 0;          // end of the last appended record
+  uint64_t taken_ = 0;             // end of the last range handed out
+  uint64_t released_ = 0;          // end of the released prefix
   uint64_t taken_record_end_ = 0;  // last record end handed out
   uint64_t durable_end_ = 0;       // written into every new record
   uint8_t** chunks_ = nullptr;
@@ -174,6 +215,7 @@ class LogWriter {
   unsigned chunk_shift_ = 0;
   uint32_t payload_alignment_ = 0;
   uint32_t aligned_payload_min_ = 0;
+  LastRecord last_;
 };
 
 }  // namespace log
