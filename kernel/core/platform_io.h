@@ -149,7 +149,10 @@ class DirectRead {
  public:
   DirectRead() = default;
   // Waits for a read still running.
-  ~DirectRead();
+  ~DirectRead() {
+    size_t ignored = 0;
+    if (running()) (void)Wait(&ignored).ok();
+  }
   DirectRead(const DirectRead&) = delete;
   DirectRead& operator=(const DirectRead&) = delete;
 

@@ -102,11 +102,6 @@ Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
       mars_glue_file_read_direct(direct_, offset, buffer, size, done));
 }
 
-DirectRead::~DirectRead() {
-  size_t ignored = 0;
-  if (running()) (void)Wait(&ignored).ok();
-}
-
 Status DirectRead::Start(File* file, uint64_t offset, void* buffer,
                          size_t size) {
   if (!MARS_CHECK(!running())) {

@@ -309,14 +309,11 @@ void SetDirectReadDelayForTest(uint64_t delay_ns) {
 
 }  // namespace test
 
-DirectRead::~DirectRead() {
-  size_t ignored = 0;
-  if (running()) (void)Wait(&ignored).ok();
-}
-
 Status DirectRead::Start(File* file, uint64_t offset, void* buffer,
                          size_t size) {
-  if (running()) return Status(StatusCode::kInternal, "direct read running");
+  if (!MARS_CHECK(!running())) {
+    return Status(StatusCode::kInternal, "direct read already running");
+  }
   const Status refused = file->CheckDirectRead(offset, buffer, size);
   if (!refused.ok()) return refused;
   auto* read = new UserDirectRead;
