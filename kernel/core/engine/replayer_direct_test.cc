@@ -4,6 +4,7 @@
 // large payloads are read with direct I/O into the stages (LogApplier),
 // each the next one's ahead while the one before it is verified.
 // The fixture: replayer_test_util.h.
+#include <set>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,56 @@ TEST_F(ReplayerDirectTest, DamagedPayloadReadDirectlyIsNotApplied) {
   EXPECT_EQ(Drain().state, ReplayState::kIdle);
   ExpectApplied(log1);
   EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
+}
+
+// A copy that grows while replay reads it directly and ahead, cut at every
+// kind of point: at a write record's end, inside the padding record after
+// it, inside the next header, just before the next aligned payload, inside
+// a payload, and at every fetch chunk end (256 KiB). Replay waits at each
+// cut with every complete record applied and nothing after it, and goes on
+// as the bytes arrive.
+TEST_F(ReplayerDirectTest, GrowingCopyIsFollowedAcrossEveryCut) {
+  std::vector<RangeWrite> ranges;
+  for (uint32_t i = 0; i < 24; ++i) {
+    // 36 KiB to 196 KiB: aligned payloads, record ends anywhere.
+    ranges.push_back({(i * 37) % 200, 9 + (i * 7) % 41, i + 1});
+    if (ranges.back().block + ranges.back().blocks > 256) {
+      ranges.back().block = 256 - ranges.back().blocks;
+    }
+  }
+  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
+  const uint64_t size = log1.bytes.size();
+  std::set<uint64_t> cuts;
+  for (uint64_t end : log1.ends) {
+    for (uint64_t after : {0, 8, 72, 256, 440, 512, 4096}) {
+      if (end + after < size) cuts.insert(end + after);
+    }
+  }
+  for (uint64_t chunk = 256 * 1024; chunk < size; chunk += 256 * 1024) {
+    cuts.insert(chunk);
+  }
+  Start();
+  for (uint64_t cut : cuts) {
+    Fetch(log1, cut);
+    const ReplayPass pass = Drain();
+    ASSERT_EQ(pass.state, ReplayState::kWaitingForBytes)
+        << "cut " << cut << ": " << Report().error.text;
+    uint64_t complete = 0;
+    for (size_t i = 0; i < ranges.size() && log1.ends[i] <= cut; ++i) {
+      complete += ranges[i].blocks * kBlock;
+    }
+    ASSERT_EQ(Report().bytes_applied, complete) << "cut " << cut;
+  }
+  Fetch(log1);
+  Finish(log1, "a");
+  g_now += kSecond;
+  EXPECT_EQ(Drain().state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  EXPECT_EQ(Report().records_applied, ranges.size());
+  EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", size));
+  if (ReadsDirectly(LocalPath(log1))) {
+    EXPECT_GT(Report().records_read_direct, 0u);
+  }
 }
 
 // Direct reads that take a while (here 3 ms each, in a thread): a payload
