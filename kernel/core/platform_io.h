@@ -116,6 +116,13 @@ class File {
   // AllocateWriteBuffer(). kInvalidArgument when unsupported or not aligned
   // (nothing read); else the file system's error. Context: may sleep.
   Status ReadDirect(uint64_t offset, void* buffer, size_t size, size_t* done);
+  // Whether the page cache holds the pages of the first and the last byte
+  // of [offset, offset + size): then Read() copies from memory, which costs
+  // less than reading the disk again (a local copy just written by fetch);
+  // a direct read would first write dirty pages back and then read the
+  // disk. A hint, not a promise: the pages may be evicted right after.
+  // REQUIRES size > 0. Context: may sleep.
+  bool Cached(uint64_t offset, uint64_t size);
 
  private:
   friend class DirectRead;

@@ -173,6 +173,24 @@ TEST_F(PlatformIoDirectTest, ReadsBypassThePageCache) {
   EXPECT_GT(CachedPages(path_, 0, 64 * 1024), 0u);
 }
 
+// Cached(): true while the pages at both ends of the range are in the page
+// cache, false once either is not; asking reads nothing into it.
+TEST_F(PlatformIoDirectTest, CachedTellsWhetherThePageCacheHoldsTheRange) {
+  EXPECT_TRUE(file_.Cached(0, data_.size()));  // just written
+  EXPECT_TRUE(file_.Cached(5000, 1));
+  EXPECT_FALSE(file_.Cached(0, 0));
+  if (!DropCachedPages(path_, data_.size())) {
+    GTEST_SKIP() << "cannot evict " << path_ << " from the page cache";
+  }
+  EXPECT_FALSE(file_.Cached(0, data_.size()));
+  EXPECT_FALSE(file_.Cached(64 * 1024, 4096));
+  EXPECT_EQ(CachedPages(path_, 0, data_.size()), 0u);  // asking read nothing
+  WriteBuffer buffer;
+  size_t done = 0;
+  ASSERT_TRUE(file_.Read(0, buffer.data(), 8192, &done).ok());
+  EXPECT_TRUE(file_.Cached(0, 8192));
+}
+
 TEST_F(PlatformIoDirectTest, ReadsBytesNotYetWrittenBack) {
   const std::string fresh = Pattern(16 * 1024, 10);
   ASSERT_TRUE(file_.Write(4096, fresh.data(), fresh.size()).ok());  // no sync

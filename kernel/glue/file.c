@@ -17,6 +17,7 @@
 #include <linux/limits.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/stat.h>
 #include <linux/uio.h>
@@ -183,6 +184,15 @@ int mars_glue_file_open_direct(void *handle, void **direct,
 	 */
 	*memory_align = max(stat.dio_mem_align, stat.dio_offset_align);
 	return 0;
+}
+
+int mars_glue_file_cached(void *file, unsigned long long offset)
+{
+	struct file *f = file;
+	loff_t start = offset & PAGE_MASK;
+
+	return filemap_range_has_page(f->f_mapping, start,
+				      start + PAGE_SIZE - 1) ? 1 : 0;
 }
 
 static struct page *mars_buffer_page(const void *addr)

@@ -56,6 +56,8 @@ int mars_glue_file_open_direct(void *file, void **direct,
  * `buffer` (vmalloc'd or directly mapped memory); alignment is the
  * caller's. *done < size only at the end of the file (or on error).
  */
+/* 1 when the page cache holds the page of byte `offset` of `file`, else 0. */
+int mars_glue_file_cached(void *file, unsigned long long offset);
 int mars_glue_file_read_direct(void *direct, unsigned long long offset,
 			       void *buffer, __SIZE_TYPE__ size,
 			       __SIZE_TYPE__ *done);

@@ -102,6 +102,12 @@ Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
       mars_glue_file_read_direct(direct_, offset, buffer, size, done));
 }
 
+bool File::Cached(uint64_t offset, uint64_t size) {
+  if (impl_ == nullptr || size == 0) return false;
+  return mars_glue_file_cached(impl_, offset) != 0 &&
+         mars_glue_file_cached(impl_, offset + size - 1) != 0;
+}
+
 Status DirectRead::Start(File* file, uint64_t offset, void* buffer,
                          size_t size) {
   if (!MARS_CHECK(!running())) {

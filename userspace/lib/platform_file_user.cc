@@ -5,6 +5,7 @@
 // plus FailFileSyncsForTest (platform_user.h).
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,6 +281,33 @@ File::DirectAlignment File::DirectReadAlignment() {
   return direct_alignment_;
 }
 
+namespace {
+
+// Whether the page of byte `offset` is in the page cache, by mincore() of
+// that page mapped (a read with RWF_NOWAIT would start readahead when not).
+bool PageCached(int fd, uint64_t offset) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  void* map = mmap(nullptr, page, PROT_READ, MAP_SHARED, fd,
+                   static_cast<off_t>(offset - offset % page));
+  if (map == MAP_FAILED) return false;
+  unsigned char resident = 0;
+  const bool cached = mincore(map, page, &resident) == 0 && (resident & 1);
+  munmap(map, page);
+  return cached;
+}
+
+}  // namespace
+
+std::atomic<int> cached_for_test{-1};
+
+bool File::Cached(uint64_t offset, uint64_t size) {
+  if (impl_ == nullptr || size == 0) return false;
+  const int answer = cached_for_test.load();
+  if (answer >= 0) return answer != 0;
+  const int fd = FdOf(impl_);
+  return PageCached(fd, offset) && PageCached(fd, offset + size - 1);
+}
+
 Status File::ReadDirect(uint64_t offset, void* buffer, size_t size,
                         size_t* done) {
   *done = 0;
@@ -305,6 +333,10 @@ namespace test {
 
 void SetDirectReadDelayForTest(uint64_t delay_ns) {
   direct_read_delay_ns.store(delay_ns);
+}
+
+void SetCachedForTest(CachedForTest answer) {
+  cached_for_test.store(static_cast<int>(answer));
 }
 
 }  // namespace test

@@ -166,6 +166,12 @@ void SetBlockDeviceDirectIoForTest(const char* path, bool direct);
 // one sleeps `delay_ns` before it reads, so that a caller that uses the
 // buffer before Wait() returned finds the old bytes there. 0 ends it.
 void SetDirectReadDelayForTest(uint64_t delay_ns);
+// What File::Cached() answers from now on: kCachedAsProbed (the default:
+// mincore() of the pages), or always kNotCached (a copy on the disk only,
+// as after a long pause; the page cache of the test machine, with its
+// readahead, decides otherwise) or always kCached.
+enum class CachedForTest : int { kCachedAsProbed = -1, kNotCached, kCached };
+void SetCachedForTest(CachedForTest answer);
 
 // ---------------------------------------------------------------------------
 // Recording of storage operations (recording.h; used by testing/crash/,

@@ -237,7 +237,8 @@ bool LogApplier::ReadPayloadDirect(platform::File* file, uint64_t at,
   }
   const platform::File::DirectAlignment alignment = file->DirectReadAlignment();
   const uint64_t payload_at = at + header.header_len;
-  if (!DirectAligned(alignment, payload_at, header.payload_len, place)) {
+  if (!DirectAligned(alignment, payload_at, header.payload_len, place) ||
+      file->Cached(payload_at, header.payload_len)) {
     return false;
   }
   const size_t want =
@@ -315,7 +316,8 @@ bool LogApplier::StartReadAhead(platform::File* file, uint64_t end,
     if (!PeekHeader(next, &header)) return false;
   }
   if (!InPlaceCandidate(header, next, end) ||
-      !DirectCandidate(header, next, window_offset_ + window_size_)) {
+      !DirectCandidate(header, next, window_offset_ + window_size_) ||
+      file->Cached(next + header.header_len, header.payload_len)) {
     return false;
   }
   // Where Apply() of the current record and MakeRoom() of the next one will

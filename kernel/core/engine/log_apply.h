@@ -43,8 +43,10 @@ class LogApplier {
   // record's header. When the file can be read directly
   // (platform::File::DirectReadAlignment()) and the payload is aligned for
   // that in the file (writers align large payloads with padding records,
-  // docu/log-format.md "Padding"), the payload is read with direct I/O: the
-  // disk puts it into the stage, and only the CRC touches its bytes.
+  // docu/log-format.md "Padding"), and the page cache does not hold it
+  // (platform::File::Cached(): a copy fetched a moment ago is read from
+  // memory, not from the disk again), the payload is read with direct I/O:
+  // the disk puts it into the stage, and only the CRC touches its bytes.
   //
   // A payload read directly brings the next kDirectLookahead bytes of the
   // file along (when the file has them): the next record's header, after
@@ -204,10 +206,11 @@ class LogApplier {
   // For TryReadInPlace(): reads the payload of the record at file offset
   // `at` with `header` (unverified) to `place` with direct I/O, and up to
   // DirectExtra() bytes after it (*extra: how many), and copies its header
-  // from the window before it. False when that is not possible
-  // (unsupported, unaligned, header not in the window, a short read or an
-  // error: then the caller reads the record the buffered way, and after an
-  // error this file is never read directly again).
+  // from the window before it. False when that is not possible or not
+  // worth it (unsupported, unaligned, header not in the window, payload in
+  // the page cache, a short read or an error: then the caller reads the
+  // record the buffered way, and after an error this file is never read
+  // directly again).
   bool ReadPayloadDirect(platform::File* file, uint64_t at,
                          const log::RecordHeader& header, uint64_t window_end,
                          uint64_t end, uint8_t* place, size_t* extra);
@@ -219,7 +222,8 @@ class LogApplier {
   // Starts reading ahead the payload of the record after the current one
   // (ending at `record_end`; its stage will hold `filled_after` bytes for
   // the range from device offset `range_start`) when the window holds its
-  // header and it is a candidate for a direct read. True when a read runs:
+  // header, it is a candidate for a direct read and its payload is not in
+  // the page cache. True when a read runs:
   // then FinishReadAhead() must follow before anything else touches the
   // stages or the file.
   bool StartReadAhead(platform::File* file, uint64_t end, uint64_t record_end,

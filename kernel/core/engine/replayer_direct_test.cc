@@ -34,6 +34,17 @@ bool ReadsDirectly(const std::string& path) {
 
 class ReplayerDirectTest : public ReplayerTest {
  protected:
+  // The local copies are on the disk only, as after a long pause (a copy
+  // in the page cache is read through it: platform::File::Cached()).
+  void SetUp() override {
+    ReplayerTest::SetUp();
+    pt::SetCachedForTest(pt::CachedForTest::kNotCached);
+  }
+  void TearDown() override {
+    pt::SetCachedForTest(pt::CachedForTest::kCachedAsProbed);
+    ReplayerTest::TearDown();
+  }
+
   // Logfile 1 of origin "a" with `ranges`, aligned as the module's logger
   // writes it, fetched whole and complete (its version link written).
   TestLog CompleteAlignedLog(const std::vector<RangeWrite>& ranges) {
@@ -69,6 +80,37 @@ TEST_F(ReplayerDirectTest, AlignedLargePayloadsAreReadDirectly) {
   }
   EXPECT_EQ(Value("replay-b"), ReplayLink(1, "a", log1.bytes.size()));
   EXPECT_EQ(Value(VersionName(1, "b")), Value(VersionName(1, "a")));
+}
+
+// A copy that the page cache still holds (fetched a moment ago, as when
+// replay follows fetch) is read through the page cache, even where it
+// could be read directly: reading the disk again would cost more than the
+// copy out of memory. Once it is on the disk only, the same log's records
+// are read directly.
+TEST_F(ReplayerDirectTest, CopyInThePageCacheIsNotReadDirectly) {
+  std::vector<RangeWrite> ranges = LargeRecords();
+  const TestLog log1 = MakeRangeLog(1, "a", ranges, kPayloadAlignment);
+  const uint64_t half = log1.ends[ranges.size() / 2];
+  pt::SetCachedForTest(pt::CachedForTest::kCachedAsProbed);
+  Fetch(log1, half);  // just written: in the page cache
+  if (!ReadsDirectly(LocalPath(log1))) GTEST_SKIP() << "no direct I/O here";
+  Start();
+  EXPECT_EQ(Drain().state, ReplayState::kWaitingForBytes);
+  ReplayReport report = Report();
+  EXPECT_GT(report.records_read_in_place, 4u);
+  EXPECT_EQ(report.records_read_direct, 0u);
+  EXPECT_EQ(report.records_read_ahead, 0u);
+  const uint64_t in_place_before = report.records_read_in_place;
+  Fetch(log1);
+  pt::SetCachedForTest(pt::CachedForTest::kNotCached);  // on the disk only
+  Finish(log1, "a");
+  g_now += kSecond;
+  EXPECT_EQ(Drain().state, ReplayState::kIdle) << Report().error.text;
+  ExpectApplied(log1);
+  report = Report();
+  EXPECT_EQ(report.records_read_direct,
+            report.records_read_in_place - in_place_before);
+  EXPECT_GT(report.records_read_direct, 4u);
 }
 
 // A payload read directly is verified like any other: a damaged one
