@@ -10,9 +10,10 @@ namespace engine {
 namespace {
 
 enum : int {
-  kPending = 0,
-  kDone = 1,      // status is valid; RequestDone may still be in WakeAll()
-  kReleased = 2,  // RequestDone no longer touches the stage or the queue
+  kIdle = 0,  // never submitted: nothing to wait for
+  kPending = 1,
+  kDone = 2,      // status is valid; RequestDone may still be in WakeAll()
+  kReleased = 3,  // RequestDone no longer touches the stage or the queue
 };
 
 // As in core/io/block_device_sync.cc: waits are bounded and repeated (a
@@ -472,6 +473,8 @@ bool LogApplier::OverlapsInFlight(const Stage& stage) {
 }
 
 void LogApplier::WaitReleased(Stage* stage) {
+  // A wait for a stage that was never submitted would never end.
+  if (!MARS_CHECK(StageState(&stage->state) != kIdle)) return;
   if (!IsDone(&stage->state)) {
     platform::PendingWatch watch(resource_, "log replay: data device write",
                                  stage->device_offset, stage->size);

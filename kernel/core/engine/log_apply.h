@@ -156,7 +156,8 @@ class LogApplier {
     uint64_t first_offset = 0;
     uint64_t first_record_number = 0;
     Status status;  // the request's outcome, set by RequestDone
-    int state = 0;  // __atomic access only: kPending, kDone, kReleased
+    int state = 0;  // __atomic access only: kIdle (0), kPending, kDone,
+                    // kReleased
   };
 
   // A payload read ahead: the file bytes [payload_at, payload_at + size +

@@ -142,7 +142,8 @@ def run_fio(vm, jobfile, extra=""):
 def diagnose(vm, res="r0"):
     """What a stalled fetch or replay leaves to look at, compactly: the sizes
     of the logfiles, every link of the resource, its view, the module's
-    counters, the end of the kernel log and where each mars thread waits."""
+    counters, the end of the kernel log, the requests each disk holds
+    (inflight: reads, writes) and where each mars thread waits."""
     cmd = ("cd /mars/resource-%s && for f in *; do if [ -L \"$f\" ]; then "
            "echo \"$f -> $(readlink $f)\"; elif [ -f \"$f\" ]; then "
            "echo \"$f $(stat -c %%s $f) bytes\"; fi; done; "
@@ -150,6 +151,7 @@ def diagnose(vm, res="r0"):
            "marsadm view %s; cd /proc/sys/mars && for f in *; do "
            "printf '%%s=%%s ' $f \"$(cat $f 2>/dev/null)\"; done; echo; "
            "dmesg | grep mars | tail -15; "
+           "for d in /sys/block/vd*; do echo \"${d##*/} inflight: $(cat $d/inflight)\"; done; "
            "for p in $(ps | awk '/\\[mars_/ {print $1}'); do "
            "echo \"== $p $(cat /proc/$p/comm)\"; cat /proc/$p/stack; done" % (res, res))
     rc, out = vm.run(cmd, timeout=120)
