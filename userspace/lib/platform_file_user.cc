@@ -296,9 +296,10 @@ bool PageCached(int fd, uint64_t offset) {
   return cached;
 }
 
-}  // namespace
-
+// SetCachedForTest(): -1 probes the page cache, 0 or 1 is the answer.
 std::atomic<int> cached_for_test{-1};
+
+}  // namespace
 
 bool File::Cached(uint64_t offset, uint64_t size) {
   if (impl_ == nullptr || size == 0) return false;
