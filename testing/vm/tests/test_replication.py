@@ -143,7 +143,8 @@ def diagnose(vm, res="r0"):
     """What a stalled fetch or replay leaves to look at, compactly: the sizes
     of the logfiles, every link of the resource, its view, the module's
     counters, the end of the kernel log, the requests each disk holds
-    (inflight: reads, writes) and where each mars thread waits."""
+    (inflight: reads, writes), where each mars thread waits, and qemu's side
+    of each disk's queue (VM.virtio_blk_queues())."""
     cmd = ("cd /mars/resource-%s && for f in *; do if [ -L \"$f\" ]; then "
            "echo \"$f -> $(readlink $f)\"; elif [ -f \"$f\" ]; then "
            "echo \"$f $(stat -c %%s $f) bytes\"; fi; done; "
@@ -155,7 +156,11 @@ def diagnose(vm, res="r0"):
            "for p in $(ps | awk '/\\[mars_/ {print $1}'); do "
            "echo \"== $p $(cat /proc/$p/comm)\"; cat /proc/$p/stack; done" % (res, res))
     rc, out = vm.run(cmd, timeout=120)
-    return "--- %s (rc %d):\n%s" % (vm, rc, out.strip())
+    try:
+        host = "\n".join("qemu " + line for line in vm.virtio_blk_queues())
+    except vmkit.VMError as e:
+        host = "qemu: %s" % e
+    return "--- %s (rc %d):\n%s\n%s" % (vm, rc, out.strip(), host)
 
 
 def replay_link(vm, res, host):

@@ -436,6 +436,30 @@ class VM(AgentChannel):
         """A human monitor command (e.g. "info block") through QMP; returns its text."""
         return self.qmp.cmd("human-monitor-command", **{"command-line": command})
 
+    def virtio_blk_queues(self):
+        """qemu's side of each virtio-blk disk's request queue, one line per
+        disk in drive order ("disk0: ..."): requests the guest made available
+        (shadow-avail-idx), qemu took (last-avail-idx) and holds (inuse), and
+        completed (used-idx) and signalled to the guest (signalled-used). A
+        request the guest waits for that qemu completed and did not signal is
+        a lost notification; one qemu holds is a host I/O still running."""
+        lines = []
+        for dev in self.qmp.cmd("x-query-virtio"):
+            if dev["name"] != "virtio-blk":
+                continue
+            parent = dev["path"].rsplit("/", 1)[0]
+            try:
+                drive = self.qmp.cmd("qom-get", path=parent, property="drive")
+                st = self.qmp.cmd("x-query-virtio-queue-status", path=dev["path"], queue=0)
+            except VMError as e:
+                lines.append("%s: %s" % (parent, e))
+                continue
+            lines.append("%s: avail %d, taken %d, inuse %d, used %d, signalled %d%s"
+                         % (drive, st["shadow-avail-idx"], st["last-avail-idx"], st["inuse"],
+                            st["used-idx"], st["signalled-used"],
+                            "" if st["signalled-used-valid"] else " (not valid)"))
+        return sorted(lines)
+
     def dmesg(self):
         """The guest kernel log of this boot (dmesg)."""
         return self.check("dmesg")
