@@ -2,10 +2,9 @@
 // (docu/replication.md §2).
 #include "core/peer/node.h"
 
-#include "core/peer/node_internal.h"
-
 #include "core/base/memory.h"
 #include "core/peer/ip_address.h"
+#include "core/peer/node_internal.h"
 #include "core/platform_io.h"
 #include "core/tree/entry.h"
 #include "core/wire/hello.h"
@@ -19,6 +18,9 @@ constexpr char kUuidPath[] = "uuid";
 constexpr char kIpsPrefix[] = "ips/ip-";
 constexpr char kModuleVersion[] = "mars";
 constexpr size_t kReceiveBytes = 64u << 10;
+// A payload rest at least this large is received in place
+// (Session::ReceiveSpace()); smaller ones come with the next frames.
+constexpr size_t kDirectReceiveMinBytes = 4u << 10;
 // A blocked receive wakes at least this often to run the session's timers.
 constexpr uint64_t kMaxReceiveWaitNs = kNsPerSecond / 5;
 constexpr uint64_t kMinReceiveWaitNs = kNsPerSecond / 100;
@@ -51,9 +53,11 @@ void CopyText(char* out, size_t capacity, const char* text) {
 Node::~Node() { Stop(); }
 
 Status Node::Start(const NodeConfig& config) {
-  if (started_) return Status(StatusCode::kInvalidArgument, "node started twice");
+  if (started_)
+    return Status(StatusCode::kInvalidArgument, "node started twice");
   if (config.root == nullptr || config.clock == nullptr) {
-    return Status(StatusCode::kInvalidArgument, "node needs a root and a clock");
+    return Status(StatusCode::kInvalidArgument,
+                  "node needs a root and a clock");
   }
   Status s = host_.Assign(config.host);
   if (!s.ok()) return s;
@@ -325,8 +329,8 @@ void Node::LoadSecretLocked() {
 void Node::PublishCountersLocked() {
   // What this node holds: the tree and the mirror with their own counts,
   // the two objects, the secret buffer, the peer table, the purge list,
-  // the sync jobs with their tables, and two objects per connection (the sessions' own buffers are not
-  // counted).
+  // the sync jobs with their tables, and two objects per connection (the
+  // sessions' own buffers are not counted).
   size_t count = tree_->AllocationCount() + mirror_->AllocationCount() + 3 +
                  (peers_.capacity() > 0) + peers_.size() +
                  (members_.capacity() > 0) + (sync_plan_.capacity() > 0) +
@@ -466,8 +470,8 @@ void Node::ConnectLocked(PeerState* peer, uint64_t now_ns) {
 }
 
 Status Node::StartConnectionLocked(Connection* connection) {
-  Status s = connection->thread.Start("mars_peer", ConnectionThread,
-                                      connection, platform::Gfp::kKernel);
+  Status s = connection->thread.Start("mars_peer", ConnectionThread, connection,
+                                      platform::Gfp::kKernel);
   if (!s.ok()) return s;
   connection->next = connections_;
   connections_ = connection;
@@ -533,8 +537,7 @@ void Node::OnOpenLocked(Connection* connection, uint64_t now_ns) {
       continue;
     }
     if (preferred) {
-      other->session->Close(
-          Status(StatusCode::kUnavailable, kDuplicate));
+      other->session->Close(Status(StatusCode::kUnavailable, kDuplicate));
       other->socket.Shutdown();
       other->opened = false;
     } else {
@@ -565,9 +568,9 @@ void Node::OnEndLocked(Connection* connection, uint64_t now_ns) {
                   session->status().message());
   }
   PeerState* peer = FindPeerLocked(connection->peer.slice());
-  const bool duplicate = session->status().code() == StatusCode::kUnavailable &&
-                         __builtin_strcmp(session->status().message(),
-                                          kDuplicate) == 0;
+  const bool duplicate =
+      session->status().code() == StatusCode::kUnavailable &&
+      __builtin_strcmp(session->status().message(), kDuplicate) == 0;
   if (!was_open && !duplicate) {
     // A failed attempt or handshake: logged once per peer and minute, not
     // per attempt (a wrong secret retries forever), and whenever the reason
@@ -588,12 +591,12 @@ void Node::OnEndLocked(Connection* connection, uint64_t now_ns) {
       Slice name = connection->peer.slice();
       if (name.empty()) name = session->peer_host_name();
       if (name.empty()) name = Slice::FromCString("(unknown)");
-      platform::Log(platform::LogLevel::kWarning,
-                    "%s peer %.*s failed: %s (logged once a minute)",
-                    connection->client ? "connection to" : "connection from",
-                    static_cast<int>(name.size()), name.chars(),
-                    session->status().ok() ? "closed"
-                                           : session->status().message());
+      platform::Log(
+          platform::LogLevel::kWarning,
+          "%s peer %.*s failed: %s (logged once a minute)",
+          connection->client ? "connection to" : "connection from",
+          static_cast<int>(name.size()), name.chars(),
+          session->status().ok() ? "closed" : session->status().message());
     }
   }
   if (peer == nullptr) return;
@@ -635,8 +638,19 @@ void Node::RunConnection(Connection* c) {
     }
     uint64_t now = platform::MonotonicNs();
     uint64_t wait = kMaxReceiveWaitNs;
+    // The rest of a large frame's payload goes straight to where the
+    // session keeps it (only this thread feeds the session or recycles its
+    // buffers, so the space stays valid without the lock).
+    uint8_t* into = buffer;
+    size_t room = kReceiveBytes;
     {
       platform::MutexGuard guard(lock_);
+      size_t direct_room = 0;
+      uint8_t* direct = c->session->ReceiveSpace(&direct_room);
+      if (direct != nullptr && direct_room >= kDirectReceiveMinBytes) {
+        into = direct;
+        room = direct_room;
+      }
       const uint64_t deadline = c->session->NextDeadlineNs();
       // Requests of the peer left for the next round (peer_inflight_bytes)
       // are taken soon, bytes or not.
@@ -650,10 +664,9 @@ void Node::RunConnection(Connection* c) {
       }
     }
     size_t received = 0;
-    s = c->socket.Receive(buffer, kReceiveBytes, &received, wait);
-    const bool timed_out =
-        !s.ok() && s.code() == StatusCode::kUnavailable &&
-        __builtin_strcmp(s.message(), "timed out") == 0;
+    s = c->socket.Receive(into, room, &received, wait);
+    const bool timed_out = !s.ok() && s.code() == StatusCode::kUnavailable &&
+                           __builtin_strcmp(s.message(), "timed out") == 0;
     if (timed_out) s = Status::Ok();
     if (s.ok() && !timed_out && received == 0) {
       s = Status(StatusCode::kUnavailable, "peer closed the connection");
@@ -665,7 +678,7 @@ void Node::RunConnection(Connection* c) {
     if (!s.ok()) {
       session->Close(s);
     } else {
-      if (received > 0) s = session->OnBytes(Slice(buffer, received), now);
+      if (received > 0) s = session->OnBytes(Slice(into, received), now);
       if (s.ok()) s = session->OnTick(now);
     }
     if (!was_open && session->open()) OnOpenLocked(c, now);
@@ -703,8 +716,7 @@ void Node::RunConnection(Connection* c) {
   }
   // A last frame (an Error) if there is one; the peer may be gone.
   if (!out.empty()) {
-    Status ignored = c->socket.SendAll(out.data(), out.size(),
-                                       kNsPerSecond);
+    Status ignored = c->socket.SendAll(out.data(), out.size(), kNsPerSecond);
     (void)ignored;
   }
   c->socket.Shutdown();

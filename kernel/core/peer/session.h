@@ -229,6 +229,17 @@ class Session {
   // session is not closed, else status(). Context: may sleep (HMAC during
   // the handshake), allocates with gfp.
   Status OnBytes(Slice input, uint64_t now_ns);
+  // Where the next bytes from the peer may be received without a copy (the
+  // rest of a frame's payload; wire::FrameDecoder::ReceiveSpace()): receive
+  // at most *room bytes there and pass exactly those to OnBytes(). Null
+  // (*room 0) when the next bytes need a buffer of the caller's. Only
+  // OnBytes() and RecycleBuffer() invalidate the space, so the caller may
+  // receive into it without its lock while no other thread calls those.
+  // Context: any.
+  uint8_t* ReceiveSpace(size_t* room) {
+    *room = 0;
+    return closed() ? nullptr : decoder_.ReceiveSpace(room);
+  }
 
   // Runs the timers: handshake deadline, keepalive, tree polling. Returns
   // Ok while the session is not closed, else status().

@@ -35,6 +35,16 @@ void FrameDecoder::GiveBuffer(Bytes buffer) {
   }
 }
 
+uint8_t* FrameDecoder::ReceiveSpace(size_t* room) {
+  *room = 0;
+  if (failed() || phase_ != Phase::kPayload ||
+      payload_.size() >= parsed_.payload_size) {
+    return nullptr;
+  }
+  *room = parsed_.payload_size - payload_.size();
+  return payload_.data() + payload_.size();
+}
+
 FrameDecoder::Event FrameDecoder::Feed(Slice* input) {
   if (failed()) return Event::kError;
   if (phase_ == Phase::kFrameReady) {
@@ -64,8 +74,12 @@ FrameDecoder::Event FrameDecoder::Feed(Slice* input) {
     const size_t take =
         Min<size_t>(parsed_.payload_size - payload_.size(), input->size());
     if (take > 0) {
-      // Cannot fail: capacity was reserved for the whole payload.
-      const Status s = payload_.Append(input->data(), take);
+      // Cannot fail: capacity was reserved for the whole payload. Bytes
+      // received into ReceiveSpace() are in place already.
+      const size_t filled = payload_.size();
+      const bool in_place = input->data() == payload_.data() + filled;
+      const Status s = in_place ? payload_.ResizeForOverwrite(filled + take)
+                                : payload_.Append(input->data(), take);
       if (!s.ok()) return Fail(s);
       *input = input->RemovePrefix(take);
     }

@@ -50,6 +50,15 @@ class FrameDecoder {
   // Context: as `gfp` (allocates when a frame is larger than any before).
   Event Feed(Slice* input);
 
+  // Where the next bytes of the stream may be received without a copy: the
+  // rest of the payload of the frame in progress, once its header was
+  // judged (null with *room 0 otherwise, e.g. before a header: receive
+  // those bytes elsewhere). Receive at most *room bytes there and Feed() a
+  // Slice of exactly those bytes at that address: they are taken where
+  // they are. The space stays valid until the next Feed(), GiveBuffer() or
+  // TakePayload(), or the decoder's end. Context: any.
+  uint8_t* ReceiveSpace(size_t* room);
+
   // REQUIRES: the last Feed() returned kFrame.
   const Frame& frame() const { return frame_; }
   // Hands the buffer holding frame().payload to the caller, who may keep

@@ -263,6 +263,118 @@ TEST(FrameTest, ChunkedFeedingGivesIdenticalFrames) {
   }
 }
 
+// Decodes `stream` as a connection does: pieces of up to the chunk sizes
+// (cycled) are "received" into the decoder's ReceiveSpace() when it offers
+// one, else into a buffer of the caller's, and fed from there. *in_place:
+// the bytes that went straight into the space.
+DecodeOutcome DecodeReceivedInPlace(const Raw& stream,
+                                    const std::vector<size_t>& chunks,
+                                    size_t* in_place) {
+  FrameDecoder decoder;
+  DecodeOutcome out;
+  Raw scratch(stream.size());
+  size_t pos = 0;
+  size_t chunk_index = 0;
+  *in_place = 0;
+  while (pos < stream.size() && out.last != FrameDecoder::Event::kError) {
+    size_t n =
+        std::min(chunks[chunk_index++ % chunks.size()], stream.size() - pos);
+    size_t room = 0;
+    uint8_t* into = decoder.ReceiveSpace(&room);
+    if (into != nullptr) {
+      n = std::min(n, room);
+      *in_place += n;
+    } else {
+      EXPECT_EQ(room, 0u);
+      into = scratch.data();
+    }
+    std::memcpy(into, stream.data() + pos, n);  // the "receive"
+    pos += n;
+    Slice input(into, n);
+    for (;;) {
+      out.last = decoder.Feed(&input);
+      if (out.last != FrameDecoder::Event::kFrame) break;
+      const Frame& f = decoder.frame();
+      out.frames.push_back(
+          {static_cast<uint16_t>(f.type),
+           Raw(f.payload.data(), f.payload.data() + f.payload.size())});
+    }
+    if (out.last == FrameDecoder::Event::kError) out.status = decoder.status();
+  }
+  return out;
+}
+
+TEST(FrameTest, PayloadsReceivedInPlaceGiveIdenticalFrames) {
+  const Raw stream = SampleStream();
+  const DecodeOutcome whole = DecodeAll(stream);
+  std::mt19937 rng(777);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<size_t> chunks;
+    for (int i = 0; i < 16; ++i) {
+      chunks.push_back(std::uniform_int_distribution<size_t>(
+          1, round % 2 == 0 ? 40 : 4000)(rng));
+    }
+    size_t in_place = 0;
+    const DecodeOutcome out = DecodeReceivedInPlace(stream, chunks, &in_place);
+    ASSERT_EQ(out.frames, whole.frames) << "round " << round;
+    ASSERT_TRUE(out.status.ok());
+    // Pieces of at most 40 bytes always end inside the 3 KiB payload.
+    if (round % 2 == 0) EXPECT_GT(in_place, 2000u) << "round " << round;
+  }
+}
+
+TEST(FrameTest, ReceiveSpaceIsTheRestOfThePayloadOnly) {
+  const Raw stream = SampleStream();
+  const DecodeOutcome whole = DecodeAll(stream);
+  // The third frame (logfile data): its header, then its payload in two
+  // pieces received in place.
+  const size_t third = 2 * kFrameHeaderSize + whole.frames[0].payload.size() +
+                       whole.frames[1].payload.size();
+  const size_t payload = whole.frames[2].payload.size();
+  FrameDecoder decoder;
+  size_t room = 7;
+  EXPECT_EQ(decoder.ReceiveSpace(&room), nullptr);  // a header comes first
+  EXPECT_EQ(room, 0u);
+  Slice input(stream.data(), third + kFrameHeaderSize);
+  ASSERT_EQ(decoder.Feed(&input), FrameDecoder::Event::kFrame);
+  ASSERT_EQ(decoder.Feed(&input), FrameDecoder::Event::kFrame);
+  ASSERT_EQ(decoder.Feed(&input), FrameDecoder::Event::kNeedMoreBytes);
+  uint8_t* space = decoder.ReceiveSpace(&room);
+  ASSERT_NE(space, nullptr);
+  ASSERT_EQ(room, payload);
+  const uint8_t* source = stream.data() + third + kFrameHeaderSize;
+  std::memcpy(space, source, 1000);
+  input = Slice(space, 1000);
+  ASSERT_EQ(decoder.Feed(&input), FrameDecoder::Event::kNeedMoreBytes);
+  uint8_t* rest = decoder.ReceiveSpace(&room);
+  EXPECT_EQ(rest, space + 1000);
+  ASSERT_EQ(room, payload - 1000);
+  std::memcpy(rest, source + 1000, room);
+  input = Slice(rest, room);
+  ASSERT_EQ(decoder.Feed(&input), FrameDecoder::Event::kFrame);
+  // The payload is where it was received: no copy.
+  EXPECT_EQ(decoder.frame().payload.data(), space);
+  EXPECT_EQ(Raw(space, space + payload), whole.frames[2].payload);
+  EXPECT_EQ(decoder.ReceiveSpace(&room), nullptr);  // the frame is complete
+  EXPECT_EQ(room, 0u);
+}
+
+TEST(FrameTest, DamageReceivedInPlaceIsACrcMismatch) {
+  Raw stream = SampleStream();
+  const DecodeOutcome whole = DecodeAll(stream);
+  const size_t third = 2 * kFrameHeaderSize + whole.frames[0].payload.size() +
+                       whole.frames[1].payload.size();
+  stream[third + kFrameHeaderSize + 2000] ^= 0x10;
+  size_t in_place = 0;
+  const DecodeOutcome out = DecodeReceivedInPlace(stream, {512}, &in_place);
+  EXPECT_GT(in_place, 2000u);
+  EXPECT_EQ(out.last, FrameDecoder::Event::kError);
+  EXPECT_EQ(out.status.code(), StatusCode::kCorruption);
+  EXPECT_EQ(out.frames.size(), 2u);
+  size_t room = 1;
+  EXPECT_EQ(FrameDecoder().ReceiveSpace(&room), nullptr);
+}
+
 TEST(FrameTest, EveryPayloadOrCrcBitFlipIsACrcMismatch) {
   const Raw original = SampleStream();
   const DecodeOutcome whole = DecodeAll(original);
