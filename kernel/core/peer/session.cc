@@ -171,6 +171,24 @@ void Session::Close(Status reason) {
   Fail(reason.ok() ? kErrClosedLocally : reason, true);
 }
 
+template <class M>
+bool Session::SendData(const M& message) {
+  wire::FrameEncoder encoder(&out_);
+  const Status s = encoder.AppendDataMessage(message);
+  if (!s.ok()) {
+    Fail(s, false);
+    return false;
+  }
+  ++counters_.frames_out;
+  return true;
+}
+
+bool Session::Send(const wire::LogfileData& message) {
+  return SendData(message);
+}
+
+bool Session::Send(const wire::BlockData& message) { return SendData(message); }
+
 void Session::ConsumeOutput(size_t n) {
   if (n > pending()) {
     platform::ReportBug(__FILE__, __LINE__);

@@ -385,6 +385,12 @@ class Session {
   // Appends one message frame; on failure closes the session.
   template <class M>
   bool Send(const M& message);
+  // Send() of the messages with bulk data, copied and checksummed in one
+  // pass (wire::FrameEncoder::AppendDataMessage()).
+  bool Send(const wire::LogfileData& message);
+  bool Send(const wire::BlockData& message);
+  template <class M>
+  bool SendData(const M& message);
   // Counts the complete frames in out_ from `from` (handshake output).
   void CountFramesFrom(size_t from);
   // Closes with `reason`; queues an Error frame when `tell_peer`.

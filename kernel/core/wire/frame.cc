@@ -48,6 +48,34 @@ uint32_t FrameCrc(const uint8_t* header, Slice payload) {
   return crc32c::Extend(crc, payload.data(), payload.size());
 }
 
+namespace {
+
+// The header fields of a frame of `type` with `payload_size` bytes, and its
+// CRC from `payload_crc`, the CRC-32C of the payload alone.
+Status EncodeHeaderFromPayloadCrc(uint16_t type, size_t payload_size,
+                                  uint32_t payload_crc,
+                                  uint8_t header[kFrameHeaderSize]) {
+  if (payload_size > kMaxPayloadSize) {
+    return Status(StatusCode::kOutOfRange,
+                  "frame: payload size above the limit");
+  }
+  if (!IsKnownMessageType(type) && !IsIgnorableMessageType(type)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "frame: unknown message type that must be understood");
+  }
+  EncodeFixed32(header + 0, kFrameMagic);
+  header[4] = kFrameVersion;
+  header[5] = 0;
+  EncodeFixed16(header + 6, type);
+  EncodeFixed32(header + 8, static_cast<uint32_t>(payload_size));
+  const uint32_t crc = crc32c::Combine(crc32c::Value(header, kFrameCrcOffset),
+                                       payload_crc, payload_size);
+  EncodeFixed32(header + kFrameCrcOffset, crc);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status EncodeFrameHeader(uint16_t type, Slice payload,
                          uint8_t header[kFrameHeaderSize]) {
   if (payload.size() > kMaxPayloadSize) {
@@ -83,6 +111,20 @@ Status FrameEncoder::BeginFrame(size_t* start) {
   *start = out_->size();
   const uint8_t zero[kFrameHeaderSize] = {};
   return out_->Append(zero, sizeof(zero));
+}
+
+Status FrameEncoder::SealWithDataCrc(size_t start, uint16_t type,
+                                     size_t data_size, uint32_t data_crc) {
+  uint8_t* header = out_->data() + start;
+  const size_t payload_size = out_->size() - start - kFrameHeaderSize;
+  if (!MARS_CHECK(data_size <= payload_size)) {
+    return Status(StatusCode::kInternal, "frame: data beyond the payload");
+  }
+  const size_t head_size = payload_size - data_size;
+  const uint32_t head_crc = crc32c::Value(header + kFrameHeaderSize, head_size);
+  return EncodeHeaderFromPayloadCrc(
+      type, payload_size, crc32c::Combine(head_crc, data_crc, data_size),
+      header);
 }
 
 void FrameEncoder::AbortFrame(size_t start) {

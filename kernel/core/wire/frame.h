@@ -75,11 +75,35 @@ class FrameEncoder {
     return s;
   }
 
+  // As AppendMessage() for a message whose payload ends with its bulk
+  // bytes `message.data` (LogfileData, BlockData): they are copied and
+  // checksummed in one pass (`message.Encode(out, &data_crc)`), and the
+  // frame's CRC is combined from that of the bytes before them and theirs
+  // (crc32c::Combine), so no byte is read twice. The same bytes as
+  // AppendMessage().
+  template <class M>
+  Status AppendDataMessage(const M& message) {
+    size_t start = 0;
+    uint32_t data_crc = 0;
+    Status s = BeginFrame(&start);
+    if (s.ok()) s = message.Encode(out_, &data_crc);
+    if (s.ok()) {
+      s = SealWithDataCrc(start, static_cast<uint16_t>(M::kType),
+                          message.data.size(), data_crc);
+    }
+    if (!s.ok()) AbortFrame(start);
+    return s;
+  }
+
  private:
   // Appends room for a header and records where the frame starts.
   Status BeginFrame(size_t* start);
   // Fills in the header at out_[start] for the payload after it.
   Status Seal(size_t start, uint16_t type);
+  // Seal() for a payload whose last `data_size` bytes have the CRC-32C
+  // `data_crc`: only the bytes before them are read.
+  Status SealWithDataCrc(size_t start, uint16_t type, size_t data_size,
+                         uint32_t data_crc);
   // Drops everything appended since `start`.
   void AbortFrame(size_t start);
 

@@ -375,6 +375,57 @@ TEST(FrameTest, DamageReceivedInPlaceIsACrcMismatch) {
   EXPECT_EQ(FrameDecoder().ReceiveSpace(&room), nullptr);
 }
 
+// AppendDataMessage() checksums the bulk bytes as it copies them: the same
+// frames as AppendMessage(), byte for byte, and nothing on a refusal.
+TEST(FrameTest, DataMessagesAreEncodedAsByAppendMessage) {
+  std::string bytes(kMaxDataChunk + 1, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  }
+  for (size_t size : {size_t{0}, size_t{1}, size_t{17}, size_t{4096},
+                      size_t{256} << 10, size_t{kMaxDataChunk}}) {
+    LogfileData chunk;
+    chunk.name = Slice::FromCString("resource-r0/log-000000002-beta");
+    chunk.offset = 1u << 20;
+    chunk.file_size = chunk.offset + size + 3;
+    chunk.file_complete = true;
+    chunk.data = Slice(bytes.data() + 1, size);  // unaligned on purpose
+    Bytes plain;
+    Bytes fused;
+    ASSERT_TRUE(FrameEncoder(&plain).AppendMessage(chunk).ok());
+    ASSERT_TRUE(fused.Append(plain.data(), 5).ok());  // not at offset 0
+    ASSERT_TRUE(FrameEncoder(&fused).AppendDataMessage(chunk).ok());
+    ASSERT_EQ(Raw(fused.data() + 5, fused.data() + fused.size()), ToRaw(plain))
+        << size;
+    const DecodeOutcome decoded = DecodeAll(ToRaw(plain));
+    ASSERT_TRUE(decoded.status.ok());
+    ASSERT_EQ(decoded.frames.size(), 1u);
+  }
+  for (size_t size : {size_t{512}, size_t{64} << 10, size_t{kMaxDataChunk}}) {
+    BlockData block;
+    block.resource = Slice::FromCString("r0");
+    block.offset = 8192;
+    block.log_number = 3;
+    block.log_offset = 4096;
+    block.data = Slice(bytes.data(), size);
+    Bytes plain;
+    Bytes fused;
+    ASSERT_TRUE(FrameEncoder(&plain).AppendMessage(block).ok());
+    ASSERT_TRUE(FrameEncoder(&fused).AppendDataMessage(block).ok());
+    ASSERT_EQ(ToRaw(fused), ToRaw(plain)) << size;
+  }
+  // Refused (data above the limit): nothing appended.
+  LogfileData big;
+  big.name = Slice::FromCString("resource-r0/log-000000002-beta");
+  big.file_size = bytes.size();
+  big.data = Slice(bytes.data(), bytes.size());
+  const uint8_t prefix[3] = {1, 2, 3};
+  Bytes out;
+  ASSERT_TRUE(out.Append(prefix, sizeof(prefix)).ok());
+  EXPECT_FALSE(FrameEncoder(&out).AppendDataMessage(big).ok());
+  EXPECT_EQ(out.size(), 3u);
+}
+
 TEST(FrameTest, EveryPayloadOrCrcBitFlipIsACrcMismatch) {
   const Raw original = SampleStream();
   const DecodeOutcome whole = DecodeAll(original);

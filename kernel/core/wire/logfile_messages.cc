@@ -48,7 +48,7 @@ Status LogfileRequest::Decode(Slice payload) {
   return r.Finish("logfile-request: trailing bytes after payload");
 }
 
-Status LogfileData::Encode(Bytes* out) const {
+Status LogfileData::Encode(Bytes* out, uint32_t* data_crc) const {
   PayloadWriter w(out);
   w.Fail(ValidateData(*this));
   w.String16(name, 1, kMaxPathSize, "logfile-data: name empty or too long");
@@ -56,7 +56,11 @@ Status LogfileData::Encode(Bytes* out) const {
   w.U64(file_size);
   w.U8(static_cast<uint8_t>((end_of_file ? kFlagEndOfFile : 0) |
                             (file_complete ? kFlagFileComplete : 0)));
-  w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long");
+  if (data_crc != nullptr) {
+    w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long", data_crc);
+  } else {
+    w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long");
+  }
   return w.Finish();
 }
 

@@ -45,9 +45,11 @@ struct LogfileData {
   bool end_of_file = false;
   // The file will not grow any more: file_size is final.
   bool file_complete = false;
-  Slice data;  // 0..kMaxDataChunk bytes
+  Slice data;  // 0..kMaxDataChunk bytes, the last field of the payload
 
-  Status Encode(Bytes* out) const;
+  // With `data_crc`: *data_crc is the CRC-32C of `data`, computed as it is
+  // copied (FrameEncoder::AppendDataMessage()).
+  Status Encode(Bytes* out, uint32_t* data_crc = nullptr) const;
   Status Decode(Slice payload);
 };
 

@@ -2,6 +2,7 @@
 #include "core/wire/payload_coding.h"
 
 #include "core/base/coding.h"
+#include "core/platform.h"
 #include "core/tree/names.h"
 
 namespace mars {
@@ -55,6 +56,26 @@ void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
   }
   U32(static_cast<uint32_t>(bytes.size()));
   Fixed(bytes);
+}
+
+void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
+                           const char* error, uint32_t* crc) {
+  if (bytes.size() < min_size || bytes.size() > max_size ||
+      bytes.size() > 0xFFFFFFFFu) {
+    Fail(Status(StatusCode::kInvalidArgument, error));
+    return;
+  }
+  U32(static_cast<uint32_t>(bytes.size()));
+  if (!status_.ok()) return;
+  const size_t at = out_->size();
+  const Status s = out_->ResizeForOverwrite(at + bytes.size());
+  if (!s.ok()) {
+    status_ = s;
+    return;
+  }
+  *crc = bytes.empty() ? 0
+                       : platform::Crc32cCopy(0, out_->data() + at,
+                                              bytes.data(), bytes.size());
 }
 
 void PayloadWriter::Fail(Status status) {

@@ -194,7 +194,7 @@ Status BlockRequest::Decode(Slice payload) {
   return r.Finish("block-request: trailing bytes after payload");
 }
 
-Status BlockData::Encode(Bytes* out) const {
+Status BlockData::Encode(Bytes* out, uint32_t* data_crc) const {
   PayloadWriter w(out);
   w.Fail(ValidateBlockData(*this));
   w.String16(resource, 1, kMaxResourceNameSize, kBadResource);
@@ -202,7 +202,11 @@ Status BlockData::Encode(Bytes* out) const {
   w.U8(flags);
   w.U64(log_number);
   w.U64(log_offset);
-  w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength);
+  if (data_crc != nullptr) {
+    w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength, data_crc);
+  } else {
+    w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength);
+  }
   return w.Finish();
 }
 

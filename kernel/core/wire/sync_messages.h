@@ -105,11 +105,13 @@ struct BlockData {
   uint8_t flags = 0;        // kSyncUnavailable; other bits 0
   uint64_t log_number = 0;  // the log bound (above)
   uint64_t log_offset = 0;
-  Slice data;  // empty iff unavailable()
+  Slice data;  // empty iff unavailable(); the last field of the payload
 
   bool unavailable() const { return (flags & kSyncUnavailable) != 0; }
 
-  Status Encode(Bytes* out) const;
+  // With `data_crc`: *data_crc is the CRC-32C of `data`, computed as it is
+  // copied (FrameEncoder::AppendDataMessage()).
+  Status Encode(Bytes* out, uint32_t* data_crc = nullptr) const;
   Status Decode(Slice payload);
 };
 
