@@ -19,8 +19,12 @@ Two VMs (alpha 10.77.0.1, beta 10.77.0.2) joined by a virtual cable; vda is
                            of random writes on alpha's /dev/mars/r0 across a
                            log-rotate, then fio with verification; both fetch
                            the logfiles, gamma replays them as they grow,
-                           beta (replay paused) once they are complete, until
-                           their replay links reach alpha's log end; after
+                           beta (replay paused) once they are complete and
+                           evicted from its page cache (readahead off),
+                           until their replay links reach alpha's log end
+                           (beta reads the
+                           payloads of 1 MiB records with direct I/O, each
+                           ahead of its verification); after
                            `down` fio verifies each data disk, which equals
                            alpha's device
 
@@ -247,6 +251,12 @@ def test_secondaries_follow(env):
             vmkit.wait_until(lambda: b.run("stat -c %%s /mars/resource-r0/%s" % name)[1]
                              .strip() == str(size_a), 600,
                              "beta fetches %s up to %d" % (name, size_a))
+        # beta's copies on its disk only, as after a long pause, and no
+        # readahead on that disk (which would bring the pages in ahead of
+        # replay): replay reads the large payloads directly (a copy in the
+        # page cache is read through it)
+        b.check("sync && echo 3 > /proc/sys/vm/drop_caches && "
+                "echo 0 > /sys/block/vda/queue/read_ahead_kb")
         marsadm_ok(b, "resume-replay r0")
 
         # each secondary replays up to alpha's log end; its disk equals alpha's
@@ -263,14 +273,24 @@ def test_secondaries_follow(env):
                 size_s = s.check("stat -c %s /mars/resource-r0/" + name).strip()
                 expect(size_a == size_s, "%s: %s bytes on alpha, %s on %s"
                        % (name, size_a, size_s, s))
-            # the 1 MiB records (oflag=direct) have aligned payloads; replay
-            # reads them directly only where the page cache does not hold
-            # them (write-path.md, "Aligned payloads are read directly"), so
-            # these copies, just fetched, are mostly read through it
+            # the 1 MiB records (oflag=direct) have aligned payloads, which
+            # replay reads with direct I/O past the first window of each
+            # logfile where the page cache does not hold them (write-path.md,
+            # "Aligned payloads are read directly"): beta's evicted copies,
+            # each while the one before it is verified ("The next payload is
+            # read ahead"); gamma's copies, just fetched, mostly through the
+            # page cache
             direct = int(s.check("cat /proc/sys/mars/bytes_read_direct"))
             ahead = int(s.check("cat /proc/sys/mars/bytes_read_ahead"))
             print("    %s: replay read %d bytes directly, %d of them ahead"
                   % (s, direct, ahead))
+            if s is b:
+                expect(direct >= 8 << 20, "beta read only %d bytes of 1 MiB records directly"
+                       % direct)
+                # of 16 1 MiB records, all but the first three of each
+                # logfile (two in the first window, one read when it ends)
+                expect(ahead >= 4 << 20, "beta read only %d bytes of 1 MiB records ahead"
+                       % ahead)
             marsadm_ok(s, "down r0")
             s.put("/tmp/v.fio", job % "/dev/vdb")
             run_fio(s, "/tmp/v.fio", "--verify_only")
