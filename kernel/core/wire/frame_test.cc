@@ -319,7 +319,9 @@ TEST(FrameTest, PayloadsReceivedInPlaceGiveIdenticalFrames) {
     ASSERT_EQ(out.frames, whole.frames) << "round " << round;
     ASSERT_TRUE(out.status.ok());
     // Pieces of at most 40 bytes always end inside the 3 KiB payload.
-    if (round % 2 == 0) EXPECT_GT(in_place, 2000u) << "round " << round;
+    if (round % 2 == 0) {
+      EXPECT_GT(in_place, 2000u) << "round " << round;
+    }
   }
 }
 
