@@ -147,8 +147,10 @@ def diagnose(vm, res="r0"):
     """What a stalled fetch or replay leaves to look at, compactly: the sizes
     of the logfiles, every link of the resource, its view, the module's
     counters, the end of the kernel log, the requests each disk holds
-    (inflight: reads, writes), where each mars thread waits, and qemu's side
-    of each disk's queue (VM.virtio_blk_queues())."""
+    (inflight: reads, writes) and what blk-mq holds for it (debugfs: the
+    requeue and dispatch lists, busy requests, the scheduler's lists), where
+    each mars thread waits, and qemu's side of each disk's queue
+    (VM.virtio_blk_queues())."""
     cmd = ("cd /mars/resource-%s && for f in *; do if [ -L \"$f\" ]; then "
            "echo \"$f -> $(readlink $f)\"; elif [ -f \"$f\" ]; then "
            "echo \"$f $(stat -c %%s $f) bytes\"; fi; done; "
@@ -157,6 +159,10 @@ def diagnose(vm, res="r0"):
            "printf '%%s=%%s ' $f \"$(cat $f 2>/dev/null)\"; done; echo; "
            "dmesg | grep mars | tail -15; "
            "for d in /sys/block/vd*; do echo \"${d##*/} inflight: $(cat $d/inflight)\"; done; "
+           "cd /sys/kernel/debug/block 2>/dev/null && for f in vd*/state vd*/requeue_list "
+           "vd*/hctx*/state vd*/hctx*/busy vd*/hctx*/dispatch vd*/hctx*/dispatch_busy "
+           "vd*/hctx*/run vd*/sched/*; do v=$(head -c 300 $f 2>/dev/null | tr '\\n' ' '); "
+           "[ -n \"$v\" ] && echo \"blk-mq $f: $v\"; done; "
            "for p in $(ps | awk '/\\[mars_/ {print $1}'); do "
            "echo \"== $p $(cat /proc/$p/comm)\"; cat /proc/$p/stack; done" % (res, res))
     rc, out = vm.run(cmd, timeout=120)
