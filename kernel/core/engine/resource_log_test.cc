@@ -133,21 +133,7 @@ TEST_F(ResourceTest, LogFailureFailsFuaAndLaterWritesAndStopCutsTheTail) {
   ASSERT_TRUE(kResourceHooks.stop_primary(resource_, &why).ok()) << why.text;
   // Stop cut what was never durable: the log ends cleanly at the last sync.
   EXPECT_EQ(FileSize(log_path), durable);
-  const std::string log = ReadFile(log_path);
-  log::LogReader reader;
-  ASSERT_TRUE(reader.Init(log::LogReaderOptions()).ok());
-  int records = 0;
-  for (;;) {
-    log::ReadResult result;
-    ASSERT_TRUE(
-        reader.Next(Slice(log.data(), log.size()), 0, true, &result).ok());
-    if (result.outcome != log::ReadOutcome::kRecord) {
-      EXPECT_EQ(result.outcome, log::ReadOutcome::kCleanEnd);
-      break;
-    }
-    records++;
-  }
-  EXPECT_EQ(records, 10);
+  EXPECT_EQ(VerifiedRecords(ReadFile(log_path)), 10);
   // The documented way back: detach, attach (replays what is durable), up.
   ASSERT_TRUE(kResourceHooks.detach(resource_, &why).ok()) << why.text;
   ASSERT_TRUE(kResourceHooks.attach(resource_, &why).ok()) << why.text;

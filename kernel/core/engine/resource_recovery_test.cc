@@ -11,14 +11,8 @@ namespace {
 TEST_F(ResourceTest, RecoveryReplaysAcknowledgedWritesAfterACrash) {
   // Writeback fails, so the data device never sees the writes; the copy of
   // the files taken then is the disk state a power cut would leave.
-  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
-                                platform::BlockDevice::Op::kWrite, 1000000);
-  StartPrimary();
-  for (uint64_t b = 0; b < 32; ++b) {
-    ASSERT_TRUE(Write(b, 3, platform::kFrontFua).ok());
-  }
-  const std::string crashed = MakeTempDir() + "/crash";
-  CopyTree(root_, crashed);
+  std::string crashed;
+  ASSERT_NO_FATAL_FAILURE(CrashAfterFuaWrites(&crashed));
   EXPECT_EQ(DataBlock(crashed + "/data-r0.img", 7), std::string(kBlock, '\0'));
   pt::ResetBlockDeviceForTest(data_path_.c_str());
 
@@ -94,14 +88,8 @@ TEST_F(ResourceTest, RecoveryOfLargeRecordsStopsAtATornOne) {
 // error names the logfile whose records could not be replayed, whichever
 // request of the replay saw the error.
 TEST_F(ResourceTest, DataDeviceErrorDuringRecoveryNamesTheLogfile) {
-  pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
-                                platform::BlockDevice::Op::kWrite, 1000000);
-  StartPrimary();
-  for (uint64_t b = 0; b < 32; ++b) {
-    ASSERT_TRUE(Write(b, 3, platform::kFrontFua).ok());
-  }
-  const std::string crashed = MakeTempDir() + "/crash";
-  CopyTree(root_, crashed);
+  std::string crashed;
+  ASSERT_NO_FATAL_FAILURE(CrashAfterFuaWrites(&crashed));
   const std::string crashed_data = crashed + "/data-r0.img";
   pt::FailBlockDeviceOpsForTest(crashed_data.c_str(),
                                 platform::BlockDevice::Op::kWrite, 1000000);

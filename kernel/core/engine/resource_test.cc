@@ -43,21 +43,7 @@ TEST_F(ResourceTest, FuaWriteAndFlushAreDurableInTheLog) {
       pt::SubmitToFrontDisk("r0", platform::FrontOp::kFlush, 0, 0, nullptr, 0)
           .ok());
   // Both records are in the file and verify.
-  const std::string log = ReadFile(dir_ + "/log-000000001-h1");
-  log::LogReader reader;
-  ASSERT_TRUE(reader.Init(log::LogReaderOptions()).ok());
-  int records = 0;
-  for (;;) {
-    log::ReadResult result;
-    ASSERT_TRUE(
-        reader.Next(Slice(log.data(), log.size()), 0, true, &result).ok());
-    if (result.outcome != log::ReadOutcome::kRecord) {
-      EXPECT_EQ(result.outcome, log::ReadOutcome::kCleanEnd);
-      break;
-    }
-    records++;
-  }
-  EXPECT_EQ(records, 2);
+  EXPECT_EQ(VerifiedRecords(ReadFile(dir_ + "/log-000000001-h1")), 2);
 }
 
 // Contiguous plain writes share one record until something waits for the

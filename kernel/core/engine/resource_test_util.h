@@ -149,6 +149,22 @@ class ResourceTest : public ::testing::Test {
         << why.text;
   }
 
+  // Starts the primary with writeback failing and writes blocks 0..31
+  // (version 3, FUA: acknowledged and durable in the log); *crashed is a
+  // copy of the tree in a new temp directory taken then: what a power cut
+  // leaves, with none of the writes on the data device. Writeback stays
+  // failing.
+  void CrashAfterFuaWrites(std::string* crashed) {
+    pt::FailBlockDeviceOpsForTest(data_path_.c_str(),
+                                  platform::BlockDevice::Op::kWrite, 1000000);
+    StartPrimary();
+    for (uint64_t b = 0; b < 32; ++b) {
+      ASSERT_TRUE(Write(b, 3, platform::kFrontFua).ok());
+    }
+    *crashed = MakeTempDir() + "/crash";
+    CopyTree(root_, *crashed);
+  }
+
   Status Write(uint64_t block, uint32_t version, uint32_t flags = 0) {
     std::vector<uint8_t> data = Pattern(block, version);
     return pt::SubmitToFrontDisk("r0", platform::FrontOp::kWrite, flags,
@@ -179,6 +195,29 @@ class ResourceTest : public ::testing::Test {
   void* resource_ = nullptr;
   LogDurability* durability_ = nullptr;
 };
+
+// The records of a logfile's bytes that verify, which must end cleanly;
+// -1 (and a test failure) when the reader fails.
+inline int VerifiedRecords(const std::string& log) {
+  log::LogReader reader;
+  if (!reader.Init(log::LogReaderOptions()).ok()) {
+    ADD_FAILURE() << "log reader init failed";
+    return -1;
+  }
+  int records = 0;
+  for (;;) {
+    log::ReadResult result;
+    if (!reader.Next(Slice(log.data(), log.size()), 0, true, &result).ok()) {
+      ADD_FAILURE() << "log reader failed after " << records << " records";
+      return -1;
+    }
+    if (result.outcome != log::ReadOutcome::kRecord) {
+      EXPECT_EQ(result.outcome, log::ReadOutcome::kCleanEnd);
+      return records;
+    }
+    ++records;
+  }
+}
 
 inline std::string AsString(const std::vector<uint8_t>& v) {
   return std::string(v.begin(), v.end());

@@ -171,12 +171,9 @@ void Session::Close(Status reason) {
   Fail(reason.ok() ? kErrClosedLocally : reason, true);
 }
 
-template <class M>
-bool Session::SendData(const M& message) {
-  wire::FrameEncoder encoder(&out_);
-  const Status s = encoder.AppendDataMessage(message);
-  if (!s.ok()) {
-    Fail(s, false);
+bool Session::Sent(const Status& appended) {
+  if (!appended.ok()) {
+    Fail(appended, false);
     return false;
   }
   ++counters_.frames_out;
@@ -184,10 +181,14 @@ bool Session::SendData(const M& message) {
 }
 
 bool Session::Send(const wire::LogfileData& message) {
-  return SendData(message);
+  wire::FrameEncoder encoder(&out_);
+  return Sent(encoder.AppendDataMessage(message));
 }
 
-bool Session::Send(const wire::BlockData& message) { return SendData(message); }
+bool Session::Send(const wire::BlockData& message) {
+  wire::FrameEncoder encoder(&out_);
+  return Sent(encoder.AppendDataMessage(message));
+}
 
 void Session::ConsumeOutput(size_t n) {
   if (n > pending()) {

@@ -389,8 +389,8 @@ class Session {
   // pass (wire::FrameEncoder::AppendDataMessage()).
   bool Send(const wire::LogfileData& message);
   bool Send(const wire::BlockData& message);
-  template <class M>
-  bool SendData(const M& message);
+  // Counts a frame appended by Send(); on failure closes the session.
+  bool Sent(const Status& appended);
   // Counts the complete frames in out_ from `from` (handshake output).
   void CountFramesFrom(size_t from);
   // Closes with `reason`; queues an Error frame when `tell_peer`.

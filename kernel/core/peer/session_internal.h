@@ -43,13 +43,7 @@ inline bool SameBytes(const Bytes& a, Slice b) {
 template <class M>
 bool Session::Send(const M& message) {
   wire::FrameEncoder encoder(&out_);
-  const Status s = encoder.AppendMessage(message);
-  if (!s.ok()) {
-    Fail(s, false);
-    return false;
-  }
-  ++counters_.frames_out;
-  return true;
+  return Sent(encoder.AppendMessage(message));
 }
 
 extern template void Session::OnSyncRequest<wire::DigestRequest>(

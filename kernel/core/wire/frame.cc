@@ -78,21 +78,12 @@ Status EncodeHeaderFromPayloadCrc(uint16_t type, size_t payload_size,
 
 Status EncodeFrameHeader(uint16_t type, Slice payload,
                          uint8_t header[kFrameHeaderSize]) {
-  if (payload.size() > kMaxPayloadSize) {
-    return Status(StatusCode::kOutOfRange,
-                  "frame: payload size above the limit");
-  }
-  if (!IsKnownMessageType(type) && !IsIgnorableMessageType(type)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "frame: unknown message type that must be understood");
-  }
-  EncodeFixed32(header + 0, kFrameMagic);
-  header[4] = kFrameVersion;
-  header[5] = 0;
-  EncodeFixed16(header + 6, type);
-  EncodeFixed32(header + 8, static_cast<uint32_t>(payload.size()));
-  EncodeFixed32(header + kFrameCrcOffset, FrameCrc(header, payload));
-  return Status::Ok();
+  // Checksummed only when the frame can carry it (else refused unread).
+  const uint32_t payload_crc =
+      payload.size() <= kMaxPayloadSize
+          ? crc32c::Value(payload.data(), payload.size())
+          : 0;
+  return EncodeHeaderFromPayloadCrc(type, payload.size(), payload_crc, header);
 }
 
 Status FrameEncoder::Append(uint16_t type, Slice payload) {

@@ -36,6 +36,21 @@ struct DecodeOutcome {
 
 Raw ToRaw(const Bytes& b) { return Raw(b.data(), b.data() + b.size()); }
 
+// Feeds one received piece, collecting the frames it completes.
+void FeedPiece(FrameDecoder* decoder, Slice input, DecodeOutcome* out) {
+  for (;;) {
+    out->last = decoder->Feed(&input);
+    if (out->last != FrameDecoder::Event::kFrame) break;
+    const Frame& f = decoder->frame();
+    out->frames.push_back(
+        {static_cast<uint16_t>(f.type),
+         Raw(f.payload.data(), f.payload.data() + f.payload.size())});
+  }
+  if (out->last == FrameDecoder::Event::kNeedMoreBytes) {
+    EXPECT_TRUE(input.empty());
+  }
+}
+
 // Feeds `stream` in chunks of the given sizes (the rest in one chunk).
 DecodeOutcome DecodeChunked(const Raw& stream,
                             const std::vector<size_t>& chunks,
@@ -48,19 +63,8 @@ DecodeOutcome DecodeChunked(const Raw& stream,
     size_t n = chunk_index < chunks.size() ? chunks[chunk_index++]
                                            : stream.size() - pos;
     n = std::min(n, stream.size() - pos);
-    Slice input(stream.data() + pos, n);
+    FeedPiece(&decoder, Slice(stream.data() + pos, n), &out);
     pos += n;
-    for (;;) {
-      out.last = decoder.Feed(&input);
-      if (out.last != FrameDecoder::Event::kFrame) break;
-      const Frame& f = decoder.frame();
-      out.frames.push_back(
-          {static_cast<uint16_t>(f.type),
-           Raw(f.payload.data(), f.payload.data() + f.payload.size())});
-    }
-    if (out.last == FrameDecoder::Event::kNeedMoreBytes) {
-      EXPECT_TRUE(input.empty());
-    }
   }
   out.status = decoder.status();
   return out;
@@ -290,17 +294,9 @@ DecodeOutcome DecodeReceivedInPlace(const Raw& stream,
     }
     std::memcpy(into, stream.data() + pos, n);  // the "receive"
     pos += n;
-    Slice input(into, n);
-    for (;;) {
-      out.last = decoder.Feed(&input);
-      if (out.last != FrameDecoder::Event::kFrame) break;
-      const Frame& f = decoder.frame();
-      out.frames.push_back(
-          {static_cast<uint16_t>(f.type),
-           Raw(f.payload.data(), f.payload.data() + f.payload.size())});
-    }
-    if (out.last == FrameDecoder::Event::kError) out.status = decoder.status();
+    FeedPiece(&decoder, Slice(into, n), &out);
   }
+  out.status = decoder.status();
   return out;
 }
 
