@@ -618,9 +618,8 @@ TEST_F(SessionTest, RequestsLogfilesAndChecksTheAnswers) {
 
 TEST_F(SessionTest, LogfileRequestsNeedTheAgreedFeature) {
   Open();  // ping only
-  EXPECT_EQ(session_
-                ->RequestLogfile(
-                    Slice::FromCString("resource-r0/log-000000001-beta"), 0, 4)
+  EXPECT_EQ(session_->RequestLogfile(
+                Slice::FromCString("resource-r0/log-000000001-beta"), 0, 4)
                 .code(),
             StatusCode::kUnavailable);
 }

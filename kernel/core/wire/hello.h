@@ -23,7 +23,7 @@ struct Hello {
   uint16_t protocol_min = kMinProtocolVersion;  // >= 1
   uint16_t protocol_max = kProtocolVersion;     // >= protocol_min
   uint64_t features = 0;                        // kFeature* bits
-  Slice host_name;       // tree::ValidateHostName() (docu/mars-tree.md §2.1)
+  Slice host_name;  // tree::ValidateHostName() (docu/mars-tree.md §2.1)
   Slice cluster_id;      // text of /mars/uuid, 1..kMaxClusterIdSize bytes
   Slice module_version;  // free text, 0..kMaxModuleVersionSize bytes
 

@@ -56,11 +56,7 @@ Status LogfileData::Encode(Bytes* out, uint32_t* data_crc) const {
   w.U64(file_size);
   w.U8(static_cast<uint8_t>((end_of_file ? kFlagEndOfFile : 0) |
                             (file_complete ? kFlagFileComplete : 0)));
-  if (data_crc != nullptr) {
-    w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long", data_crc);
-  } else {
-    w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long");
-  }
+  w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long", data_crc);
   return w.Finish();
 }
 

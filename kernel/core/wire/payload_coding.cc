@@ -48,17 +48,6 @@ void PayloadWriter::String16(Slice bytes, size_t min_size, size_t max_size,
 }
 
 void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
-                           const char* error) {
-  if (bytes.size() < min_size || bytes.size() > max_size ||
-      bytes.size() > 0xFFFFFFFFu) {
-    Fail(Status(StatusCode::kInvalidArgument, error));
-    return;
-  }
-  U32(static_cast<uint32_t>(bytes.size()));
-  Fixed(bytes);
-}
-
-void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
                            const char* error, uint32_t* crc) {
   if (bytes.size() < min_size || bytes.size() > max_size ||
       bytes.size() > 0xFFFFFFFFu) {
@@ -66,6 +55,10 @@ void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
     return;
   }
   U32(static_cast<uint32_t>(bytes.size()));
+  if (crc == nullptr) {
+    Fixed(bytes);
+    return;
+  }
   if (!status_.ok()) return;
   const size_t at = out_->size();
   const Status s = out_->ResizeForOverwrite(at + bytes.size());

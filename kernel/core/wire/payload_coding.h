@@ -38,13 +38,12 @@ class PayloadWriter {
   // min_size <= size <= max_size (max_size <= 65535).
   void String16(Slice bytes, size_t min_size, size_t max_size,
                 const char* error);
-  // u32 length, then the bytes; same bounds rule (max_size < 2^32).
-  void Blob32(Slice bytes, size_t min_size, size_t max_size, const char* error);
-  // As Blob32(), and *crc is the CRC-32C of the bytes (not of the length),
-  // computed while they are copied (platform::Crc32cCopy: one pass where
-  // the platform has it). *crc is valid when Finish() is Ok.
+  // u32 length, then the bytes; same bounds rule (max_size < 2^32). With
+  // `crc`, *crc is the CRC-32C of the bytes (not of the length), computed
+  // while they are copied (platform::Crc32cCopy: one pass where the
+  // platform has it); valid when Finish() is Ok.
   void Blob32(Slice bytes, size_t min_size, size_t max_size, const char* error,
-              uint32_t* crc);
+              uint32_t* crc = nullptr);
   // Records a validation failure found by the caller.
   void Fail(Status status);
 

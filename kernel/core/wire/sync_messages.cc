@@ -202,11 +202,7 @@ Status BlockData::Encode(Bytes* out, uint32_t* data_crc) const {
   w.U8(flags);
   w.U64(log_number);
   w.U64(log_offset);
-  if (data_crc != nullptr) {
-    w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength, data_crc);
-  } else {
-    w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength);
-  }
+  w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength, data_crc);
   return w.Finish();
 }
 

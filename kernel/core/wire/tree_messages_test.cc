@@ -86,8 +86,8 @@ const std::vector<EntryText>& SampleEntries() {
 }
 
 TEST(TreeMessagesTest, UpdateRoundTrip) {
-  const Raw payload =
-      EncodeOk(MakeUpdate(SampleEntries(), false, {0xA1A2A3A4A5A6A7A8ull, 77}));
+  const Raw payload = EncodeOk(
+      MakeUpdate(SampleEntries(), false, {0xA1A2A3A4A5A6A7A8ull, 77}));
   EXPECT_EQ(payload[0], 0);  // not final
   EXPECT_EQ(DecodeFixed64(&payload[1]), 0xA1A2A3A4A5A6A7A8ull);
   EXPECT_EQ(DecodeFixed64(&payload[9]), 77u);
@@ -109,16 +109,16 @@ TEST(TreeMessagesTest, UpdateRoundTrip) {
   CheckCodecProperties<TreeUpdate>(payload);
   // An empty final batch: nothing changed after the request's cursor.
   const Raw empty = EncodeOk(MakeUpdate({}, true, {0x0807060504030201ull, 5}));
-  EXPECT_EQ(empty, (Raw{1, 1, 2, 3, 4, 5, 6, 7, 8, 5, 0,
-                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(empty, (Raw{1, 1, 2, 3, 4, 5, 6, 7, 8, 5, 0, 0, 0, 0, 0, 0, 0,
+                        0, 0, 0, 0}));
   CheckCodecProperties<TreeUpdate>(empty);
 }
 
 TEST(TreeMessagesTest, UpdateGoldenBytes) {
   // docu/wire-protocol.md, "Tree messages", shows exactly these bytes.
-  const Raw payload = EncodeOk(
-      MakeUpdate({{"uuid", "c1", "alpha", 0x17D2F8A9C0000001ull, false}}, true,
-                 {0x17D2F8A9C0000000ull, 43}));
+  const Raw payload = EncodeOk(MakeUpdate(
+      {{"uuid", "c1", "alpha", 0x17D2F8A9C0000001ull, false}}, true,
+      {0x17D2F8A9C0000000ull, 43}));
   const Raw expected = {
       0x01,                                            // flags: final
       0x00, 0x00, 0x00, 0xC0, 0xA9, 0xF8, 0xD2, 0x17,  // next.incarnation
@@ -126,9 +126,9 @@ TEST(TreeMessagesTest, UpdateGoldenBytes) {
       0x01, 0x00, 0x00, 0x00,                          // count 1
       0x01, 0x00, 0x00, 0xC0, 0xA9, 0xF8, 0xD2, 0x17,  // stamp
       0x00,                                            // entry flags
-      0x04, 0x00, 'u',  'u',  'i',  'd',               // path
-      0x05, 0x00, 'a',  'l',  'p',  'h',  'a',         // owner
-      0x02, 0x00, 'c',  '1',                           // value
+      0x04, 0x00, 'u', 'u', 'i', 'd',                  // path
+      0x05, 0x00, 'a', 'l', 'p', 'h', 'a',             // owner
+      0x02, 0x00, 'c', '1',                            // value
   };
   EXPECT_EQ(payload, expected);
 }

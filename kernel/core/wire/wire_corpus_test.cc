@@ -152,20 +152,20 @@ std::map<std::string, Raw> BuildSeeds() {
   block_unavailable.offset = 8192;
   block_unavailable.flags = kSyncUnavailable;
 
-  const Raw all_frames =
-      Concat({FrameOf(hello), FrameOf(challenge), FrameOf(response),
-              FrameOf(accepted), FrameOf(ping), FrameOf(pong), FrameOf(since),
-              FrameOf(update), FrameOf(logfile_request), FrameOf(logfile_data),
-              FrameOf(digest_request), FrameOf(digest_reply),
-              FrameOf(block_request), FrameOf(block_data), FrameOf(error)});
+  const Raw all_frames = Concat(
+      {FrameOf(hello), FrameOf(challenge), FrameOf(response),
+       FrameOf(accepted), FrameOf(ping), FrameOf(pong), FrameOf(since),
+       FrameOf(update), FrameOf(logfile_request), FrameOf(logfile_data),
+       FrameOf(digest_request), FrameOf(digest_reply), FrameOf(block_request),
+       FrameOf(block_data), FrameOf(error)});
 
   std::map<std::string, Raw> seeds;
   seeds["raw-all-types-whole"] = RawSeed(0, all_frames);
   seeds["raw-all-types-bytewise"] = RawSeed(12, all_frames);  // 1-byte max
   seeds["raw-all-types-chunks"] = RawSeed(7, all_frames);
   seeds["raw-handshake-client"] =
-      RawSeed(3, Concat({FrameOf(hello), FrameOf(challenge), FrameOf(response),
-                         FrameOf(accepted)}));
+      RawSeed(3, Concat({FrameOf(hello), FrameOf(challenge),
+                         FrameOf(response), FrameOf(accepted)}));
   Raw truncated = all_frames;
   truncated.resize(truncated.size() - 5);
   seeds["raw-truncated"] = RawSeed(1, truncated);
@@ -230,17 +230,17 @@ std::map<std::string, Raw> BuildSeeds() {
   Raw block_with_data = Payload(block_unavailable);
   EncodeFixed32(block_with_data.data() + 29, 512);  // data size
   block_with_data.insert(block_with_data.end(), 512, 'U');
-  seeds["framed-invalid-payloads"] =
-      FramedSeed(6, {{T(MessageType::kTreeUpdate), bad_update},
-                     {T(MessageType::kHello), bad_hello},
-                     {T(MessageType::kHello), reserved_host},
-                     {T(MessageType::kTreeUpdate), long_owner},
-                     {T(MessageType::kAuthResult), Raw{7}},
-                     {T(MessageType::kPing), Raw{1, 2, 3}},
-                     {T(MessageType::kDigestReply), reply_reserved},
-                     {T(MessageType::kBlockData), block_bound},
-                     {T(MessageType::kBlockData), block_with_data},
-                     {0x8001, Raw{1, 2}}});
+  seeds["framed-invalid-payloads"] = FramedSeed(
+      6, {{T(MessageType::kTreeUpdate), bad_update},
+          {T(MessageType::kHello), bad_hello},
+          {T(MessageType::kHello), reserved_host},
+          {T(MessageType::kTreeUpdate), long_owner},
+          {T(MessageType::kAuthResult), Raw{7}},
+          {T(MessageType::kPing), Raw{1, 2, 3}},
+          {T(MessageType::kDigestReply), reply_reserved},
+          {T(MessageType::kBlockData), block_bound},
+          {T(MessageType::kBlockData), block_with_data},
+          {0x8001, Raw{1, 2}}});
   return seeds;
 }
 

@@ -96,7 +96,7 @@ constexpr uint64_t kFeaturesSupported =
 // ---- Field limits (bytes) ----
 // Host names follow the tree's name rule (tree::ValidateHostName).
 constexpr size_t kMaxHostNameSize = tree::kMaxNameChars;  // 63
-constexpr size_t kMaxClusterIdSize = 128;                 // text of /mars/uuid
+constexpr size_t kMaxClusterIdSize = 128;  // text of /mars/uuid
 constexpr size_t kMaxModuleVersionSize = 64;
 constexpr size_t kMaxPathSize = 1024;   // tree path or logfile name
 constexpr size_t kMaxValueSize = 4096;  // tree value (symlink target)
