@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/base/vector.h"
@@ -95,6 +97,41 @@ std::string ReadLinkAt(const std::string& path) {
 uint64_t FileSize(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+uint64_t ThisThreadCpuNs() {
+  timespec ts = {};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * kNsPerSecond +
+         static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::map<int, uint64_t> ThreadsCpuNs(const char* comm) {
+  std::map<int, uint64_t> cpu;
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task", error)) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    if (name != comm) continue;
+    uint64_t ns = 0;
+    if (std::ifstream(task.path() / "schedstat") >> ns) {
+      cpu[atoi(task.path().filename().c_str())] = ns;
+    }
+  }
+  return cpu;
+}
+
+std::vector<uint64_t> CpuUsedNs(const std::map<int, uint64_t>& before,
+                                const std::map<int, uint64_t>& after) {
+  std::vector<uint64_t> used;
+  for (const auto& [tid, ns] : after) {
+    const auto it = before.find(tid);
+    const uint64_t start = it == before.end() ? 0 : it->second;
+    used.push_back(ns > start ? ns - start : 0);
+  }
+  std::sort(used.rbegin(), used.rend());
+  return used;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,18 @@ double Median(std::vector<double> values);
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout,
              std::chrono::microseconds poll = std::chrono::milliseconds(5));
+
+// CPU time (ns) the calling thread has used so far.
+uint64_t ThisThreadCpuNs();
+
+// CPU time (ns) used so far by each thread of this process whose name is
+// `comm`, by thread id (/proc/self/task/*/schedstat).
+std::map<int, uint64_t> ThreadsCpuNs(const char* comm);
+
+// The CPU time each thread in `after` used since `before` (a thread not in
+// `before` counts from 0), largest first.
+std::vector<uint64_t> CpuUsedNs(const std::map<int, uint64_t>& before,
+                                const std::map<int, uint64_t>& after);
 
 // A scratch directory under $TMPDIR (default /tmp), removed with everything
 // in it when destroyed.

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bench_util.h"
+#include "slow_link.h"
 
 namespace mars {
 namespace bench {
@@ -15,10 +16,14 @@ namespace bench {
 // fetch_bench.cc: a secondary's Node fetches a finished logfile of `bytes`
 // from the primary's Node over loopback (127.0.0.1 -> 127.0.0.2), against a
 // plain file -> TCP socket -> file copy of the same bytes between the same
-// addresses. `rounds` of each, interleaved; medians.
+// addresses. `rounds` of each, interleaved; medians. With `over_link`,
+// both go through SlowLinks of `link` (a long network link emulated on
+// loopback).
 struct FetchOptions {
   uint64_t bytes = 256 * kMiB;
   int rounds = 3;
+  bool over_link = false;
+  SlowLinkOptions link;
 };
 Measurement RunFetchBench(const FetchOptions& options);
 

@@ -17,7 +17,7 @@ const char kClusterSecret[] =
 const char kClusterUuid[] = "0123456789abcdef0123456789abcdef";
 
 ClusterHost::ClusterHost(const std::string& name, const std::string& ip)
-    : name_(name), ip_(ip), dir_(name.c_str()) {
+    : name_(name), ip_(ip), tree_ip_(ip), dir_(name.c_str()) {
   if (!durability_.Init(platform::Gfp::kKernel).ok()) abort();
 }
 
@@ -79,11 +79,11 @@ void StopPair(ClusterHost* a, ClusterHost* b) {
 void WriteClusterLinks(ClusterHost* self, const ClusterHost& other,
                        bool created) {
   std::ofstream(self->Path("secret")) << kClusterSecret << "\n";
-  self->Put("ips/ip-" + self->name(), self->ip());
+  self->Put("ips/ip-" + self->name(), self->tree_ip());
   if (created) {
     self->Put("uuid", kClusterUuid);
   } else {
-    self->Put("ips/ip-" + other.name(), other.ip());
+    self->Put("ips/ip-" + other.name(), other.tree_ip());
   }
 }
 

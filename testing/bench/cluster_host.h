@@ -46,14 +46,18 @@ class ClusterHost {
   peer::PeerReport Peer();
 
   const std::string& name() const { return name_; }
+  // The address it listens on, and the one its peers reach it at (the
+  // tree's ips/ip-NAME; the same unless SetTreeIp() put a relay between).
   const std::string& ip() const { return ip_; }
+  const std::string& tree_ip() const { return tree_ip_; }
+  void SetTreeIp(const std::string& ip) { tree_ip_ = ip; }
   const std::string& root() const { return dir_.path(); }
   engine::LogDurability* durability() { return &durability_; }
   LamportClock* clock() { return &clock_; }
   peer::Node* node() { return &node_; }
 
  private:
-  std::string name_, ip_;
+  std::string name_, ip_, tree_ip_;
   TempDir dir_;
   LamportClock clock_;
   engine::LogDurability durability_;

@@ -2,14 +2,21 @@
 //
 // mars: host alpha (127.0.0.1) is the primary of r0 and holds a finished
 // logfile 1 (its version link gives the length); host beta (127.0.0.2) is a
-// secondary that fetches it with the production fetch settings (256 KiB
-// requests, 4 in flight). Timed from the first bytes of beta's local copy
+// secondary that fetches it with the production fetch settings (512 KiB
+// requests, 8 in flight). Timed from the first bytes of beta's local copy
 // to its last: (length - first size seen) / time.
 //
 // Reference: the same logfile read in 256 KiB pieces, sent over one TCP
 // connection from 127.0.0.1 to 127.0.0.2 and written to a file by the
 // receiver (what `nc < file` into `nc > file` does), timed the same way on
 // the receiving side.
+//
+// Both also over a long link: SlowLinks (slow_link.h) between the hosts
+// delay and rate-limit every byte as a WAN link would.
+//
+// Each round also prints the CPU time the two busiest threads of each side
+// used while the bytes moved (mars: the serving and the asking connection
+// thread; the reference: sender and receiver).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,6 +28,7 @@
 
 #include "benches.h"
 #include "cluster_host.h"
+#include "slow_link.h"
 
 namespace mars {
 namespace bench {
@@ -29,12 +37,33 @@ namespace {
 constexpr size_t kCopyChunk = 256 << 10;
 constexpr uint64_t kScanNs = kNsPerSecond / 10;
 
+// CPU time of the two busiest threads of one side (mars: the connection
+// threads, the serving one and the asking one; the reference: its sender
+// and receiver), from the first bytes of the copy to its last.
+struct CpuMs {
+  double first = 0;
+  double second = 0;
+};
+
+CpuMs BusiestTwo(const std::vector<uint64_t>& used_ns) {
+  CpuMs ms;
+  if (used_ns.size() > 0) ms.first = used_ns[0] / 1e6;
+  if (used_ns.size() > 1) ms.second = used_ns[1] / 1e6;
+  return ms;
+}
+
 // One mars fetch of `source` (a logfile of `length` bytes); MiB/s, or a
-// negative number when it did not complete.
+// negative number when it did not complete. With `link`, the hosts reach
+// each other only through a SlowLink each way: the tree gives alpha as
+// 127.0.0.3 and beta as 127.0.0.4, where the links listen.
 double FetchOnce(const std::string& source, uint64_t length,
-                 std::string* error) {
+                 const SlowLinkOptions* link, CpuMs* cpu, std::string* error) {
   ClusterHost alpha("alpha", "127.0.0.1");
   ClusterHost beta("beta", "127.0.0.2");
+  if (link != nullptr) {
+    alpha.SetTreeIp("127.0.0.3");
+    beta.SetTreeIp("127.0.0.4");
+  }
   WriteClusterLinks(&alpha, beta, /*created=*/true);
   WriteClusterLinks(&beta, alpha, /*created=*/false);
   const std::string log = "resource-r0/" + LogfileName(1, "alpha");
@@ -47,12 +76,22 @@ double FetchOnce(const std::string& source, uint64_t length,
   alpha.Put("resource-r0/" + VersionLinkName(1, "alpha"),
             VersionLinkValue(1, "alpha", length));
   // The same bytes (and page-cache pages) in every round.
-  if (link(source.c_str(), alpha.Path(log).c_str()) != 0) {
+  if (::link(source.c_str(), alpha.Path(log).c_str()) != 0) {
     *error = "cannot link the logfile";
     return -1;
   }
-  if (StartPair(&alpha, &beta, kScanNs) == 0) {
+  const uint16_t port = StartPair(&alpha, &beta, kScanNs);
+  if (port == 0) {
     *error = "no free port on 127.0.0.1 and 127.0.0.2";
+    return -1;
+  }
+  SlowLink to_alpha, to_beta;
+  if (link != nullptr && (!to_alpha.Start(alpha.tree_ip(), port, alpha.ip(),
+                                          port, beta.tree_ip(), *link) ||
+                          !to_beta.Start(beta.tree_ip(), port, beta.ip(), port,
+                                         alpha.tree_ip(), *link))) {
+    StopPair(&alpha, &beta);
+    *error = "cannot listen on 127.0.0.3 and 127.0.0.4 for the link";
     return -1;
   }
   const std::string copy = beta.Path(log);
@@ -68,6 +107,7 @@ double FetchOnce(const std::string& source, uint64_t length,
     *error = "nothing fetched in 30 s: " + std::string(beta.Peer().last_error);
     return -1;
   }
+  const std::map<int, uint64_t> cpu_before = ThreadsCpuNs("mars_peer");
   Clock::time_point last;
   if (!WaitFor(
           [&] {
@@ -78,6 +118,7 @@ double FetchOnce(const std::string& source, uint64_t length,
     *error = "fetch did not complete in 120 s";
     return -1;
   }
+  *cpu = BusiestTwo(CpuUsedNs(cpu_before, ThreadsCpuNs("mars_peer")));
   StopPair(&alpha, &beta);
   const double seconds = std::chrono::duration<double>(last - first).count();
   return MiBPerSecond(length - first_size, seconds);
@@ -112,6 +153,8 @@ struct ReceiveTiming {
   Clock::time_point first, last;
   uint64_t first_bytes = 0;
   uint64_t total = 0;
+  uint64_t cpu_first_ns = 0;  // the receiver's CPU time at `first`, `last`
+  uint64_t cpu_last_ns = 0;
   bool ok = false;
 };
 
@@ -140,9 +183,11 @@ void Receive(int listener, const std::string& path, ReceiveTiming* timing) {
     }
     timing->total += static_cast<uint64_t>(n);
     timing->last = Clock::now();
+    timing->cpu_last_ns = ThisThreadCpuNs();
     if (timing->first_bytes == 0) {
       timing->first = timing->last;
       timing->first_bytes = timing->total;
+      timing->cpu_first_ns = timing->cpu_last_ns;
     }
   }
   timing->ok = ok;
@@ -152,11 +197,24 @@ void Receive(int listener, const std::string& path, ReceiveTiming* timing) {
 
 // The reference: `source` (`length` bytes) copied through a TCP connection
 // from 127.0.0.1 to 127.0.0.2 into a file in `dir`; MiB/s or negative.
+// With `link`, the sender connects to a SlowLink on 127.0.0.5 that relays
+// to the receiver.
 double SocketCopyOnce(const std::string& source, uint64_t length,
-                      const std::string& dir) {
+                      const std::string& dir, const SlowLinkOptions* link,
+                      CpuMs* cpu) {
   uint16_t port = 0;
   const int listener = ListenLoopback2(&port);
   if (listener < 0) return -1;
+  SlowLink relay;
+  uint32_t connect_ip = 0x7f000002;
+  if (link != nullptr) {
+    if (!relay.Start("127.0.0.5", 0, "127.0.0.2", port, "127.0.0.1", *link)) {
+      close(listener);
+      return -1;
+    }
+    connect_ip = 0x7f000005;
+    port = relay.port();
+  }
   ReceiveTiming timing;
   std::thread receiver(Receive, listener, dir + "/copy", &timing);
   const int in = open(source.c_str(), O_RDONLY | O_CLOEXEC);
@@ -166,13 +224,14 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
   local.sin_addr.s_addr = htonl(0x7f000001);
   sockaddr_in remote = {};
   remote.sin_family = AF_INET;
-  remote.sin_addr.s_addr = htonl(0x7f000002);
+  remote.sin_addr.s_addr = htonl(connect_ip);
   remote.sin_port = htons(port);
   bool ok =
       in >= 0 && fd >= 0 &&
       bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0 &&
       connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) == 0;
   std::vector<uint8_t> buffer(kCopyChunk);
+  const uint64_t sender_start_ns = ThisThreadCpuNs();
   for (uint64_t offset = 0; ok && offset < length;) {
     const ssize_t n =
         pread(in, buffer.data(), buffer.size(), static_cast<off_t>(offset));
@@ -185,6 +244,7 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
     }
     if (ok) offset += static_cast<uint64_t>(n);
   }
+  const uint64_t sender_ns = ThisThreadCpuNs() - sender_start_ns;
   if (fd >= 0) close(fd);  // the receiver sees the end
   if (in >= 0) close(in);
   if (!ok) shutdown(listener, SHUT_RDWR);  // an accept() still waiting
@@ -192,6 +252,7 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
   close(listener);
   unlink((dir + "/copy").c_str());
   if (!ok || !timing.ok || timing.total != length) return -1;
+  *cpu = BusiestTwo({sender_ns, timing.cpu_last_ns - timing.cpu_first_ns});
   const double seconds =
       std::chrono::duration<double>(timing.last - timing.first).count();
   return MiBPerSecond(length - timing.first_bytes, seconds);
@@ -201,25 +262,44 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
 
 Measurement RunFetchBench(const FetchOptions& options) {
   Measurement m;
-  m.name = "fetch, loopback";
-  m.reference =
-      "file -> TCP socket (127.0.0.1 -> 127.0.0.2) -> file copy of the same "
-      "logfile, 256 KiB reads/writes";
+  const SlowLinkOptions* link = options.over_link ? &options.link : nullptr;
+  char text[160];
+  if (link == nullptr) {
+    m.name = "fetch, loopback";
+    m.reference =
+        "file -> TCP socket (127.0.0.1 -> 127.0.0.2) -> file copy of the "
+        "same logfile, 256 KiB reads/writes";
+  } else {
+    snprintf(text, sizeof(text), "fetch, %.0f ms link",
+             2 * link->one_way_ns / 1e6);
+    m.name = text;
+    snprintf(text, sizeof(text),
+             "the same file -> TCP -> file copy through the same link "
+             "(round trip %.0f ms, %.0f Mbit/s, %.1f MiB buffer)",
+             2 * link->one_way_ns / 1e6, link->rate_bytes_per_s * 8 / 1e6,
+             static_cast<double>(link->router_buffer_bytes) / kMiB);
+    m.reference = text;
+  }
   m.target_ratio = 0.9;
   TempDir work("fetch");
   const std::string source = work.path() + "/log";
   const std::vector<uint8_t> payload = PseudoRandomBytes(4 * kMiB, 7);
   const uint64_t length =
       WriteLogfile(source, 1, options.bytes, 64 << 10, 256 * kMiB, payload);
-  printf("fetch: logfile of %.1f MiB, %d rounds (reference, mars)\n",
-         static_cast<double>(length) / kMiB, options.rounds);
+  printf("%s: logfile of %.1f MiB, %d rounds (reference, mars)\n",
+         m.name.c_str(), static_cast<double>(length) / kMiB, options.rounds);
   std::vector<double> mars, reference;
   for (int round = 0; round < options.rounds; ++round) {
-    const double ref = SocketCopyOnce(source, length, work.path());
+    CpuMs ref_cpu, mars_cpu;
+    const double ref =
+        SocketCopyOnce(source, length, work.path(), link, &ref_cpu);
     std::string error;
-    const double got = FetchOnce(source, length, &error);
-    printf("  round %d: socket copy %8.1f MiB/s   mars fetch %8.1f MiB/s%s%s\n",
-           round + 1, ref, got, error.empty() ? "" : "  ", error.c_str());
+    const double got = FetchOnce(source, length, link, &mars_cpu, &error);
+    printf(
+        "  round %d: socket copy %8.1f MiB/s (CPU %.0f + %.0f ms)   "
+        "mars fetch %8.1f MiB/s (CPU %.0f + %.0f ms)%s%s\n",
+        round + 1, ref, ref_cpu.first, ref_cpu.second, got, mars_cpu.first,
+        mars_cpu.second, error.empty() ? "" : "  ", error.c_str());
     fflush(stdout);
     if (ref < 0 || got < 0) {
       m.ok = false;

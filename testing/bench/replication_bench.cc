@@ -5,8 +5,10 @@
 // reference measured in the same run, the ratio and the target.
 // Informational: the exit status is 0 unless a benchmark could not run.
 //
-// Options: --only=fetch,replay,lag   run only these
+// Options: --only=fetch,link,replay,lag   run only these
 //          --fetch-mib=N --replay-mib=N --rounds=N
+//          --link-mib=N --link-rtt-ms=T --link-mbits=R (fetch over an
+//          emulated link of round trip T and rate R)
 //          --lag-seconds=S --lag-cap-mibs=R (the lag load is half the
 //          fetch rate, at most R; without the fetch benchmark it is R)
 #include <stdio.h>
@@ -23,8 +25,11 @@
 namespace {
 
 struct Args {
-  std::string only = "fetch,replay,lag";
+  std::string only = "fetch,link,replay,lag";
   uint64_t fetch_mib = 256;
+  uint64_t link_mib = 64;
+  double link_rtt_ms = 20;
+  double link_mbits = 1000;
   uint64_t replay_mib = 256;
   int rounds = 3;
   double lag_seconds = 15;
@@ -45,6 +50,12 @@ bool Parse(int argc, char** argv, Args* args) {
       args->only = v;
     } else if (Value(argv[i], "--fetch-mib", &v)) {
       args->fetch_mib = strtoull(v, nullptr, 10);
+    } else if (Value(argv[i], "--link-mib", &v)) {
+      args->link_mib = strtoull(v, nullptr, 10);
+    } else if (Value(argv[i], "--link-rtt-ms", &v)) {
+      args->link_rtt_ms = atof(v);
+    } else if (Value(argv[i], "--link-mbits", &v)) {
+      args->link_mbits = atof(v);
     } else if (Value(argv[i], "--replay-mib", &v)) {
       args->replay_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--rounds", &v)) {
@@ -60,6 +71,7 @@ bool Parse(int argc, char** argv, Args* args) {
     }
   }
   return args->fetch_mib > 0 && args->replay_mib > 0 && args->rounds > 0 &&
+         args->link_mib > 0 && args->link_rtt_ms > 0 && args->link_mbits > 0 &&
          args->lag_seconds > 0 && args->lag_cap_mibs > 0;
 }
 
@@ -83,6 +95,15 @@ int main(int argc, char** argv) {
     options.rounds = args.rounds;
     results.push_back(RunFetchBench(options));
     if (results.back().ok) fetch_mibs = results.back().mars_mibs;
+  }
+  if (Wanted(args, "link")) {
+    FetchOptions options;
+    options.bytes = args.link_mib * kMiB;
+    options.rounds = args.rounds;
+    options.over_link = true;
+    options.link.one_way_ns = static_cast<uint64_t>(args.link_rtt_ms / 2 * 1e6);
+    options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    results.push_back(RunFetchBench(options));
   }
   if (Wanted(args, "replay")) {
     for (size_t record : {size_t{4} << 10, size_t{256} << 10}) {
