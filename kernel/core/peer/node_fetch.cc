@@ -230,6 +230,10 @@ bool Node::AskNextChunkLocked(Connection* c, FetchJob* job) {
     if (job->request_offset >= job->target.final_length) return false;
     const uint64_t left = job->target.final_length - job->request_offset;
     if (left < length) length = left;
+  } else if (job->in_flight > 0 && job->request_offset >= job->peer_size) {
+    // The window is for bytes the peer has: past them, one request finds
+    // out whether it has more (the others would come back empty).
+    return false;
   }
   // Within peer_inflight_bytes for the connection; read per request, so a
   // new value counts at once. None: waits for bytes in flight to be written.
@@ -453,6 +457,7 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
     FetchJob* job = FindJobLocked(Slice(got.name.data(), got.name.size()));
     if (job == nullptr || job->connection != c) continue;
     if (job->in_flight > 0) job->in_flight--;
+    job->peer_size = got.file_size;
     const FetchWriteResult* r =
         i < io->got_results.size() ? &io->got_results[i] : nullptr;
     if (r != nullptr && r->size_known) job->local_size = r->size_after;

@@ -91,6 +91,10 @@ struct Node::FetchJob {
   uint64_t local_size = 0;   // bytes of the local copy
   uint64_t request_offset = 0;  // the next byte to ask for
   size_t in_flight = 0;         // requests outstanding
+  // What the peer could serve of the logfile by its latest answer (its
+  // file_size): a logfile that may still grow is asked for beyond that
+  // only by one request at a time (AskNextChunkLocked).
+  uint64_t peer_size = 0;
   Connection* connection = nullptr;  // whose session asks
   uint64_t retry_ns = 0;             // ask again not before
   bool done = false;  // local_size reached the final length
@@ -187,8 +191,9 @@ struct Node::FetchIo {
   Vector<FetchStat> stats;
   // Buffers of earlier answers, read into again (no allocation per answer
   // while the peer fetches); their capacities sum to at most
-  // kSpareAnswerBytes.
-  static constexpr size_t kSpareAnswerBytes = 1u << 20;
+  // kSpareAnswerBytes: a round of the default fetch window (8 requests of
+  // 512 KiB).
+  static constexpr size_t kSpareAnswerBytes = 4u << 20;
   Vector<Bytes> spare_answers;
   size_t spare_answer_bytes = 0;
 

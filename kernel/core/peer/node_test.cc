@@ -139,6 +139,8 @@ TEST_F(NodeTest, SecondaryFetchesFinishedAndGrowingLogfilesUpToDurableEnd) {
   };
   ASSERT_TRUE(WaitFor([&] { return beta_.ReadFile(log1) == bytes1; }))
       << beta_.Peer().last_error;
+  // Finished: asked for with the whole window at once.
+  EXPECT_GT(beta_.Peer().inflight_bytes_max, 64u << 10);
   ASSERT_TRUE(WaitFor([&] { return log2_size_is(durable); }))
       << beta_.ReadFile(log2).size();
   alpha_.AppendFile(log2, bytes2.substr(200 * 1024));
@@ -156,6 +158,40 @@ TEST_F(NodeTest, SecondaryFetchesFinishedAndGrowingLogfilesUpToDurableEnd) {
   EXPECT_FALSE(beyond_durable);
   EXPECT_GE(beta_.Peer().counters.logfile_bytes_received,
             bytes1.size() + bytes2.size());
+}
+
+// A finished logfile is asked for with the whole window (fetch_window
+// requests in flight, the test above); one that may still grow only up to
+// what the primary
+// said it can serve, plus one request past it that finds out whether it
+// can serve more. Here: 100 KiB + 5 durable, 64 KiB requests: the first
+// request (nothing known yet), then one for the rest, whose answer reaches
+// the end and waits for the next poll (an hour away here), instead of a
+// window of requests that would nearly all come back empty.
+TEST_F(NodeTest, GrowingLogfileIsAskedForOnlyUpToWhatThePeerHas) {
+  const std::string log = "resource-r0/log-000000001-alpha";
+  const std::string bytes = RandomBytes(300 * 1024, 9);
+  AlphaServesR0ToBeta();
+  alpha_.Put("resource-r0/data-alpha", "/dev/vdb");
+  alpha_.Put("resource-r0/replay-alpha", "log-000000001-alpha,0,0");
+  alpha_.WriteFile(log, bytes);
+  const Slice log_path(log.data(), log.size());
+  ASSERT_TRUE(alpha_.durability_.Open(log_path).ok());
+  const uint64_t durable = 100 * 1024 + 5;
+  alpha_.durability_.Advance(log_path, durable);
+  beta_.configure = [](NodeConfig* config) {
+    ASSERT_GE(config->fetch_window, 4u);
+    config->fetch_poll_ns = 3600 * kNsPerSecond;
+  };
+  StartBoth();
+  ASSERT_TRUE(
+      WaitFor([&] { return beta_.ReadFile(log).size() == durable; }))
+      << beta_.ReadFile(log).size() << " " << beta_.Peer().last_error;
+  ASSERT_TRUE(WaitFor([&] { return beta_.Peer().inflight_bytes == 0; }));
+  const PeerReport report = beta_.Peer();
+  EXPECT_EQ(report.counters.logfile_requests_sent, 2u);
+  EXPECT_EQ(report.inflight_bytes_max, 64u << 10);
+  EXPECT_EQ(beta_.ReadFile(log), bytes.substr(0, durable));
 }
 
 // With room for one request in flight (peer_inflight_bytes at 64 KiB, a

@@ -26,13 +26,38 @@ Bytes FrameDecoder::TakePayload() {
 }
 
 void FrameDecoder::GiveBuffer(Bytes buffer) {
-  // A frame being received, or a ready frame whose payload was not taken,
-  // keeps its buffer (header bytes are kept apart).
-  if (phase_ != Phase::kHeader && payload_.capacity() > 0) return;
-  if (buffer.capacity() > payload_.capacity()) {
-    buffer.Clear();
-    payload_ = Move(buffer);
+  const size_t capacity = buffer.capacity();
+  if (capacity == 0 || spare_bytes_ + capacity > kMaxSpareBytes) return;
+  for (Bytes& spare : spares_) {
+    if (spare.capacity() == 0) {
+      buffer.Clear();
+      spare = Move(buffer);
+      spare_bytes_ += capacity;
+      return;
+    }
   }
+}
+
+Status FrameDecoder::PreparePayload(size_t size) {
+  payload_.Clear();
+  if (payload_.capacity() >= size) return Status::Ok();
+  Bytes* best = nullptr;
+  for (Bytes& spare : spares_) {
+    if (spare.capacity() >= size &&
+        (best == nullptr || spare.capacity() < best->capacity())) {
+      best = &spare;
+    }
+  }
+  if (best == nullptr) {
+    payload_ = Bytes(payload_gfp_);  // a traded spare may have another gfp
+    return payload_.Reserve(size);
+  }
+  // Trade: the smaller own buffer becomes a spare in its place.
+  spare_bytes_ = spare_bytes_ - best->capacity() + payload_.capacity();
+  Bytes own = Move(payload_);
+  payload_ = Move(*best);
+  *best = Move(own);
+  return Status::Ok();
 }
 
 uint8_t* FrameDecoder::ReceiveSpace(size_t* room) {
@@ -65,8 +90,7 @@ FrameDecoder::Event FrameDecoder::Feed(Slice* input) {
       parsed_ = ParseFrameHeader(header_);
       const Status s = CheckFrameHeader(parsed_, max_payload_);
       if (!s.ok()) return Fail(s);
-      payload_.Clear();
-      const Status r = payload_.Reserve(parsed_.payload_size);
+      const Status r = PreparePayload(parsed_.payload_size);
       if (!r.ok()) return Fail(r);
       phase_ = Phase::kPayload;
     }

@@ -67,13 +67,19 @@ class FrameDecoder {
   // buffer: the next frame allocates one, unless GiveBuffer() offered one.
   // REQUIRES: the last Feed() returned kFrame. Context: any.
   Bytes TakePayload();
-  // Offers a buffer (its bytes do not matter) for the next frames: the
-  // decoder keeps the larger of it and its own and frees the other, so a
-  // caller that takes every payload and gives each buffer back when done
-  // makes the decoder allocate only when a frame is larger than any before.
-  // Ignored (the buffer freed) while a frame is being received or a ready
-  // frame's payload was not taken. Context: any (frees).
+  // Offers a buffer (its bytes do not matter) for the next frames. The
+  // decoder keeps up to kMaxSpareBuffers of them, kMaxSpareBytes of
+  // capacity together (beyond that the buffer is freed), and receives a
+  // frame into its own buffer if that is large enough, else into the
+  // smallest spare that is. So a caller that takes the payloads of up to
+  // kMaxSpareBuffers frames at a time and gives each buffer back when done
+  // makes the decoder allocate only when a frame is larger than the
+  // buffers it has. Context: any (frees).
   void GiveBuffer(Bytes buffer);
+  // What the spares may hold: the protocol's 8 requests outstanding per
+  // kind, their answers of the default fetch (512 KiB) with their frames.
+  static constexpr size_t kMaxSpareBuffers = 8;
+  static constexpr size_t kMaxSpareBytes = 8 * ((512u << 10) + 4096);
   // Ok until the decoder failed; then the reason.
   Status status() const { return status_; }
   bool failed() const { return !status_.ok(); }
@@ -85,6 +91,9 @@ class FrameDecoder {
   enum class Phase { kHeader, kPayload, kFrameReady };
 
   Event Fail(Status status);
+  // Makes payload_ an empty buffer of at least `size` bytes: its own, the
+  // smallest spare that is large enough, or a new one.
+  Status PreparePayload(size_t size);
 
   const uint32_t max_payload_;
   const platform::Gfp payload_gfp_;
@@ -93,6 +102,8 @@ class FrameDecoder {
   size_t header_fill_ = 0;
   FrameHeader parsed_;
   Bytes payload_;
+  Bytes spares_[kMaxSpareBuffers];
+  size_t spare_bytes_ = 0;  // capacities of spares_ together
   Frame frame_;
   Status status_;
   uint64_t ignored_frames_ = 0;
