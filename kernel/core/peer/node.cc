@@ -48,6 +48,27 @@ void CopyText(char* out, size_t capacity, const char* text) {
   out[i] = '\0';
 }
 
+// Sends `out` in order: its bytes with each ref's data spliced in after
+// bytes [0, ref.at).
+Status SendPieces(platform::Socket* socket, const OutputPieces& out,
+                  uint64_t timeout_ns) {
+  size_t from = 0;
+  Status s;
+  for (size_t i = 0; s.ok() && i < out.refs.size(); ++i) {
+    const OutputRef& ref = out.refs[i];
+    if (ref.at > from) {
+      s = socket->SendAll(out.bytes.data() + from, ref.at - from, timeout_ns);
+      from = ref.at;
+    }
+    if (s.ok()) s = socket->SendAll(ref.data.data(), ref.data.size(), timeout_ns);
+  }
+  if (s.ok() && out.bytes.size() > from) {
+    s = socket->SendAll(out.bytes.data() + from, out.bytes.size() - from,
+                        timeout_ns);
+  }
+  return s;
+}
+
 }  // namespace
 
 Node::~Node() { Stop(); }
@@ -616,7 +637,9 @@ void Node::RunConnection(Connection* c) {
       platform::Allocate(kReceiveBytes, platform::Gfp::kKernel));
   FetchIo* io = NewFetchIo();
   SyncIo* sync_io = NewSyncIo();
-  Bytes out(platform::Gfp::kKernel);
+  // What the session produced in a round: sent at the next round's start,
+  // before io is cleared (answers sent in place refer to io's buffers).
+  OutputPieces out;
   Status s = buffer != nullptr && io != nullptr && sync_io != nullptr
                  ? Status::Ok()
                  : Status(StatusCode::kNoMemory, "no memory for a connection");
@@ -626,13 +649,13 @@ void Node::RunConnection(Connection* c) {
   {
     platform::MutexGuard guard(lock_);
     if (s.ok()) s = c->session->Start(platform::MonotonicNs());
-    if (s.ok()) s = c->session->TakeOutput(&out);
+    if (s.ok()) s = c->session->TakeOutputPieces(&out);
     if (!s.ok()) c->session->Close(s);
   }
   uint64_t applied = 0;
   while (s.ok() && !platform::Thread::ShouldStop()) {
     if (!out.empty()) {
-      s = c->socket.SendAll(out.data(), out.size(), kSendTimeoutNs);
+      s = SendPieces(&c->socket, out, kSendTimeoutNs);
       out.Clear();
       if (!s.ok()) break;
     }
@@ -707,7 +730,7 @@ void Node::RunConnection(Connection* c) {
         FinishSyncWorkLocked(c, done_ns, sync_io);
       }
     }
-    if (!session->TakeOutput(&out).ok()) {
+    if (!session->TakeOutputPieces(&out).ok()) {
       session->Close(Status(StatusCode::kNoMemory, "no memory for output"));
     }
     if (out.size() > c->output_bytes_max) c->output_bytes_max = out.size();
@@ -716,7 +739,7 @@ void Node::RunConnection(Connection* c) {
   }
   // A last frame (an Error) if there is one; the peer may be gone.
   if (!out.empty()) {
-    Status ignored = c->socket.SendAll(out.data(), out.size(), kNsPerSecond);
+    Status ignored = SendPieces(&c->socket, out, kNsPerSecond);
     (void)ignored;
   }
   c->socket.Shutdown();

@@ -360,6 +360,9 @@ void Node::DoFetchIo(FetchIo* io) {
           }
           if (a.failure.ok()) {
             a.data.ResizeForOverwrite(done).ok();
+            // Here, outside the node's lock: the answer's frame is
+            // checksummed from it (FinishFetchWorkLocked).
+            a.data_crc = platform::Crc32cExtend(0, a.data.data(), done);
           } else {
             a.data.Clear();
           }
@@ -521,7 +524,17 @@ void Node::FinishFetchWorkLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
                       static_cast<size_t>(n));
     data.end_of_file = ask.offset + n == data.file_size;
     data.file_complete = limit.complete && data.file_size == limit.length;
-    if (!c->session->SendLogfileData(data).ok()) break;
+    // The answer's bytes go to the socket from the answer buffer, which
+    // the connection thread keeps until the output is sent (RunConnection:
+    // io is cleared only after that).
+    uint32_t data_crc = 0;
+    if (n > 0) {
+      data_crc = n == a->data.size()
+                     ? a->data_crc
+                     : platform::Crc32cExtend(0, a->data.data(),
+                                              static_cast<size_t>(n));
+    }
+    if (!c->session->SendLogfileDataInPlace(data, data_crc).ok()) break;
   }
   // The bytes written made room: ask for more now, not a round later.
   AskFetchLocked(c, now_ns, nullptr);

@@ -135,6 +135,7 @@ struct FetchWriteResult {
 
 struct FetchAnswer {
   Bytes data;
+  uint32_t data_crc = 0;  // CRC-32C of `data`, computed as it was read
   uint64_t file_size = 0;
   Status failure;  // opening or reading the file failed
 };

@@ -71,6 +71,7 @@ Session::Session(const SessionConfig& config, tree::Tree* tree,
       handshake_(HandshakeConfigOf(config), gfp),
       decoder_(gfp),
       out_(gfp),
+      refs_(gfp),
       incoming_(gfp),
       collected_(gfp),
       batch_(gfp) {}
@@ -190,29 +191,49 @@ bool Session::Send(const wire::BlockData& message) {
   return Sent(encoder.AppendDataMessage(message));
 }
 
-void Session::ConsumeOutput(size_t n) {
-  if (n > pending()) {
-    platform::ReportBug(__FILE__, __LINE__);
-    n = pending();
+Slice Session::output() const {
+  const size_t end = refs_.empty() ? out_.size() : refs_[0].at;
+  if (out_start_ < end) {
+    return Slice(out_.data() + out_start_, end - out_start_);
   }
-  out_start_ += n;
+  if (refs_.empty()) return Slice();
+  return refs_[0].data.RemovePrefix(ref_sent_);
+}
+
+void Session::ConsumeOutput(size_t n) {
+  const size_t piece = output().size();
+  if (n > piece) {
+    platform::ReportBug(__FILE__, __LINE__);
+    n = piece;
+  }
   counters_.bytes_out += n;
-  if (out_start_ == out_.size()) {
+  if (!refs_.empty() && out_start_ == refs_[0].at) {
+    ref_sent_ += n;
+    ref_bytes_ -= n;
+    if (ref_sent_ == refs_[0].data.size()) {
+      refs_.Erase(0);
+      ref_sent_ = 0;
+    }
+  } else {
+    out_start_ += n;
+  }
+  if (out_start_ == out_.size() && refs_.empty()) {
     out_.Clear();
     out_start_ = 0;
   } else if (out_start_ >= (64u << 10) && out_start_ * 2 >= out_.size()) {
     // Drop the sent front once it is at least half the buffer, so the
     // buffer stays within the limit plus one batch.
-    const size_t rest = pending();
+    const size_t rest = out_.size() - out_start_;
     __builtin_memmove(out_.data(), out_.data() + out_start_, rest);
     (void)out_.Resize(rest);  // shrinking never fails
+    for (OutputRef& ref : refs_) ref.at -= out_start_;
     out_start_ = 0;
   }
   Pump();
 }
 
 Status Session::TakeOutput(Bytes* out) {
-  if (out->empty() && out_start_ == 0) {
+  if (out->empty() && out_start_ == 0 && refs_.empty()) {
     Bytes emptied = Move(*out);
     *out = Move(out_);
     out_ = Move(emptied);
@@ -220,10 +241,53 @@ Status Session::TakeOutput(Bytes* out) {
     Pump();  // as ConsumeOutput(): room for what backpressure held back
     return Status::Ok();
   }
-  const Slice bytes = output();
-  const Status s = AppendSlice(out, bytes);
+  // What is pending now; ConsumeOutput() may produce more behind it.
+  size_t left = pending();
+  const Status s = out->Reserve(out->size() + left);
   if (!s.ok()) return s;
-  ConsumeOutput(bytes.size());
+  while (left > 0) {
+    const Slice piece = output();
+    const size_t n = piece.size() < left ? piece.size() : left;
+    (void)out->Append(piece.data(), n);  // reserved
+    ConsumeOutput(n);
+    left -= n;
+  }
+  return Status::Ok();
+}
+
+Status Session::TakeOutputPieces(OutputPieces* out) {
+  const size_t base = out->bytes.size();
+  const size_t taken = pending();
+  Status s = out->refs.Reserve(out->refs.size() + refs_.size());
+  if (s.ok() && base > 0) {
+    s = AppendSlice(&out->bytes,
+                    Slice(out_.data() + out_start_, out_.size() - out_start_));
+  }
+  if (!s.ok()) return s;
+  if (base == 0) {
+    Bytes emptied = Move(out->bytes);
+    out->bytes = Move(out_);
+    out_ = Move(emptied);
+    if (out_start_ > 0) {
+      const size_t rest = out->bytes.size() - out_start_;
+      __builtin_memmove(out->bytes.data(), out->bytes.data() + out_start_,
+                        rest);
+      (void)out->bytes.Resize(rest);  // shrinking never fails
+    }
+  }
+  for (size_t i = 0; i < refs_.size(); ++i) {
+    OutputRef ref = refs_[i];
+    ref.at = base + (ref.at - out_start_);
+    if (i == 0) ref.data = ref.data.RemovePrefix(ref_sent_);
+    (void)out->refs.PushBack(ref);  // reserved
+  }
+  counters_.bytes_out += taken;
+  out_.Clear();
+  out_start_ = 0;
+  refs_.Clear();
+  ref_sent_ = 0;
+  ref_bytes_ = 0;
+  Pump();  // as ConsumeOutput(): room for what backpressure held back
   return Status::Ok();
 }
 

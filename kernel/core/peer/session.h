@@ -133,6 +133,32 @@ struct LogfileGot {
   Bytes frame;
 };
 
+// Bulk bytes the caller keeps that go out after the session's own output
+// bytes [0, at) (Session::SendLogfileDataInPlace()).
+struct OutputRef {
+  size_t at = 0;
+  Slice data;
+};
+
+// Output taken whole (Session::TakeOutputPieces()): send `bytes` in order,
+// with each refs[i].data right after bytes[0, refs[i].at) (refs in order of
+// `at`; several may share one).
+struct OutputPieces {
+  Bytes bytes;
+  Vector<OutputRef> refs;
+
+  bool empty() const { return bytes.empty() && refs.empty(); }
+  uint64_t size() const {
+    uint64_t n = bytes.size();
+    for (const OutputRef& ref : refs) n += ref.data.size();
+    return n;
+  }
+  void Clear() {
+    bytes.Clear();
+    refs.Clear();
+  }
+};
+
 // Sync requests outstanding per direction (digest and block requests
 // together): more from the peer close the connection; RequestDigests() and
 // RequestBlocks() refuse more of ours.
@@ -276,6 +302,13 @@ class Session {
   // offset and hold at most its max_length bytes. A wrong answer closes the
   // session (kInternal). Sent regardless of backpressure.
   Status SendLogfileData(const wire::LogfileData& data);
+  // SendLogfileData() without copying data.data: the output refers to
+  // those bytes (`data_crc` is their CRC-32C, crc32c::Value()), so they
+  // must stay as they are until the output holding them was taken with
+  // TakeOutputPieces() and sent, or with TakeOutput(), or until the
+  // session's end.
+  Status SendLogfileDataInPlace(const wire::LogfileData& data,
+                                uint32_t data_crc);
 
   // Asks the peer for the digests of [offset, offset + length) of
   // `resource` (range rules of wire::DigestRequest) / for the device bytes
@@ -308,17 +341,22 @@ class Session {
   // Does nothing once closed.
   void Close(Status reason);
 
-  // Bytes to send, in order. Valid until the next call on the session.
-  Slice output() const {
-    return Slice(out_.data() + out_start_, out_.size() - out_start_);
-  }
+  // The next bytes to send, in order: the session's own, or bulk bytes of
+  // an answer sent in place. Empty when nothing is pending. Valid until the
+  // next call on the session.
+  Slice output() const;
   // The caller sent the first `n` bytes of output() (n <= output().size()).
   // Frees room, so answers held back by backpressure continue.
   void ConsumeOutput(size_t n);
-  // Appends all of output() to *out and consumes it. kNoMemory: nothing
-  // consumed. When *out is empty the buffers trade places instead (no
-  // copy): the session goes on with *out's storage.
+  // Appends all pending output to *out (bulk bytes sent in place copied)
+  // and consumes it. kNoMemory: nothing consumed. When *out is empty and
+  // nothing was sent in place the buffers trade places instead (no copy):
+  // the session goes on with *out's storage.
   Status TakeOutput(Bytes* out);
+  // Moves all pending output to *out (appended to what it holds), without
+  // copying bulk bytes sent in place; when out->bytes is empty the buffers
+  // trade places. kNoMemory: nothing consumed.
+  Status TakeOutputPieces(OutputPieces* out);
 
   State state() const { return state_; }
   bool open() const { return state_ == State::kOpen; }
@@ -347,8 +385,11 @@ class Session {
   const SessionCounters& counters() const { return counters_; }
 
  private:
-  // Pending output bytes.
-  size_t pending() const { return out_.size() - out_start_; }
+  // Pending output bytes (those of refs_ included).
+  size_t pending() const { return out_.size() - out_start_ + ref_bytes_; }
+  // SendLogfileData() and SendLogfileDataInPlace() (`in_place_crc`).
+  Status AnswerLogfile(const wire::LogfileData& data,
+                       const uint32_t* in_place_crc);
   // Handles one verified frame.
   void OnFrame(const wire::Frame& frame, uint64_t now_ns);
   void OnOpenFrame(const wire::Frame& frame, uint64_t now_ns);
@@ -409,6 +450,12 @@ class Session {
   wire::FrameDecoder decoder_;
   Bytes out_;
   size_t out_start_ = 0;  // out_[0, out_start_) was sent
+  // Bulk bytes spliced into out_ (SendLogfileDataInPlace), in order of
+  // `at` (never before out_start_); ref_sent_ bytes of the first were
+  // sent; ref_bytes_ are pending.
+  Vector<OutputRef> refs_;
+  size_t ref_sent_ = 0;
+  size_t ref_bytes_ = 0;
 
   // Requester.
   tree::ChangeCursor cursor_;

@@ -89,6 +89,16 @@ bool Session::TakeLogfileRequest(LogfileAsk* ask) {
 }
 
 Status Session::SendLogfileData(const wire::LogfileData& data) {
+  return AnswerLogfile(data, nullptr);
+}
+
+Status Session::SendLogfileDataInPlace(const wire::LogfileData& data,
+                                       uint32_t data_crc) {
+  return AnswerLogfile(data, &data_crc);
+}
+
+Status Session::AnswerLogfile(const wire::LogfileData& data,
+                              const uint32_t* in_place_crc) {
   if (closed()) return status_;
   if (answering_asks_.empty() ||
       !SameBytes(answering_asks_[0].name, data.name) ||
@@ -97,7 +107,22 @@ Status Session::SendLogfileData(const wire::LogfileData& data) {
     Fail(kErrBadLogfileAnswer, true);
     return status_;
   }
-  if (!Send(data)) return status_;
+  if (in_place_crc == nullptr || data.data.empty()) {
+    if (!Send(data)) return status_;
+  } else {
+    // The frame's head goes into out_, its data stays where it is.
+    Status s = refs_.Reserve(refs_.size() + 1);
+    if (s.ok()) {
+      wire::FrameEncoder encoder(&out_);
+      s = encoder.AppendDataMessageHead(data, *in_place_crc);
+    }
+    if (!Sent(s)) return status_;
+    OutputRef ref;
+    ref.at = out_.size();
+    ref.data = data.data;
+    (void)refs_.PushBack(ref);  // reserved
+    ref_bytes_ += data.data.size();
+  }
   answering_asks_.Erase(0);
   ++counters_.logfile_requests_served;
   counters_.logfile_bytes_sent += data.data.size();

@@ -106,16 +106,27 @@ Status FrameEncoder::BeginFrame(size_t* start) {
 
 Status FrameEncoder::SealWithDataCrc(size_t start, uint16_t type,
                                      size_t data_size, uint32_t data_crc) {
-  uint8_t* header = out_->data() + start;
   const size_t payload_size = out_->size() - start - kFrameHeaderSize;
   if (!MARS_CHECK(data_size <= payload_size)) {
     return Status(StatusCode::kInternal, "frame: data beyond the payload");
   }
-  const size_t head_size = payload_size - data_size;
+  return SealParts(start, type, payload_size - data_size, data_size,
+                   data_crc);
+}
+
+Status FrameEncoder::SealHead(size_t start, uint16_t type, size_t data_size,
+                              uint32_t data_crc) {
+  return SealParts(start, type, out_->size() - start - kFrameHeaderSize,
+                   data_size, data_crc);
+}
+
+Status FrameEncoder::SealParts(size_t start, uint16_t type, size_t head_size,
+                               size_t data_size, uint32_t data_crc) {
+  uint8_t* header = out_->data() + start;
   const uint32_t head_crc = crc32c::Value(header + kFrameHeaderSize, head_size);
   return EncodeHeaderFromPayloadCrc(
-      type, payload_size, crc32c::Combine(head_crc, data_crc, data_size),
-      header);
+      type, head_size + data_size,
+      crc32c::Combine(head_crc, data_crc, data_size), header);
 }
 
 void FrameEncoder::AbortFrame(size_t start) {

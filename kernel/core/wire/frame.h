@@ -95,6 +95,24 @@ class FrameEncoder {
     return s;
   }
 
+  // As AppendDataMessage() without the bulk bytes: appends the header and
+  // `message.EncodeHead(out)`, and the header counts and checksums
+  // `message.data` (whose CRC-32C is `data_crc`) as following them. The
+  // caller sends message.data right after the appended bytes; the frame
+  // is the same as AppendMessage()'s.
+  template <class M>
+  Status AppendDataMessageHead(const M& message, uint32_t data_crc) {
+    size_t start = 0;
+    Status s = BeginFrame(&start);
+    if (s.ok()) s = message.EncodeHead(out_);
+    if (s.ok()) {
+      s = SealHead(start, static_cast<uint16_t>(M::kType),
+                   message.data.size(), data_crc);
+    }
+    if (!s.ok()) AbortFrame(start);
+    return s;
+  }
+
  private:
   // Appends room for a header and records where the frame starts.
   Status BeginFrame(size_t* start);
@@ -104,6 +122,14 @@ class FrameEncoder {
   // `data_crc`: only the bytes before them are read.
   Status SealWithDataCrc(size_t start, uint16_t type, size_t data_size,
                          uint32_t data_crc);
+  // Seal() for a payload whose bytes in out_ are followed by `data_size`
+  // more, not in out_, with the CRC-32C `data_crc`.
+  Status SealHead(size_t start, uint16_t type, size_t data_size,
+                  uint32_t data_crc);
+  // The header at out_[start] for a payload of `head_size` bytes after it
+  // and `data_size` more with the CRC-32C `data_crc`.
+  Status SealParts(size_t start, uint16_t type, size_t head_size,
+                   size_t data_size, uint32_t data_crc);
   // Drops everything appended since `start`.
   void AbortFrame(size_t start);
 

@@ -427,8 +427,10 @@ TEST(FrameTest, DamageReceivedInPlaceIsACrcMismatch) {
   EXPECT_EQ(FrameDecoder().ReceiveSpace(&room), nullptr);
 }
 
-// AppendDataMessage() checksums the bulk bytes as it copies them: the same
-// frames as AppendMessage(), byte for byte, and nothing on a refusal.
+// AppendDataMessage() checksums the bulk bytes as it copies them, and
+// AppendDataMessageHead() leaves them out for the caller to send after it:
+// the same frames as AppendMessage(), byte for byte, and nothing on a
+// refusal.
 TEST(FrameTest, DataMessagesAreEncodedAsByAppendMessage) {
   std::string bytes(kMaxDataChunk + 1, '\0');
   for (size_t i = 0; i < bytes.size(); ++i) {
@@ -448,6 +450,17 @@ TEST(FrameTest, DataMessagesAreEncodedAsByAppendMessage) {
     ASSERT_TRUE(fused.Append(plain.data(), 5).ok());  // not at offset 0
     ASSERT_TRUE(FrameEncoder(&fused).AppendDataMessage(chunk).ok());
     ASSERT_EQ(Raw(fused.data() + 5, fused.data() + fused.size()), ToRaw(plain))
+        << size;
+    // Without the data: the head, and the data sent after it, are the
+    // same bytes again.
+    Bytes head;
+    ASSERT_TRUE(head.Append(plain.data(), 5).ok());
+    ASSERT_TRUE(FrameEncoder(&head)
+                    .AppendDataMessageHead(
+                        chunk, crc32c::Value(chunk.data.data(), size))
+                    .ok());
+    ASSERT_TRUE(AppendSlice(&head, chunk.data).ok());
+    ASSERT_EQ(Raw(head.data() + 5, head.data() + head.size()), ToRaw(plain))
         << size;
     const DecodeOutcome decoded = DecodeAll(ToRaw(plain));
     ASSERT_TRUE(decoded.status.ok());
@@ -475,6 +488,8 @@ TEST(FrameTest, DataMessagesAreEncodedAsByAppendMessage) {
   Bytes out;
   ASSERT_TRUE(out.Append(prefix, sizeof(prefix)).ok());
   EXPECT_FALSE(FrameEncoder(&out).AppendDataMessage(big).ok());
+  EXPECT_EQ(out.size(), 3u);
+  EXPECT_FALSE(FrameEncoder(&out).AppendDataMessageHead(big, 0).ok());
   EXPECT_EQ(out.size(), 3u);
 }
 

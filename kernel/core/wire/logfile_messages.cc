@@ -28,6 +28,19 @@ Status ValidateData(const LogfileData& m) {
   return Status::Ok();
 }
 
+constexpr char kDataTooLong[] = "logfile-data: data too long";
+
+// Every field of `m` before its data.
+void WriteDataFields(const LogfileData& m, PayloadWriter* w) {
+  w->Fail(ValidateData(m));
+  w->String16(m.name, 1, kMaxPathSize, "logfile-data: name empty or too long");
+  w->U64(m.offset);
+  w->U64(m.file_size);
+  w->U8(static_cast<uint8_t>(
+      (m.end_of_file ? LogfileData::kFlagEndOfFile : 0) |
+      (m.file_complete ? LogfileData::kFlagFileComplete : 0)));
+}
+
 }  // namespace
 
 Status LogfileRequest::Encode(Bytes* out) const {
@@ -50,13 +63,15 @@ Status LogfileRequest::Decode(Slice payload) {
 
 Status LogfileData::Encode(Bytes* out, uint32_t* data_crc) const {
   PayloadWriter w(out);
-  w.Fail(ValidateData(*this));
-  w.String16(name, 1, kMaxPathSize, "logfile-data: name empty or too long");
-  w.U64(offset);
-  w.U64(file_size);
-  w.U8(static_cast<uint8_t>((end_of_file ? kFlagEndOfFile : 0) |
-                            (file_complete ? kFlagFileComplete : 0)));
-  w.Blob32(data, 0, kMaxDataChunk, "logfile-data: data too long", data_crc);
+  WriteDataFields(*this, &w);
+  w.Blob32(data, 0, kMaxDataChunk, kDataTooLong, data_crc);
+  return w.Finish();
+}
+
+Status LogfileData::EncodeHead(Bytes* out) const {
+  PayloadWriter w(out);
+  WriteDataFields(*this, &w);
+  w.Blob32Length(data.size(), 0, kMaxDataChunk, kDataTooLong);
   return w.Finish();
 }
 

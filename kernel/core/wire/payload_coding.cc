@@ -47,19 +47,23 @@ void PayloadWriter::String16(Slice bytes, size_t min_size, size_t max_size,
   Fixed(bytes);
 }
 
-void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
-                           const char* error, uint32_t* crc) {
-  if (bytes.size() < min_size || bytes.size() > max_size ||
-      bytes.size() > 0xFFFFFFFFu) {
+void PayloadWriter::Blob32Length(size_t size, size_t min_size,
+                                 size_t max_size, const char* error) {
+  if (size < min_size || size > max_size || size > 0xFFFFFFFFu) {
     Fail(Status(StatusCode::kInvalidArgument, error));
     return;
   }
-  U32(static_cast<uint32_t>(bytes.size()));
+  U32(static_cast<uint32_t>(size));
+}
+
+void PayloadWriter::Blob32(Slice bytes, size_t min_size, size_t max_size,
+                           const char* error, uint32_t* crc) {
+  Blob32Length(bytes.size(), min_size, max_size, error);
+  if (!status_.ok()) return;
   if (crc == nullptr) {
     Fixed(bytes);
     return;
   }
-  if (!status_.ok()) return;
   const size_t at = out_->size();
   const Status s = out_->ResizeForOverwrite(at + bytes.size());
   if (!s.ok()) {

@@ -44,6 +44,11 @@ class PayloadWriter {
   // platform has it); valid when Finish() is Ok.
   void Blob32(Slice bytes, size_t min_size, size_t max_size, const char* error,
               uint32_t* crc = nullptr);
+  // Only the u32 length of a Blob32 of `size` bytes, same bounds rule: the
+  // bytes themselves follow the payload elsewhere (FrameEncoder::
+  // AppendDataMessageHead()).
+  void Blob32Length(size_t size, size_t min_size, size_t max_size,
+                    const char* error);
   // Records a validation failure found by the caller.
   void Fail(Status status);
 
