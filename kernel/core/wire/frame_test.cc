@@ -82,7 +82,6 @@ Raw PingFrame(uint64_t token) {
   return ToRaw(out);
 }
 
-// A stream of several frames of different types and sizes.
 // A logfile-data frame carrying `size` bytes.
 Raw BigDataFrame(size_t size) {
   std::string data(size, 'd');
@@ -92,11 +91,11 @@ Raw BigDataFrame(size_t size) {
   chunk.end_of_file = true;
   chunk.data = Slice(data.data(), data.size());
   Bytes out;
-  FrameEncoder encoder(&out);
-  EXPECT_TRUE(encoder.AppendMessage(chunk).ok());
+  EXPECT_TRUE(FrameEncoder(&out).AppendMessage(chunk).ok());
   return ToRaw(out);
 }
 
+// A stream of several frames of different types and sizes.
 Raw SampleStream() {
   Bytes out;
   FrameEncoder encoder(&out);
