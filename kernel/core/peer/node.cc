@@ -53,20 +53,17 @@ void CopyText(char* out, size_t capacity, const char* text) {
 Status SendPieces(platform::Socket* socket, const OutputPieces& out,
                   uint64_t timeout_ns) {
   size_t from = 0;
-  Status s;
-  for (size_t i = 0; s.ok() && i < out.refs.size(); ++i) {
-    const OutputRef& ref = out.refs[i];
-    if (ref.at > from) {
-      s = socket->SendAll(out.bytes.data() + from, ref.at - from, timeout_ns);
-      from = ref.at;
+  for (const OutputRef& ref : out.refs) {
+    Status s =
+        socket->SendAll(out.bytes.data() + from, ref.at - from, timeout_ns);
+    if (s.ok()) {
+      s = socket->SendAll(ref.data.data(), ref.data.size(), timeout_ns);
     }
-    if (s.ok()) s = socket->SendAll(ref.data.data(), ref.data.size(), timeout_ns);
+    if (!s.ok()) return s;
+    from = ref.at;
   }
-  if (s.ok() && out.bytes.size() > from) {
-    s = socket->SendAll(out.bytes.data() + from, out.bytes.size() - from,
-                        timeout_ns);
-  }
-  return s;
+  return socket->SendAll(out.bytes.data() + from, out.bytes.size() - from,
+                         timeout_ns);
 }
 
 }  // namespace

@@ -617,18 +617,20 @@ TEST_F(SessionTest, LogfileAnswersSentInPlaceAreTheSameBytesUncopied) {
   const auto crc = [](const wire::LogfileData& a) {
     return crc32c::Value(a.data.data(), a.data.size());
   };
-  ASSERT_TRUE(session_->SendLogfileDataInPlace(answers[0], crc(answers[0])).ok());
+  ASSERT_TRUE(
+      session_->SendLogfileDataInPlace(answers[0], crc(answers[0])).ok());
   ASSERT_TRUE(session_->SendLogfileData(answers[1]).ok());
-  ASSERT_TRUE(session_->SendLogfileDataInPlace(answers[2], crc(answers[2])).ok());
+  ASSERT_TRUE(
+      session_->SendLogfileDataInPlace(answers[2], crc(answers[2])).ok());
   const uint64_t out_before = session_->counters().bytes_out;
   Raw sent;
   bool callers_bytes = false;
   for (Slice piece = session_->output(); !piece.empty();
        piece = session_->output()) {
     const size_t n = std::min<size_t>(piece.size(), 1000);
-    callers_bytes = callers_bytes ||
-                    (piece.chars() >= bytes.data() &&
-                     piece.chars() < bytes.data() + bytes.size());
+    callers_bytes =
+        callers_bytes || (piece.chars() >= bytes.data() &&
+                          piece.chars() < bytes.data() + bytes.size());
     sent.insert(sent.end(), piece.data(), piece.data() + n);
     session_->ConsumeOutput(n);
   }
