@@ -636,7 +636,7 @@ void Node::RunConnection(Connection* c) {
   SyncIo* sync_io = NewSyncIo();
   // What the session produced in a round: sent at the next round's start,
   // before io is cleared (answers sent in place refer to io's buffers).
-  OutputPieces out;
+  OutputPieces out(platform::Gfp::kKernel);
   Status s = buffer != nullptr && io != nullptr && sync_io != nullptr
                  ? Status::Ok()
                  : Status(StatusCode::kNoMemory, "no memory for a connection");
@@ -727,9 +727,8 @@ void Node::RunConnection(Connection* c) {
         FinishSyncWorkLocked(c, done_ns, sync_io);
       }
     }
-    if (!session->TakeOutputPieces(&out).ok()) {
-      session->Close(Status(StatusCode::kNoMemory, "no memory for output"));
-    }
+    const Status taken = session->TakeOutputPieces(&out);
+    if (!taken.ok()) session->Close(taken);
     if (out.size() > c->output_bytes_max) c->output_bytes_max = out.size();
     if (session->closed()) s = session->status();
     if (s.ok() && stopping_) s = Status(StatusCode::kUnavailable, "stopping");

@@ -256,35 +256,28 @@ Status Session::TakeOutput(Bytes* out) {
 }
 
 Status Session::TakeOutputPieces(OutputPieces* out) {
-  const size_t base = out->bytes.size();
-  const size_t taken = pending();
-  Status s = out->refs.Reserve(out->refs.size() + refs_.size());
-  if (s.ok() && base > 0) {
-    s = AppendSlice(&out->bytes,
-                    Slice(out_.data() + out_start_, out_.size() - out_start_));
+  if (!MARS_CHECK(out->empty())) {
+    return Status(StatusCode::kInternal, "session: output taken twice");
   }
-  if (!s.ok()) return s;
-  if (base == 0) {
-    Bytes emptied = Move(out->bytes);
-    out->bytes = Move(out_);
-    out_ = Move(emptied);
-    if (out_start_ > 0) {
-      const size_t rest = out->bytes.size() - out_start_;
-      __builtin_memmove(out->bytes.data(), out->bytes.data() + out_start_,
-                        rest);
-      (void)out->bytes.Resize(rest);  // shrinking never fails
-    }
+  counters_.bytes_out += pending();
+  // Both buffers trade places with the caller's empty ones (no copy, no
+  // allocation); the sent front goes.
+  Bytes emptied_bytes = Move(out->bytes);
+  out->bytes = Move(out_);
+  out_ = Move(emptied_bytes);
+  Vector<OutputRef> emptied_refs = Move(out->refs);
+  out->refs = Move(refs_);
+  refs_ = Move(emptied_refs);
+  if (out_start_ > 0) {
+    const size_t rest = out->bytes.size() - out_start_;
+    __builtin_memmove(out->bytes.data(), out->bytes.data() + out_start_, rest);
+    (void)out->bytes.Resize(rest);  // shrinking never fails
+    for (OutputRef& ref : out->refs) ref.at -= out_start_;
   }
-  for (size_t i = 0; i < refs_.size(); ++i) {
-    OutputRef ref = refs_[i];
-    ref.at = base + (ref.at - out_start_);
-    if (i == 0) ref.data = ref.data.RemovePrefix(ref_sent_);
-    (void)out->refs.PushBack(ref);  // reserved
+  if (!out->refs.empty()) {
+    out->refs[0].data = out->refs[0].data.RemovePrefix(ref_sent_);
   }
-  counters_.bytes_out += taken;
-  out_.Clear();
   out_start_ = 0;
-  refs_.Clear();
   ref_sent_ = 0;
   ref_bytes_ = 0;
   Pump();  // as ConsumeOutput(): room for what backpressure held back

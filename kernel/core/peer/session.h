@@ -144,6 +144,8 @@ struct OutputRef {
 // with each refs[i].data right after bytes[0, refs[i].at) (refs in order of
 // `at`; several may share one).
 struct OutputPieces {
+  explicit OutputPieces(platform::Gfp gfp) : bytes(gfp), refs(gfp) {}
+
   Bytes bytes;
   Vector<OutputRef> refs;
 
@@ -353,9 +355,9 @@ class Session {
   // nothing was sent in place the buffers trade places instead (no copy):
   // the session goes on with *out's storage.
   Status TakeOutput(Bytes* out);
-  // Moves all pending output to *out (appended to what it holds), without
-  // copying bulk bytes sent in place; when out->bytes is empty the buffers
-  // trade places. kNoMemory: nothing consumed.
+  // Moves all pending output to *out, which must be empty (kInternal, and
+  // nothing taken, otherwise): the buffers trade places, bulk bytes sent in
+  // place stay where they are (no copy, no allocation).
   Status TakeOutputPieces(OutputPieces* out);
 
   State state() const { return state_; }

@@ -126,8 +126,18 @@ TEST_F(SessionTest, LogfileAnswersSentInPlaceAreTheSameBytesUncopied) {
   EXPECT_EQ(peer_->Receive(Slice(sent.data(), sent.size())), Raw());
   EXPECT_EQ(peer_->Count(MessageType::kLogfileData), 3);
 
-  // Taken whole: the pieces refer to the data; TakeOutput() copies it.
-  for (bool pieces : {true, false}) {
+  // Taken whole, also after the socket took part of the head or of the
+  // data: the pieces refer to the data; TakeOutput() copies it.
+  Bytes one;
+  ASSERT_TRUE(wire::FrameEncoder(&one).AppendMessage(answers[0]).ok());
+  const Raw frame = wire::test::ToRaw(one);
+  const size_t head = one.size() - answers[0].data.size();
+  struct Case {
+    bool pieces;
+    size_t sent_before;  // bytes the socket took before
+  };
+  for (const Case& c : {Case{true, 0}, Case{true, 10}, Case{true, head + 100},
+                        Case{false, 0}}) {
     request.offset = 0;
     request.max_length = 150000;
     SendMessage(request);
@@ -135,24 +145,30 @@ TEST_F(SessionTest, LogfileAnswersSentInPlaceAreTheSameBytesUncopied) {
     ASSERT_TRUE(session_->TakeLogfileRequest(&ask));
     ASSERT_TRUE(
         session_->SendLogfileDataInPlace(answers[0], crc(answers[0])).ok());
-    Bytes one;
-    ASSERT_TRUE(wire::FrameEncoder(&one).AppendMessage(answers[0]).ok());
-    if (pieces) {
-      OutputPieces out;
+    for (size_t done = 0; done < c.sent_before;) {
+      const size_t n =
+          std::min(session_->output().size(), c.sent_before - done);
+      session_->ConsumeOutput(n);
+      done += n;
+    }
+    const Raw rest(frame.begin() + c.sent_before, frame.end());
+    if (c.pieces) {
+      OutputPieces out(platform::Gfp::kKernel);
       ASSERT_TRUE(session_->TakeOutputPieces(&out).ok());
       ASSERT_EQ(out.refs.size(), 1u);
-      EXPECT_EQ(out.refs[0].data.chars(), bytes.data());
+      EXPECT_EQ(out.refs[0].data.chars() + out.refs[0].data.size(),
+                bytes.data() + answers[0].data.size());
       Raw joined(out.bytes.data(), out.bytes.data() + out.refs[0].at);
       joined.insert(joined.end(), out.refs[0].data.data(),
                     out.refs[0].data.data() + out.refs[0].data.size());
       joined.insert(joined.end(), out.bytes.data() + out.refs[0].at,
                     out.bytes.data() + out.bytes.size());
-      EXPECT_EQ(joined, wire::test::ToRaw(one));
-      EXPECT_EQ(out.size(), one.size());
+      EXPECT_EQ(joined, rest) << c.sent_before;
+      EXPECT_EQ(out.size(), rest.size());
     } else {
       Bytes out;
       ASSERT_TRUE(session_->TakeOutput(&out).ok());
-      EXPECT_EQ(wire::test::ToRaw(out), wire::test::ToRaw(one));
+      EXPECT_EQ(wire::test::ToRaw(out), rest);
     }
     EXPECT_TRUE(session_->output().empty());
   }
