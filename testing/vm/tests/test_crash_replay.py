@@ -239,6 +239,42 @@ def check_bad_logs(vm, entries):
     vm.check("rm -f /tmp/good.log /tmp/bad.log")
 
 
+def region_of(offset):
+    """The dm-linear range of the base disk that byte `offset` lies in, and the offset within it."""
+    for name, start, size in RANGES:
+        if start * MIB <= offset < (start + size) * MIB:
+            return name, offset - start * MIB
+    return "beyond the ranges", offset
+
+
+def explain_mismatch(vm, max_blocks=8):
+    """Why the whole-log replay on vdc differs from the base disk vda: the sums read past the
+    page cache, the first differing 4 KiB blocks, and for each the log entries that wrote it
+    (`logreplay blame`) and, in /mars, the file that holds it. -> text for the test log."""
+    out = ["    --- the replay differs from the base disk; reading both past the page cache:"]
+    out.append(vm.run("echo 3 > /proc/sys/vm/drop_caches; for d in /dev/vda %s; do "
+                      "echo \"$(dd if=$d bs=1M iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1) $d\"; done"
+                      % TARGET, timeout=600)[1].strip())
+    rc, blocks = vm.run("cmp -l /dev/vda %s | awk '{b = int(($1 - 1) / %d); n[b]++; "
+                        "if (k == 0 || b != l) { if (++k > %d) exit; l = b; o[k] = b } } "
+                        "END { for (i = 1; i <= k && i <= %d; i++) print o[i], n[o[i]] }'"
+                        % (TARGET, BLOCK, max_blocks, max_blocks), timeout=600)
+    out.append("differing 4 KiB blocks (block, differing bytes in it), first %d:\n%s"
+               % (max_blocks, blocks.strip() or "(none)"))
+    for ln in blocks.strip().splitlines():
+        block = int(ln.split()[0])
+        name, rel = region_of(block * BLOCK)
+        out.append("  block %d: byte %d of %s" % (block, rel, name))
+        out.append(vm.run("logreplay blame %s /dev/vda --offset %d --length %d | tail -n 12"
+                          % (LOGDEV, block * BLOCK, BLOCK), timeout=600)[1].rstrip())
+        if name == "cr-mars":
+            out.append(vm.run("debugfs -R 'icheck %d' /dev/vda 2>/dev/null | tail -n 1 | "
+                              "while read b i; do echo \"inode $i\"; "
+                              "case $i in [0-9]*) debugfs -R \"ncheck $i\" /dev/vda 2>/dev/null | tail -n 1;; esac; done"
+                              % (rel // BLOCK), timeout=120)[1].rstrip())
+    return "\n    ".join("\n".join(out).splitlines())
+
+
 def choose(points, parts, rng):
     """One random entry out of each of `parts` equal slices of points (all when fewer)."""
     if len(points) <= parts:
@@ -333,6 +369,8 @@ def test_crash_replay(env):
         vm.check("logreplay replay %s %s --upto %d --zero" % (LOGDEV, TARGET, summary["entries"] - 1),
                  timeout=600)
         sums = vm.check("blockdev --flushbufs /dev/vda && md5sum /dev/vda %s" % TARGET, timeout=600).split()
+        if sums[0] != sums[2]:
+            print(explain_mismatch(vm))
         expect(sums[0] == sums[2], "the replay of all %d entries differs from the base disk: %s"
                % (summary["entries"], sums))
         print("    replay of all %d entries equals the base disk (%.1fs)"

@@ -4,6 +4,7 @@
  *
  *   logreplay list LOGDEV
  *   logreplay replay LOGDEV TARGET --upto INDEX [--zero]
+ *   logreplay blame LOGDEV DISK --offset BYTES --length BYTES
  *
  * Log format (written from the kernel's description in
  * Documentation/admin-guide/device-mapper/log-writes.rst and
@@ -49,6 +50,14 @@
  * error. TARGET's page cache is dropped before and after (it may hold blocks
  * changed beneath it through a device-mapper device on top).
  *
+ * blame: for a byte range of the logged disk, every entry that writes or
+ * discards part of it, in log order ("INDEX FLAGS sector=N sectors=N
+ * bytes=A..B same|differs"), where same/differs compares the entry's bytes in
+ * the range with DISK's (read with O_DIRECT, past any page cache); then
+ * "last=INDEX same|differs" or "last=none". It tells a range whose final
+ * content no entry explains from one that an earlier entry explains (an
+ * ordering the log does not show).
+ *
  * Exit: 0 ok, 1 bad log, I/O error or entry beyond TARGET, 2 usage.
  */
 #define _GNU_SOURCE
@@ -93,7 +102,8 @@ static void die(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr, "usage: logreplay list LOGDEV\n"
-			"       logreplay replay LOGDEV TARGET --upto INDEX [--zero]\n");
+			"       logreplay replay LOGDEV TARGET --upto INDEX [--zero]\n"
+			"       logreplay blame LOGDEV DISK --offset BYTES --length BYTES\n");
 	exit(2);
 }
 
@@ -532,6 +542,88 @@ static int do_replay(const char *logdev, const char *target, uint64_t upto, int 
 	return 0;
 }
 
+/* Reads n bytes at off of the disk behind fd (opened O_DIRECT) into dst. */
+static void read_direct(int fd, const char *name, unsigned char *dst, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = pread(fd, dst + got, n - got, (off_t)(off + got));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			die("read %s at byte %" PRIu64 ": %s", name, off + got, k < 0 ? strerror(errno) : "end of disk");
+		got += (size_t)k;
+	}
+}
+
+static int do_blame(const char *logdev, const char *disk, uint64_t off, uint64_t len)
+{
+	struct log lg;
+	log_open(&lg, logdev, 4u << 20);
+	validate_all(&lg, NULL);
+	if (!len || len > (64u << 20) || off % lg.ss || len % lg.ss)
+		die("--offset and --length must be multiples of the sector size %u, the length 1..64 MiB", lg.ss);
+	int blk, fd = open(disk, O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		die("open %s: %s", disk, strerror(errno));
+	uint64_t dsize = dev_size(fd, disk, &blk);
+	if (off > dsize || dsize - off < len)
+		die("bytes %" PRIu64 "..%" PRIu64 " lie beyond the end of %s (%" PRIu64 " bytes)", off, off + len, disk,
+		    dsize);
+	unsigned char *have, *data = malloc(len), *hdr = malloc(lg.ss);
+	if (posix_memalign((void **)&have, 4096, len) || !data || !hdr)
+		die("out of memory");
+	read_direct(fd, disk, have, len, off);
+	close(fd);
+	struct entry *e = entry_new(&lg);
+	int64_t last = -1;
+	int last_same = 0;
+	uint64_t pos = lg.ss;
+	for (uint64_t i = 0; i < lg.entries; i++) {
+		e->index = i;
+		e->pos = pos;
+		pos = entry_read(&lg, e, hdr);
+		if ((e->flags & F_MARK) || !e->nr_sectors)
+			continue;
+		uint64_t a = e->sector * lg.ss, b = a + e->nr_sectors * lg.ss;
+		uint64_t lo = a > off ? a : off, hi = b < off + len ? b : off + len;
+		if (lo >= hi)
+			continue;
+		if (e->flags & F_DISCARD)
+			memset(data, 0, hi - lo);
+		else
+			reader_get(&lg.r, e->pos + lg.ss + (lo - a), data, hi - lo);
+		int same = !memcmp(data, have + (lo - off), hi - lo);
+		char f[64];
+		flags_text(e->flags, f, sizeof(f));
+		printf("%" PRIu64 " %s sector=%" PRIu64 " sectors=%" PRIu64 " bytes=%" PRIu64 "..%" PRIu64 " %s\n", i,
+		       f, e->sector, e->nr_sectors, lo, hi, same ? "same" : "differs");
+		last = (int64_t)i;
+		last_same = same;
+	}
+	if (last < 0)
+		printf("last=none\n");
+	else
+		printf("last=%" PRId64 " %s\n", last, last_same ? "same" : "differs");
+	free(have);
+	free(data);
+	free(hdr);
+	entry_free(e);
+	return 0;
+}
+
+static uint64_t parse_u64(const char *opt, const char *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-') {
+		fprintf(stderr, "logreplay: bad value for %s: %s\n", opt, v);
+		usage();
+	}
+	return x;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -542,6 +634,25 @@ int main(int argc, char **argv)
 			usage();
 		return do_list(argv[2]);
 	}
+	if (!strcmp(argv[1], "blame")) {
+		uint64_t off = 0, len = 0;
+		int have = 0;
+		for (int i = 4; i < argc; i++) {
+			if (!strcmp(argv[i], "--offset") && i + 1 < argc) {
+				off = parse_u64(argv[i], argv[i + 1]);
+				have |= 1;
+			} else if (!strcmp(argv[i], "--length") && i + 1 < argc) {
+				len = parse_u64(argv[i], argv[i + 1]);
+				have |= 2;
+			} else {
+				usage();
+			}
+			i++;
+		}
+		if (argc < 4 || have != 3)
+			usage();
+		return do_blame(argv[2], argv[3], off, len);
+	}
 	if (strcmp(argv[1], "replay") || argc < 4)
 		usage();
 	uint64_t upto = 0;
@@ -550,15 +661,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--zero")) {
 			zero = 1;
 		} else if (!strcmp(argv[i], "--upto") && i + 1 < argc) {
-			const char *v = argv[++i];
-			char *end;
-			errno = 0;
-			unsigned long long x = strtoull(v, &end, 10);
-			if (errno || end == v || *end || v[0] == '-') {
-				fprintf(stderr, "logreplay: bad value for --upto: %s\n", v);
-				usage();
-			}
-			upto = x;
+			upto = parse_u64("--upto", argv[++i]);
 			have_upto = 1;
 		} else {
 			usage();
