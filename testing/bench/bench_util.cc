@@ -277,17 +277,17 @@ void PrintSummary(const std::vector<Measurement>& results,
   printf(
       "\nReplication benchmarks: mars next to a reference measured in the "
       "same run\n(targets from issue 7, informational, not pass/fail)\n\n");
-  printf("%-28s %11s %11s %7s  %s\n", "benchmark", "mars MiB/s", "ref MiB/s",
+  printf("%-46s %11s %11s %7s  %s\n", "benchmark", "mars MiB/s", "ref MiB/s",
          "ratio", "target");
   for (const Measurement& m : results) {
     if (!m.ok) {
-      printf("%-28s %11s %11s %7s  (failed: %s)\n", m.name.c_str(), "-", "-",
+      printf("%-46s %11s %11s %7s  (failed: %s)\n", m.name.c_str(), "-", "-",
              "-", m.note.c_str());
       continue;
     }
     const double ratio =
         m.reference_mibs > 0 ? m.mars_mibs / m.reference_mibs : 0;
-    printf("%-28s %11.1f %11.1f %6.2fx  >= %.2fx: %s\n", m.name.c_str(),
+    printf("%-46s %11.1f %11.1f %6.2fx  >= %.2fx: %s\n", m.name.c_str(),
            m.mars_mibs, m.reference_mibs, ratio, m.target_ratio,
            Verdict(ratio, m.target_ratio, true));
   }

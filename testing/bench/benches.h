@@ -24,6 +24,9 @@ struct FetchOptions {
   int rounds = 3;
   bool over_link = false;
   SlowLinkOptions link;
+  // peer_inflight_bytes of both hosts during the benchmark; 0: the
+  // tunable's default.
+  uint64_t inflight_bytes = 0;
 };
 Measurement RunFetchBench(const FetchOptions& options);
 

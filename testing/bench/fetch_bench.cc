@@ -28,6 +28,7 @@
 
 #include "benches.h"
 #include "cluster_host.h"
+#include "platform_user.h"
 #include "slow_link.h"
 
 namespace mars {
@@ -273,6 +274,11 @@ Measurement RunFetchBench(const FetchOptions& options) {
     snprintf(text, sizeof(text), "fetch, %.0f ms link",
              2 * link->one_way_ns / 1e6);
     m.name = text;
+    if (options.inflight_bytes > 0) {
+      snprintf(text, sizeof(text), ", peer_inflight_bytes %.0f MiB",
+               static_cast<double>(options.inflight_bytes) / kMiB);
+      m.name += text;
+    }
     snprintf(text, sizeof(text),
              "the same file -> TCP -> file copy through the same link "
              "(round trip %.0f ms, %.0f Mbit/s, %.1f MiB buffer)",
@@ -281,6 +287,15 @@ Measurement RunFetchBench(const FetchOptions& options) {
     m.reference = text;
   }
   m.target_ratio = 0.9;
+  struct Tunable {
+    explicit Tunable(uint64_t value) {
+      if (value > 0) {
+        platform::test::SetTunableForTest(platform::Tunable::kPeerInflightBytes,
+                                          value);
+      }
+    }
+    ~Tunable() { platform::test::ResetTunablesForTest(); }
+  } tunable(options.inflight_bytes);
   TempDir work("fetch");
   const std::string source = work.path() + "/log";
   const std::vector<uint8_t> payload = PseudoRandomBytes(4 * kMiB, 7);

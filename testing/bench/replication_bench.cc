@@ -5,10 +5,15 @@
 // reference measured in the same run, the ratio and the target.
 // Informational: the exit status is 0 unless a benchmark could not run.
 //
-// Options: --only=fetch,link,replay,lag   run only these
+// Options: --only=fetch,link,wan,replay,lag   run only these
 //          --fetch-mib=N --replay-mib=N --rounds=N
 //          --link-mib=N --link-rtt-ms=T --link-mbits=R (fetch over an
 //          emulated link of round trip T and rate R)
+//          --link-inflight-mib=N (peer_inflight_bytes during the link
+//          benchmark; default: the tunable's default)
+//          --wan-rtt-ms=T --wan-inflight-mib=N (wan: fetch of 2 x link-mib
+//          over a link of round trip T, default 100 ms, at link-mbits,
+//          with peer_inflight_bytes N MiB, default 17)
 //          --lag-seconds=S --lag-cap-mibs=R (the lag load is half the
 //          fetch rate, at most R; without the fetch benchmark it is R)
 #include <stdio.h>
@@ -25,11 +30,14 @@
 namespace {
 
 struct Args {
-  std::string only = "fetch,link,replay,lag";
+  std::string only = "fetch,link,wan,replay,lag";
   uint64_t fetch_mib = 256;
   uint64_t link_mib = 64;
   double link_rtt_ms = 20;
   double link_mbits = 1000;
+  uint64_t link_inflight_mib = 0;
+  double wan_rtt_ms = 100;
+  uint64_t wan_inflight_mib = 17;
   uint64_t replay_mib = 256;
   int rounds = 3;
   double lag_seconds = 15;
@@ -56,6 +64,12 @@ bool Parse(int argc, char** argv, Args* args) {
       args->link_rtt_ms = atof(v);
     } else if (Value(argv[i], "--link-mbits", &v)) {
       args->link_mbits = atof(v);
+    } else if (Value(argv[i], "--link-inflight-mib", &v)) {
+      args->link_inflight_mib = strtoull(v, nullptr, 10);
+    } else if (Value(argv[i], "--wan-rtt-ms", &v)) {
+      args->wan_rtt_ms = atof(v);
+    } else if (Value(argv[i], "--wan-inflight-mib", &v)) {
+      args->wan_inflight_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--replay-mib", &v)) {
       args->replay_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--rounds", &v)) {
@@ -72,6 +86,7 @@ bool Parse(int argc, char** argv, Args* args) {
   }
   return args->fetch_mib > 0 && args->replay_mib > 0 && args->rounds > 0 &&
          args->link_mib > 0 && args->link_rtt_ms > 0 && args->link_mbits > 0 &&
+         args->wan_rtt_ms > 0 && args->wan_inflight_mib > 0 &&
          args->lag_seconds > 0 && args->lag_cap_mibs > 0;
 }
 
@@ -103,6 +118,17 @@ int main(int argc, char** argv) {
     options.over_link = true;
     options.link.one_way_ns = static_cast<uint64_t>(args.link_rtt_ms / 2 * 1e6);
     options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    options.inflight_bytes = args.link_inflight_mib * kMiB;
+    results.push_back(RunFetchBench(options));
+  }
+  if (Wanted(args, "wan")) {
+    FetchOptions options;
+    options.bytes = 2 * args.link_mib * kMiB;
+    options.rounds = args.rounds;
+    options.over_link = true;
+    options.link.one_way_ns = static_cast<uint64_t>(args.wan_rtt_ms / 2 * 1e6);
+    options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    options.inflight_bytes = args.wan_inflight_mib * kMiB;
     results.push_back(RunFetchBench(options));
   }
   if (Wanted(args, "replay")) {

@@ -437,7 +437,8 @@ Status Node::MakeSessionLocked(Connection* connection, wire::Role role) {
   }
   SessionConfig session;
   session.role = role;
-  session.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  session.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe |
+                           wire::kFeatureLogfileWindow;
   session.serve_logfiles = true;
   if (config_.data_access != nullptr) {
     session.hello.features |= wire::kFeatureBlockSyncServe;

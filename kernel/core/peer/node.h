@@ -40,6 +40,11 @@
 namespace mars {
 namespace peer {
 
+// The fewest requests in flight per logfile that the fetch window allows
+// (the byte bound peer_inflight_bytes still applies): the window of
+// kMaxLogfileRequests that the default tunable gives.
+constexpr size_t kBaseFetchWindow = 8;
+
 struct NodeConfig {
   const char* root = nullptr;  // the /mars directory, absolute
   Slice host;                  // this host's name
@@ -60,14 +65,18 @@ struct NodeConfig {
   // there); null: this host serves no logfile of its own that is in
   // progress. Must outlive the node.
   engine::LogDurability* durability = nullptr;
-  // Fetch: bytes per logfile-request, requests in flight per logfile, and
-  // how long to wait before asking again at the end of a growing logfile.
-  // Per connection the logfile and block bytes in flight are bounded by
-  // the tunable peer_inflight_bytes besides, and the requests by the
-  // protocol's kMaxLogfileRequests (docu/replication.md). 4 MiB in flight
-  // keep a link of 20 ms round trip busy at 1.6 Gbit/s.
+  // Fetch: bytes per logfile-request, the most requests in flight per
+  // logfile, and how long to wait before asking again at the end of a
+  // growing logfile. The window in use (FetchWindowLocked) is as many
+  // requests as peer_inflight_bytes holds beside one request of the sync
+  // (kMaxDataChunk), at least kBaseFetchWindow, at most fetch_window and
+  // what the peer accepts (Session::LogfileRequestLimit); per connection the
+  // logfile and block bytes in flight stay within peer_inflight_bytes
+  // besides (docu/replication.md). The default tunable (5 MiB) gives 8 x
+  // 512 KiB: a link of 20 ms round trip busy at 1.6 Gbit/s; 33 MiB gives
+  // 64 x 512 KiB for 50 ms at 5 Gbit/s.
   uint32_t fetch_chunk_bytes = 512u << 10;
-  size_t fetch_window = 8;
+  size_t fetch_window = 64;
   uint64_t fetch_poll_ns = kNsPerSecond / 5;
   // Block sync (docu/replication.md §6): the data devices of the attached
   // resources (null: this host neither syncs nor serves a sync); the digest
@@ -172,6 +181,8 @@ class Node {
   // Asks for `job`'s next chunk; false when its window is full, it has
   // asked for all of the logfile, there is no room or the send failed.
   bool AskNextChunkLocked(Connection* c, FetchJob* job);
+  // Requests in flight per logfile on `c` (NodeConfig::fetch_window).
+  size_t FetchWindowLocked(const Connection* c) const;
   void DoFetchIo(FetchIo* io);
   // Which answers of the round sync their local copy (FetchWriteResult).
   void PlanFetchSyncsLocked(uint64_t now_ns, FetchIo* io);

@@ -223,8 +223,21 @@ void Node::AskFetchLocked(Connection* c, uint64_t now_ns, FetchIo* io) {
   for (size_t i = 0; i < n; ++i) jobs_[i]->may_ask = false;
 }
 
+size_t Node::FetchWindowLocked(const Connection* c) const {
+  const uint64_t limit = Connection::InflightLimit();
+  size_t window = kBaseFetchWindow;
+  if (limit > wire::kMaxDataChunk && config_.fetch_chunk_bytes > 0) {
+    const uint64_t fits =
+        (limit - wire::kMaxDataChunk) / config_.fetch_chunk_bytes;
+    if (fits > window) window = static_cast<size_t>(fits);
+  }
+  if (window > config_.fetch_window) window = config_.fetch_window;
+  const size_t peer = c->session->LogfileRequestLimit();
+  return window < peer ? window : peer;
+}
+
 bool Node::AskNextChunkLocked(Connection* c, FetchJob* job) {
-  if (job->in_flight >= config_.fetch_window) return false;
+  if (job->in_flight >= FetchWindowLocked(c)) return false;
   uint64_t length = config_.fetch_chunk_bytes;
   if (job->target.final_known) {
     if (job->request_offset >= job->target.final_length) return false;

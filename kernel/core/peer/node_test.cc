@@ -194,6 +194,44 @@ TEST_F(NodeTest, GrowingLogfileIsAskedForOnlyUpToWhatThePeerHas) {
   EXPECT_EQ(beta_.ReadFile(log), bytes.substr(0, durable));
 }
 
+// The fetch window follows peer_inflight_bytes: as many requests as the
+// tunable holds beside one block-request of 1 MiB, at least 8 and at most
+// 64 (both nodes set kFeatureLogfileWindow). With 64 KiB requests (the
+// test nodes' chunk) a finished logfile of 6 MiB is asked for with 16
+// requests at once (1 MiB) at 2 MiB, with 64 (4 MiB) at the default 5 MiB;
+// 8 (512 KiB) before the window followed the tunable.
+class FetchWindowTest : public NodeTest {
+ protected:
+  uint64_t MostBytesInFlightFetchingWith(uint64_t tunable) {
+    struct ResetTunables {
+      ~ResetTunables() { platform::test::ResetTunablesForTest(); }
+    } reset;
+    platform::test::SetTunableForTest(platform::Tunable::kPeerInflightBytes,
+                                      tunable);
+    const std::string log = "resource-r0/log-000000001-alpha";
+    const std::string bytes = RandomBytes(6u << 20, 11);
+    AlphaServesR0ToBeta();
+    alpha_.Put("resource-r0/data-alpha", "/dev/vdb");
+    alpha_.Put("resource-r0/replay-alpha", "log-000000002-alpha,0,0");
+    alpha_.WriteFile(log, bytes);
+    alpha_.Put("resource-r0/version-000000001-alpha",
+               VersionLinkText(1, "alpha", bytes.size()));
+    StartBoth();
+    EXPECT_TRUE(WaitFor([&] { return beta_.ReadFile(log) == bytes; }))
+        << beta_.ReadFile(log).size() << " " << beta_.Peer().last_error;
+    EXPECT_GE(beta_.Peer().counters.logfile_requests_sent, 96u);
+    return beta_.Peer().inflight_bytes_max;
+  }
+};
+
+TEST_F(FetchWindowTest, SixteenRequestsWith2MiB) {
+  EXPECT_EQ(MostBytesInFlightFetchingWith(2u << 20), 1u << 20);
+}
+
+TEST_F(FetchWindowTest, SixtyFourRequestsWithTheDefault5MiB) {
+  EXPECT_EQ(MostBytesInFlightFetchingWith(5u << 20), 4u << 20);
+}
+
 // With room for one request in flight (peer_inflight_bytes at 64 KiB, a
 // quarter of the fetch chunk), the logfiles of two resources are fetched
 // side by side: when either copy is complete, the other holds at least a

@@ -108,9 +108,11 @@ struct SessionConfig {
   bool serve_sync = false;
 };
 
-// Logfile requests outstanding per direction: more from the peer close the
-// connection; RequestLogfile() refuses more of ours.
+// Logfile requests outstanding per direction (Session::LogfileRequestLimit):
+// more from the peer close the connection; RequestLogfile() refuses more of
+// ours. Wide: with wire::kFeatureLogfileWindow agreed.
 constexpr size_t kMaxLogfileRequests = 8;
+constexpr size_t kMaxLogfileRequestsWide = 64;
 
 // A logfile-request of the peer waiting for the caller's answer.
 struct LogfileAsk {
@@ -284,9 +286,13 @@ class Session {
 
   // Asks the peer for up to `max_length` (1..wire::kMaxDataChunk) bytes of
   // logfile `name` from `offset`. kUnavailable while not open, without
-  // kFeatureLogfileServe agreed, or with kMaxLogfileRequests outstanding;
+  // kFeatureLogfileServe agreed, or with LogfileRequestLimit() outstanding;
   // kInvalidArgument for a bad name or length; kNoMemory (then closed).
   Status RequestLogfile(Slice name, uint64_t offset, uint32_t max_length);
+  // Logfile requests allowed outstanding per direction:
+  // kMaxLogfileRequestsWide with kFeatureLogfileWindow agreed, else
+  // kMaxLogfileRequests (before the handshake too).
+  size_t LogfileRequestLimit() const;
   // Our logfile requests not yet answered.
   size_t logfile_requests_outstanding() const { return asked_.size(); }
   // Moves the oldest received answer to *got; false when there is none.

@@ -27,11 +27,17 @@ constexpr Status kErrBadLogfileAnswer(
 
 }  // namespace
 
+size_t Session::LogfileRequestLimit() const {
+  return (handshake_.agreement().features & wire::kFeatureLogfileWindow) != 0
+             ? kMaxLogfileRequestsWide
+             : kMaxLogfileRequests;
+}
+
 Status Session::RequestLogfile(Slice name, uint64_t offset,
                                uint32_t max_length) {
   if (!open() ||
       (handshake_.agreement().features & wire::kFeatureLogfileServe) == 0 ||
-      asked_.size() >= kMaxLogfileRequests) {
+      asked_.size() >= LogfileRequestLimit()) {
     return Status(StatusCode::kUnavailable, "cannot request a logfile now");
   }
   if (name.empty() || name.size() > wire::kMaxPathSize || max_length == 0 ||
@@ -136,7 +142,7 @@ void Session::OnLogfileRequest(const wire::Frame& frame) {
     Fail(s, true);
     return;
   }
-  if (asks_.size() + answering_asks_.size() >= kMaxLogfileRequests) {
+  if (asks_.size() + answering_asks_.size() >= LogfileRequestLimit()) {
     Fail(kErrTooManyLogfileRequests, true);
     return;
   }

@@ -185,6 +185,45 @@ TEST_F(SessionTest, TooManyLogfileRequestsClose) {
                StatusCode::kInvalidArgument);
 }
 
+// With kFeatureLogfileWindow agreed both ways allow 64 requests
+// outstanding: the 65th of the peer closes, RequestLogfile refuses a 65th
+// of ours. One side without it: 8 (the test above).
+TEST_F(SessionTest, TheWideWindowFeatureAllows64LogfileRequests) {
+  const uint64_t wide = wire::kFeaturePing | wire::kFeatureLogfileServe |
+                        wire::kFeatureLogfileWindow;
+  Open(wide, wide, [](SessionConfig* c) { c->serve_logfiles = true; });
+  EXPECT_EQ(session_->LogfileRequestLimit(), kMaxLogfileRequestsWide);
+  const Slice ours = Slice::FromCString("resource-r0/log-000000001-beta");
+  for (size_t i = 0; i < kMaxLogfileRequestsWide; ++i) {
+    ASSERT_TRUE(session_->RequestLogfile(ours, i * 4096, 4096).ok()) << i;
+  }
+  EXPECT_EQ(session_->RequestLogfile(ours, 0, 4096).code(),
+            StatusCode::kUnavailable);
+  Flush();
+  EXPECT_EQ(peer_->Count(MessageType::kLogfileRequest),
+            static_cast<int>(kMaxLogfileRequestsWide));
+  wire::LogfileRequest request;
+  request.name = Slice::FromCString("resource-r0/log-000000001-alpha");
+  request.max_length = 4096;
+  for (size_t i = 0; i < kMaxLogfileRequestsWide; ++i) SendMessage(request);
+  ASSERT_TRUE(session_->open()) << session_->status().message();
+  SendMessage(request);
+  ExpectClosed("session: more logfile requests outstanding than allowed",
+               StatusCode::kInvalidArgument);
+}
+
+TEST_F(SessionTest, OneSideWithoutTheWideWindowFeatureKeeps8) {
+  const uint64_t logs = wire::kFeaturePing | wire::kFeatureLogfileServe;
+  Open(logs | wire::kFeatureLogfileWindow, logs);
+  EXPECT_EQ(session_->LogfileRequestLimit(), kMaxLogfileRequests);
+  const Slice ours = Slice::FromCString("resource-r0/log-000000001-beta");
+  for (size_t i = 0; i < kMaxLogfileRequests; ++i) {
+    ASSERT_TRUE(session_->RequestLogfile(ours, i * 4096, 4096).ok()) << i;
+  }
+  EXPECT_EQ(session_->RequestLogfile(ours, 0, 4096).code(),
+            StatusCode::kUnavailable);
+}
+
 TEST_F(SessionTest, RequestsLogfilesAndChecksTheAnswers) {
   const uint64_t logs = wire::kFeaturePing | wire::kFeatureLogfileServe;
   Open(logs, logs);

@@ -90,8 +90,12 @@ const char* MessageTypeName(uint16_t type);
 constexpr uint64_t kFeaturePing = 1ull << 0;          // answers Ping with Pong
 constexpr uint64_t kFeatureLogfileServe = 1ull << 1;  // serves LogfileRequest
 constexpr uint64_t kFeatureBlockSyncServe = 1ull << 2;  // serves Digest/Block
-constexpr uint64_t kFeaturesSupported =
-    kFeaturePing | kFeatureLogfileServe | kFeatureBlockSyncServe;
+// Accepts kMaxLogfileRequestsWide logfile-requests outstanding instead of
+// kMaxLogfileRequests (peer/session.h).
+constexpr uint64_t kFeatureLogfileWindow = 1ull << 3;
+constexpr uint64_t kFeaturesSupported = kFeaturePing | kFeatureLogfileServe |
+                                        kFeatureBlockSyncServe |
+                                        kFeatureLogfileWindow;
 
 // ---- Field limits (bytes) ----
 // Host names follow the tree's name rule (tree::ValidateHostName).
