@@ -216,8 +216,18 @@ class VM(AgentChannel):
             cmdline += " no5lvl"
         if self.extra_cmdline:
             cmdline += " " + self.extra_cmdline
+        # maxcpus of at least 2: QEMU before 8.1 (Debian 12 has 7.2) leaves
+        # out every guest memory barrier when the machine can have only one
+        # CPU (TCG without CF_PARALLEL; fixed by QEMU commit c914d46d0a,
+        # "tcg: Do not elide memory barriers for !CF_PARALLEL in system
+        # mode"). virtio's event index then races between the vCPU and the
+        # I/O thread, and a completion is now and then never signalled: a
+        # guest request waits forever though QEMU has completed it (seen as a
+        # replay write pending for minutes, `vdb inflight 0 3` against QEMU's
+        # `inuse 0`). With a possible second CPU the barriers are kept.
+        smp = "%d,maxcpus=%d" % (self.smp, max(self.smp, 2))
         argv = ["qemu-system-x86_64", "-name", self.name,
-                "-accel", "tcg", "-cpu", "max", "-m", str(self.mem), "-smp", str(self.smp),
+                "-accel", "tcg", "-cpu", "max", "-m", str(self.mem), "-smp", smp,
                 "-nodefaults", "-no-user-config", "-display", "none", "-vga", "none",
                 "-no-reboot", "-S",
                 "-kernel", str(self.kernel.vmlinuz), "-initrd", str(self.initrd),
