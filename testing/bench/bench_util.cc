@@ -287,6 +287,11 @@ void PrintSummary(const std::vector<Measurement>& results,
     }
     const double ratio =
         m.reference_mibs > 0 ? m.mars_mibs / m.reference_mibs : 0;
+    if (m.target_ratio <= 0) {
+      printf("%-46s %11.1f %11.1f %6.2fx  (no target)\n", m.name.c_str(),
+             m.mars_mibs, m.reference_mibs, ratio);
+      continue;
+    }
     printf("%-46s %11.1f %11.1f %6.2fx  >= %.2fx: %s\n", m.name.c_str(),
            m.mars_mibs, m.reference_mibs, ratio, m.target_ratio,
            Verdict(ratio, m.target_ratio, true));

@@ -102,7 +102,7 @@ struct Measurement {
   std::string reference;  // what the reference is
   double mars_mibs = 0;
   double reference_mibs = 0;
-  double target_ratio = 0;  // mars / reference should be >= this
+  double target_ratio = 0;  // mars / reference should be >= this; 0: none
   std::string note;         // extra facts (sizes, repetitions)
   bool ok = true;           // false: the run failed (see note)
 };

@@ -41,6 +41,20 @@ struct ReplayOptions {
 };
 Measurement RunReplayBench(const ReplayOptions& options);
 
+// sync_bench.cc: a secondary syncs its data device of `device_bytes` from
+// the primary (Manager + Resource + Node on each side, production sync
+// settings); every block differs, or none (`identical`). Against the plain
+// TCP copy of the primary's data file. `rounds` of each, interleaved;
+// medians. With `over_link` through SlowLinks as the fetch benchmark.
+struct SyncOptions {
+  uint64_t device_bytes = 256 * kMiB;
+  int rounds = 3;
+  bool identical = false;
+  bool over_link = false;
+  SlowLinkOptions link;
+};
+Measurement RunSyncBench(const SyncOptions& options);
+
 // lag_bench.cc: a primary (Manager + Resource + Node) takes writes at
 // `rate_mibs` through its exported device while a secondary (Manager +
 // Resource + Node) fetches and replays; the lag is sampled every

@@ -18,7 +18,10 @@ const char kClusterUuid[] = "0123456789abcdef0123456789abcdef";
 
 ClusterHost::ClusterHost(const std::string& name, const std::string& ip)
     : name_(name), ip_(ip), tree_ip_(ip), dir_(name.c_str()) {
-  if (!durability_.Init(platform::Gfp::kKernel).ok()) abort();
+  if (!durability_.Init(platform::Gfp::kKernel).ok() ||
+      !data_access_.Init(platform::Gfp::kKernel).ok()) {
+    abort();
+  }
 }
 
 ClusterHost::~ClusterHost() { node_.Stop(); }
@@ -47,6 +50,7 @@ Status ClusterHost::Start(uint16_t port, uint64_t scan_ns) {
   config.scan_interval_ns = scan_ns;
   config.poll_interval_ns = scan_ns;
   config.durability = &durability_;
+  config.data_access = &data_access_;
   return node_.Start(config);
 }
 

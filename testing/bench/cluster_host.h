@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bench_util.h"
+#include "core/engine/data_access.h"
 #include "core/engine/log_durability.h"
 #include "core/lamport_clock.h"
 #include "core/peer/node.h"
@@ -53,6 +54,9 @@ class ClusterHost {
   void SetTreeIp(const std::string& ip) { tree_ip_ = ip; }
   const std::string& root() const { return dir_.path(); }
   engine::LogDurability* durability() { return &durability_; }
+  // The registry of attached data devices the node syncs through; hand it
+  // to this host's engine::Manager.
+  engine::DataAccess* data_access() { return &data_access_; }
   LamportClock* clock() { return &clock_; }
   peer::Node* node() { return &node_; }
 
@@ -61,6 +65,7 @@ class ClusterHost {
   TempDir dir_;
   LamportClock clock_;
   engine::LogDurability durability_;
+  engine::DataAccess data_access_;
   peer::Node node_;
 };
 

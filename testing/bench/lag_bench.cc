@@ -35,6 +35,7 @@
 #include "core/engine/manager.h"
 #include "core/engine/resource.h"
 #include "core/platform_io.h"
+#include "manager_driver.h"
 #include "platform_user.h"
 
 namespace mars {
@@ -42,45 +43,6 @@ namespace bench {
 namespace {
 
 namespace pt = platform::test;
-
-// Scans both Managers every second until stopped.
-class ManagerDriver {
- public:
-  ManagerDriver(engine::Manager* alpha, engine::Manager* beta)
-      : alpha_(alpha), beta_(beta), thread_([this] { Run(); }) {}
-  ~ManagerDriver() {
-    {
-      std::lock_guard<std::mutex> guard(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-    pt::SetHostNameForTest(nullptr);
-  }
-
- private:
-  void Run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_) {
-      lock.unlock();
-      pt::SetHostNameForTest("alpha");
-      alpha_->Scan();
-      pt::SetHostNameForTest("beta");
-      beta_->Scan();
-      lock.lock();
-      wake_.wait_for(lock,
-                     std::chrono::nanoseconds(engine::Manager::kScanIntervalNs),
-                     [this] { return stop_; });
-    }
-  }
-
-  engine::Manager* alpha_;
-  engine::Manager* beta_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 // Writes at a fixed rate to /dev/mars/r0 and keeps the history of the
 // acknowledged bytes.
@@ -259,11 +221,11 @@ LagResult RunLagBench(const LagOptions& options) {
   } stop_managers{&alpha_manager, &beta_manager};
   if (!alpha_manager
            .Init(alpha.root().c_str(), &engine::kResourceHooks, alpha.clock(),
-                 alpha.durability())
+                 alpha.durability(), alpha.data_access())
            .ok() ||
       !beta_manager
            .Init(beta.root().c_str(), &engine::kResourceHooks, beta.clock(),
-                 beta.durability())
+                 beta.durability(), beta.data_access())
            .ok()) {
     return fail("Manager::Init failed");
   }

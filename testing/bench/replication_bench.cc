@@ -5,8 +5,11 @@
 // reference measured in the same run, the ratio and the target.
 // Informational: the exit status is 0 unless a benchmark could not run.
 //
-// Options: --only=fetch,link,wan,replay,lag   run only these
-//          --fetch-mib=N --replay-mib=N --rounds=N
+// Options: --only=fetch,link,wan,sync,replay,lag   run only these
+//          --fetch-mib=N --replay-mib=N --sync-mib=N --rounds=N
+//          (sync: loopback with every block differing and with identical
+//          disks of sync-mib, and every block differing over the link of
+//          link-mib)
 //          --link-mib=N --link-rtt-ms=T --link-mbits=R (fetch over an
 //          emulated link of round trip T and rate R)
 //          --link-inflight-mib=N (peer_inflight_bytes during the link
@@ -30,7 +33,7 @@
 namespace {
 
 struct Args {
-  std::string only = "fetch,link,wan,replay,lag";
+  std::string only = "fetch,link,wan,sync,replay,lag";
   uint64_t fetch_mib = 256;
   uint64_t link_mib = 64;
   double link_rtt_ms = 20;
@@ -39,6 +42,7 @@ struct Args {
   double wan_rtt_ms = 100;
   uint64_t wan_inflight_mib = 17;
   uint64_t replay_mib = 256;
+  uint64_t sync_mib = 256;
   int rounds = 3;
   double lag_seconds = 15;
   double lag_cap_mibs = 64;
@@ -70,6 +74,8 @@ bool Parse(int argc, char** argv, Args* args) {
       args->wan_rtt_ms = atof(v);
     } else if (Value(argv[i], "--wan-inflight-mib", &v)) {
       args->wan_inflight_mib = strtoull(v, nullptr, 10);
+    } else if (Value(argv[i], "--sync-mib", &v)) {
+      args->sync_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--replay-mib", &v)) {
       args->replay_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--rounds", &v)) {
@@ -85,9 +91,10 @@ bool Parse(int argc, char** argv, Args* args) {
     }
   }
   return args->fetch_mib > 0 && args->replay_mib > 0 && args->rounds > 0 &&
-         args->link_mib > 0 && args->link_rtt_ms > 0 && args->link_mbits > 0 &&
-         args->wan_rtt_ms > 0 && args->wan_inflight_mib > 0 &&
-         args->lag_seconds > 0 && args->lag_cap_mibs > 0;
+         args->sync_mib > 0 && args->link_mib > 0 && args->link_rtt_ms > 0 &&
+         args->link_mbits > 0 && args->wan_rtt_ms > 0 &&
+         args->wan_inflight_mib > 0 && args->lag_seconds > 0 &&
+         args->lag_cap_mibs > 0;
 }
 
 bool Wanted(const Args& args, const char* name) {
@@ -130,6 +137,22 @@ int main(int argc, char** argv) {
     options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
     options.inflight_bytes = args.wan_inflight_mib * kMiB;
     results.push_back(RunFetchBench(options));
+  }
+  if (Wanted(args, "sync")) {
+    for (bool identical : {false, true}) {
+      SyncOptions options;
+      options.device_bytes = args.sync_mib * kMiB;
+      options.rounds = args.rounds;
+      options.identical = identical;
+      results.push_back(RunSyncBench(options));
+    }
+    SyncOptions options;
+    options.device_bytes = args.link_mib * kMiB;
+    options.rounds = args.rounds;
+    options.over_link = true;
+    options.link.one_way_ns = static_cast<uint64_t>(args.link_rtt_ms / 2 * 1e6);
+    options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    results.push_back(RunSyncBench(options));
   }
   if (Wanted(args, "replay")) {
     for (size_t record : {size_t{4} << 10, size_t{256} << 10}) {

@@ -1,0 +1,165 @@
+// The plain TCP file copy of the benchmarks (socket_copy.h).
+#include "socket_copy.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "bench_util.h"
+
+namespace mars {
+namespace bench {
+namespace {
+
+constexpr size_t kCopyChunk = 256 << 10;
+
+int Fail(const char* what) {
+  perror(what);
+  return -1;
+}
+
+// Listens on 127.0.0.2 (port 0); returns the socket and sets *port.
+int ListenLoopback2(uint16_t* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail("socket");
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(0x7f000002);
+  socklen_t size = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(fd, 1) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    close(fd);
+    return Fail("bind/listen 127.0.0.2");
+  }
+  *port = ntohs(address.sin_port);
+  return fd;
+}
+
+// Receives everything from `listener`'s first connection into `path`;
+// sets the time and total after the first write, and of the last one.
+struct ReceiveTiming {
+  Clock::time_point first, last;
+  uint64_t first_bytes = 0;
+  uint64_t total = 0;
+  uint64_t cpu_first_ns = 0;  // the receiver's CPU time at `first`, `last`
+  uint64_t cpu_last_ns = 0;
+  bool ok = false;
+};
+
+void Receive(int listener, const std::string& path, ReceiveTiming* timing) {
+  const int fd = accept(listener, nullptr, nullptr);
+  if (fd < 0) {
+    perror("accept");
+    return;
+  }
+  const int out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<uint8_t> buffer(kCopyChunk);
+  bool ok = out >= 0;
+  while (ok) {
+    const ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    if (n == 0) break;
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    size_t written = 0;
+    while (ok && written < static_cast<size_t>(n)) {
+      const ssize_t w =
+          write(out, buffer.data() + written, static_cast<size_t>(n) - written);
+      ok = w > 0;
+      if (ok) written += static_cast<size_t>(w);
+    }
+    timing->total += static_cast<uint64_t>(n);
+    timing->last = Clock::now();
+    timing->cpu_last_ns = ThisThreadCpuNs();
+    if (timing->first_bytes == 0) {
+      timing->first = timing->last;
+      timing->first_bytes = timing->total;
+      timing->cpu_first_ns = timing->cpu_last_ns;
+    }
+  }
+  timing->ok = ok;
+  if (out >= 0) close(out);
+  close(fd);
+}
+
+}  // namespace
+
+CpuMs BusiestTwo(const std::vector<uint64_t>& used_ns) {
+  CpuMs ms;
+  if (used_ns.size() > 0) ms.first = used_ns[0] / 1e6;
+  if (used_ns.size() > 1) ms.second = used_ns[1] / 1e6;
+  return ms;
+}
+
+// The reference: `source` (`length` bytes) copied through a TCP connection
+// from 127.0.0.1 to 127.0.0.2 into a file in `dir`; MiB/s or negative.
+// With `link`, the sender connects to a SlowLink on 127.0.0.5 that relays
+// to the receiver.
+double SocketCopyOnce(const std::string& source, uint64_t length,
+                      const std::string& dir, const SlowLinkOptions* link,
+                      CpuMs* cpu) {
+  uint16_t port = 0;
+  const int listener = ListenLoopback2(&port);
+  if (listener < 0) return -1;
+  SlowLink relay;
+  uint32_t connect_ip = 0x7f000002;
+  if (link != nullptr) {
+    if (!relay.Start("127.0.0.5", 0, "127.0.0.2", port, "127.0.0.1", *link)) {
+      close(listener);
+      return -1;
+    }
+    connect_ip = 0x7f000005;
+    port = relay.port();
+  }
+  ReceiveTiming timing;
+  std::thread receiver(Receive, listener, dir + "/copy", &timing);
+  const int in = open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in local = {};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(0x7f000001);
+  sockaddr_in remote = {};
+  remote.sin_family = AF_INET;
+  remote.sin_addr.s_addr = htonl(connect_ip);
+  remote.sin_port = htons(port);
+  bool ok =
+      in >= 0 && fd >= 0 &&
+      bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) == 0;
+  std::vector<uint8_t> buffer(kCopyChunk);
+  const uint64_t sender_start_ns = ThisThreadCpuNs();
+  for (uint64_t offset = 0; ok && offset < length;) {
+    const ssize_t n =
+        pread(in, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    ok = n > 0;
+    for (ssize_t sent = 0; ok && sent < n;) {
+      const ssize_t s = send(fd, buffer.data() + sent,
+                             static_cast<size_t>(n - sent), MSG_NOSIGNAL);
+      ok = s > 0;
+      if (ok) sent += s;
+    }
+    if (ok) offset += static_cast<uint64_t>(n);
+  }
+  const uint64_t sender_ns = ThisThreadCpuNs() - sender_start_ns;
+  if (fd >= 0) close(fd);  // the receiver sees the end
+  if (in >= 0) close(in);
+  if (!ok) shutdown(listener, SHUT_RDWR);  // an accept() still waiting
+  receiver.join();
+  close(listener);
+  unlink((dir + "/copy").c_str());
+  if (!ok || !timing.ok || timing.total != length) return -1;
+  *cpu = BusiestTwo({sender_ns, timing.cpu_last_ns - timing.cpu_first_ns});
+  const double seconds =
+      std::chrono::duration<double>(timing.last - timing.first).count();
+  return MiBPerSecond(length - timing.first_bytes, seconds);
+}
+
+}  // namespace bench
+}  // namespace mars
