@@ -6,7 +6,8 @@
 // file all zeros (every digest block differs) or a copy of alpha's (none
 // differs: compared, not copied). beta syncs with the production settings
 // (docu/replication.md §6: windows of 64 digest blocks of 64 KiB, up to 4
-// block-requests of 1 MiB in flight, a flush of the data file per window).
+// block-requests of 1 MiB in flight, a flush of the data file before
+// syncstatus-beta moves).
 // Timed from the first bytes compared (counter sync_bytes_compared) until
 // syncstatus-beta reaches the size; the data files are compared after.
 //
@@ -207,7 +208,8 @@ Measurement RunSyncBench(const SyncOptions& options) {
   }
   m.reference =
       "the primary's data file -> TCP -> file copy, 256 KiB reads/writes, "
-      "no fdatasync (sync flushes per 4 MiB window)";
+      "no fdatasync (sync flushes before syncstatus moves, at most once a "
+      "second)";
   if (options.over_link) m.reference += ", through the same link";
   m.target_ratio = 0;  // no target in issue 7
   TempDir work("sync");

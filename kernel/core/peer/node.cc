@@ -674,9 +674,10 @@ void Node::RunConnection(Connection* c) {
       }
       const uint64_t deadline = c->session->NextDeadlineNs();
       // Requests of the peer left for the next round (peer_inflight_bytes)
-      // are taken soon, bytes or not.
+      // and a sync's flush are taken soon, bytes or not.
       const bool waiting = c->session->NextLogfileRequestBytes() != 0 ||
-                           c->session->NextSyncRequestBytes() != 0;
+                           c->session->NextSyncRequestBytes() != 0 ||
+                           SyncFlushWantedLocked(c);
       if (deadline <= now || waiting) {
         wait = kMinReceiveWaitNs;
       } else if (deadline - now < wait) {

@@ -217,7 +217,12 @@ class Node {
   void FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io);
   // Sends the next requests of the jobs that `c`'s session serves.
   void AskSyncLocked(Connection* c, uint64_t now_ns);
-  void FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns);
+  // The window is written (and, with `flushed`, flushed): position moves to
+  // its end; durable_position with it when nothing written is unflushed.
+  void FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns, bool flushed);
+  // Whether a job synced from `c`'s peer waits for a flush (the next round
+  // should come soon, bytes or not).
+  bool SyncFlushWantedLocked(const Connection* c);
   // Records a device failure for msg-err-sync (published by
   // PublishSyncLocked); `what`: "read", "write" or "flush".
   static void NoteSyncFailure(SyncJob* job, const char* what, Status why);

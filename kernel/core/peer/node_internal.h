@@ -266,7 +266,14 @@ struct Node::SyncJob {
   // Start again from syncstatus-HOST (new job, other source, syncstatus
   // set back) once no window is in flight.
   bool restart_pending = false;
-  uint64_t position = 0;    // synced and flushed up to here
+  uint64_t position = 0;  // synced (written) up to here
+  // Flushed up to here: syncstatus-HOST never goes beyond it. The data
+  // device is flushed when syncstatus-HOST is due to move (at most every
+  // kSyncPublishIntervalNs and at the end), not per window.
+  uint64_t durable_position = 0;
+  bool unflushed_writes = false;  // blocks written since the last flush
+  bool flush_wanted = false;      // flush in the next round (then publish)
+  bool flush_in_flight = false;   // a round flushes for it now
   Phase phase = Phase::kIdle;
   uint64_t window_end = 0;  // the window is [position, window_end)
   Connection* connection = nullptr;  // whose session asks
@@ -312,6 +319,10 @@ struct SyncWrite {
 
 struct SyncFlush {
   Bytes resource;
+  // Durable up to here once it succeeded: the window whose last blocks the
+  // round writes (window), or what was synced when it was asked for.
+  uint64_t covers = 0;
+  bool window = false;
   bool ok = false;  // result
   Status failure;   // result: the local device's error
 };

@@ -4,11 +4,13 @@
 // Per resource, one window of sync_window_blocks digest blocks at a time:
 // ask the source for the window's digests, compare them with the local
 // device's, ask for the blocks that differ (sync_requests in flight), write
-// them, flush the local device, then move syncstatus-HOST to the window's
-// end. Every answer of the source carries its log bound; the largest one
-// becomes syncpos-HOST, which replay must pass before the replica is
-// consistent. Device I/O goes through engine::DataAccess, never under the
-// node's lock; jobs are found by resource name after every unlock.
+// them, then go on with the next window. syncstatus-HOST moves at most every
+// kSyncPublishIntervalNs and at the end, each time after a flush of the
+// local device, to the end of the windows that flush covers. Every answer of
+// the source carries its log bound; the largest one becomes syncpos-HOST, which
+// replay must pass before the replica is consistent. Device I/O goes through
+// engine::DataAccess, never under the node's lock; jobs are found by resource
+// name after every unlock.
 #include "core/base/memory.h"
 #include "core/peer/node.h"
 #include "core/peer/node_internal.h"
@@ -26,8 +28,11 @@ constexpr uint64_t kSyncRateIntervalNs = 5 * kNsPerSecond;
 constexpr uint64_t kSyncPublishIntervalNs = 1 * kNsPerSecond;
 // The peer's sync requests handled per connection round.
 constexpr size_t kServePerRound = 2;
-// Device reads and writes go through an I/O buffer of this size.
-constexpr size_t kIoChunk = 64u << 10;
+// Device reads and writes go through an I/O buffer of this size: whole
+// digest blocks per read, so that a window takes few device requests. When
+// memory is too fragmented for it, of the smaller size.
+constexpr size_t kIoChunk = 1u << 20;
+constexpr size_t kIoChunkMin = 64u << 10;
 
 Slice BytesSlice(const Bytes& b) { return Slice(b.data(), b.size()); }
 
@@ -82,9 +87,13 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     }
     job->target = t;
     job->planned = true;
-    if (job->restart_pending && job->phase == SyncJob::Phase::kIdle) {
+    if (job->restart_pending && job->phase == SyncJob::Phase::kIdle &&
+        !job->flush_in_flight) {
       job->restart_pending = false;
       job->position = t.synced / block * block;
+      job->durable_position = job->position;
+      job->unflushed_writes = false;
+      job->flush_wanted = false;
       job->published_position = t.synced;
       job->bound.known =
           t.has_syncpos && t.syncpos.log.host.slice() == t.source.slice();
@@ -98,7 +107,8 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     PublishSyncLocked(job, now_ns, false);
     // A job no longer planned goes once nothing of it is in flight.
     if (!job->planned && job->phase == SyncJob::Phase::kIdle &&
-        !job->syncing_published && job->error_published[0] == '\0') {
+        !job->flush_in_flight && !job->syncing_published &&
+        job->error_published[0] == '\0') {
       sync_jobs_.Erase(i);
       Delete(job);
     } else {
@@ -113,7 +123,8 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
   char value[tree::kMaxPathBytes + 1];
   // Syncing until nothing is in flight: marsadm waits for is-syncing 0
   // before it sets syncstatus-HOST back (invalidate).
-  const bool syncing = job->planned || job->phase != SyncJob::Phase::kIdle;
+  const bool syncing = job->planned || job->phase != SyncJob::Phase::kIdle ||
+                       job->flush_in_flight;
   if (syncing != job->syncing_published || force) {
     PublishActualLocked(resource, "is-syncing",
                         Slice::FromCString(syncing ? "1" : "0"));
@@ -150,10 +161,11 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
   // A window that finished while a restart waited counts for nothing: the
   // restart starts from syncstatus-HOST as the tree has it, which must not
   // be overwritten with the window's end (nor syncpos-HOST with its bound).
-  if (job->restart_pending || job->position <= job->published_position) {
+  if (job->restart_pending ||
+      job->durable_position <= job->published_position) {
     return;
   }
-  const bool done = job->position >= job->target.size;
+  const bool done = job->durable_position >= job->target.size;
   if (!done && !force &&
       now_ns - job->last_publish_ns < kSyncPublishIntervalNs) {
     return;
@@ -174,7 +186,7 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
     const Slice syncpos = BytesSlice(text);
     SetResourceLinkLocked(resource, Slice::FromCString(leaf), &syncpos);
   }
-  const uint64_t synced = done ? job->target.size : job->position;
+  const uint64_t synced = done ? job->target.size : job->durable_position;
   tree::TextWriter w(leaf, sizeof(leaf));
   w.CString("syncstatus-");
   w.Escaped(host_.slice());
@@ -244,24 +256,38 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       job->window_failed = true;
     }
   }
-  // A window whose last blocks are written in this round is flushed in it.
+  // A window whose last blocks are written in this round is flushed in it
+  // when syncstatus-HOST is due to move (the last window, or the publish
+  // interval passed); a flush asked for after windows finished without one
+  // goes out in this round too.
   for (size_t i = 0; i < sync_jobs_.size(); ++i) {
     SyncJob* job = sync_jobs_[i];
-    if (job->connection != c || job->phase != SyncJob::Phase::kBlocks ||
-        job->next_range < job->ranges.size() || job->window_failed) {
-      continue;
-    }
-    size_t writes = 0;
     const Slice name = Slice::FromCString(job->target.resource);
-    for (size_t k = 0; k < io->writes.size(); ++k) {
-      if (BytesSlice(io->writes[k].resource) == name) writes++;
+    if (job->flush_in_flight) continue;
+    bool window = false;
+    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
+        job->next_range == job->ranges.size() && !job->window_failed) {
+      size_t writes = 0;
+      for (size_t k = 0; k < io->writes.size(); ++k) {
+        if (BytesSlice(io->writes[k].resource) == name) writes++;
+      }
+      window = writes > 0 && writes == job->blocks_in_flight &&
+               (job->window_end >= job->target.size ||
+                now_ns - job->last_publish_ns >= kSyncPublishIntervalNs);
     }
-    if (writes == 0 || writes != job->blocks_in_flight) continue;
+    const bool wanted = job->flush_wanted && job->planned &&
+                        job->target.source.slice() == c->peer.slice();
+    if (!window && !wanted) continue;
     SyncFlush flush;
+    flush.window = window;
+    flush.covers = window ? job->window_end : job->position;
     if (!CopyTo(name, &flush.resource).ok() ||
         !io->flushes.PushBack(Move(flush)).ok()) {
-      job->window_failed = true;
+      if (window) job->window_failed = true;
+      continue;
     }
+    job->flush_in_flight = true;
+    job->flush_wanted = false;
   }
   // Room first: every request taken must be answered. The round's answers
   // (logfile answers included) stay within peer_inflight_bytes, the first
@@ -339,28 +365,44 @@ void Node::AskSyncLocked(Connection* c, uint64_t now_ns) {
 void Node::DoSyncIo(SyncIo* io) {
   if (io->empty()) return;
   engine::DataAccess* access = config_.data_access;
-  void* buffer = access != nullptr ? platform::AllocateIoBuffer(
-                                         kIoChunk, platform::Gfp::kKernel)
-                                   : nullptr;
+  size_t io_chunk = kIoChunk;
+  void* buffer = nullptr;
+  if (access != nullptr) {
+    buffer = platform::AllocateIoBuffer(io_chunk, platform::Gfp::kKernel);
+    if (buffer == nullptr) {
+      io_chunk = kIoChunkMin;
+      buffer = platform::AllocateIoBuffer(io_chunk, platform::Gfp::kKernel);
+    }
+  }
   // Compare the source's digests with the local window's.
   for (size_t i = 0; i < io->compares.size(); ++i) {
     SyncCompare& cmp = io->compares[i];
-    if (buffer == nullptr || cmp.block_size == 0 || cmp.block_size > kIoChunk) {
+    if (buffer == nullptr || cmp.block_size == 0 || cmp.block_size > io_chunk) {
       continue;
     }
     const Slice name = BytesSlice(cmp.resource);
     const uint64_t count = (cmp.length + cmp.block_size - 1) / cmp.block_size;
     if (cmp.remote.size() != count * platform::kSha256Bytes) continue;
     bool ok = true;
+    const uint64_t per_read = io_chunk / cmp.block_size * cmp.block_size;
+    uint64_t read_end = cmp.offset;  // buffer holds [read_end - read, read_end)
+    uint64_t read = 0;
     for (uint64_t k = 0; k < count && ok; ++k) {
       const uint64_t offset = cmp.offset + k * cmp.block_size;
       uint64_t size = cmp.offset + cmp.length - offset;
       if (size > cmp.block_size) size = cmp.block_size;
-      cmp.failure = access->ReadAsTarget(name, offset, buffer, size);
-      ok = cmp.failure.ok();
-      if (!ok) break;
+      if (offset >= read_end) {
+        read = cmp.offset + cmp.length - offset;
+        if (read > per_read) read = per_read;
+        cmp.failure = access->ReadAsTarget(name, offset, buffer, read);
+        ok = cmp.failure.ok();
+        if (!ok) break;
+        read_end = offset + read;
+      }
+      const uint8_t* block =
+          static_cast<const uint8_t*>(buffer) + (offset - (read_end - read));
       uint8_t digest[platform::kSha256Bytes];
-      platform::Sha256(buffer, size, digest);
+      platform::Sha256(block, size, digest);
       platform::AddCounter(platform::Counter::kSyncBytesCompared, size);
       if (__builtin_memcmp(digest,
                            cmp.remote.data() + k * platform::kSha256Bytes,
@@ -386,9 +428,9 @@ void Node::DoSyncIo(SyncIo* io) {
     SyncWrite& w = io->writes[i];
     if (buffer == nullptr) continue;
     bool ok = true;
-    for (size_t at = 0; at < w.data.size() && ok; at += kIoChunk) {
+    for (size_t at = 0; at < w.data.size() && ok; at += io_chunk) {
       size_t size = w.data.size() - at;
-      if (size > kIoChunk) size = kIoChunk;
+      if (size > io_chunk) size = io_chunk;
       __builtin_memcpy(buffer, w.data.data() + at, size);
       w.failure = access->WriteAsTarget(BytesSlice(w.resource), w.offset + at,
                                         buffer, size);
@@ -411,25 +453,35 @@ void Node::DoSyncIo(SyncIo* io) {
     if (buffer == nullptr) continue;
     const Slice name = BytesSlice(ask.resource);
     const bool digests = ask.kind == SyncAsk::Kind::kDigests;
-    const uint64_t step = digests ? ask.block_size : kIoChunk;
-    if (step == 0 || step > kIoChunk) continue;  // unavailable
+    const uint64_t step = digests ? ask.block_size : io_chunk;
+    if (step == 0 || step > io_chunk) continue;  // unavailable
     const uint64_t count = (ask.length + step - 1) / step;
     const size_t payload = digests ? count * platform::kSha256Bytes
                                    : static_cast<size_t>(ask.length);
     if (!s.payload.Resize(payload).ok()) continue;
     bool ok = true;
     engine::LogPosition bound;
+    const uint64_t per_read = io_chunk / step * step;
+    uint64_t read_end = ask.offset;  // buffer holds [read_end - read, read_end)
+    uint64_t read = 0;
     for (uint64_t k = 0; k < count && ok; ++k) {
       const uint64_t offset = ask.offset + k * step;
       uint64_t size = ask.offset + ask.length - offset;
       if (size > step) size = step;
-      ok = access->ReadAsSource(name, offset, buffer, size, &bound).ok();
-      if (!ok) break;
+      if (offset >= read_end) {
+        read = ask.offset + ask.length - offset;
+        if (read > per_read) read = per_read;
+        ok = access->ReadAsSource(name, offset, buffer, read, &bound).ok();
+        if (!ok) break;
+        read_end = offset + read;
+      }
+      const uint8_t* block =
+          static_cast<const uint8_t*>(buffer) + (offset - (read_end - read));
       if (digests) {
-        platform::Sha256(buffer, size,
+        platform::Sha256(block, size,
                          s.payload.data() + k * platform::kSha256Bytes);
       } else {
-        __builtin_memcpy(s.payload.data() + k * step, buffer, size);
+        __builtin_memcpy(s.payload.data() + k * step, block, size);
       }
     }
     s.ok = ok;
@@ -491,7 +543,7 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
     job->blocks_in_flight = 0;
     job->window_failed = false;
     if (job->ranges.empty()) {
-      FinishSyncWindowLocked(job, now_ns);
+      FinishSyncWindowLocked(job, now_ns, /*flushed=*/false);
     } else {
       job->phase = SyncJob::Phase::kBlocks;
     }
@@ -513,16 +565,39 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
   for (size_t i = 0; i < io->flushes.size(); ++i) {
     const SyncFlush& f = io->flushes[i];
     SyncJob* job = FindSyncJobLocked(BytesSlice(f.resource));
-    if (job == nullptr || job->connection != c ||
-        job->phase != SyncJob::Phase::kBlocks) {
+    if (job == nullptr) continue;
+    job->flush_in_flight = false;
+    if (!f.ok) {
+      // Whatever was written since the last good flush may not be on the
+      // device: start again from syncstatus-HOST once idle.
+      NoteSyncFailure(job, "flush", f.failure);
+      job->restart_pending = true;
+      if (f.window) job->window_failed = true;
       continue;
     }
-    if (f.ok && !job->window_failed && job->blocks_in_flight == 0 &&
+    if (!f.window) {
+      if (f.covers > job->durable_position && f.covers <= job->position) {
+        job->durable_position = f.covers;
+      }
+      if (job->durable_position == job->position) {
+        job->unflushed_writes = false;
+      }
+      PublishSyncLocked(job, now_ns, false);
+      continue;
+    }
+    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
+        !job->window_failed && job->blocks_in_flight == 0 &&
         job->next_range == job->ranges.size()) {
-      FinishSyncWindowLocked(job, now_ns);
-    } else {
-      job->window_failed = true;
-      NoteSyncFailure(job, "flush", f.failure);
+      FinishSyncWindowLocked(job, now_ns, /*flushed=*/true);
+    }
+  }
+  // Windows written in full without a flush (syncstatus-HOST not due).
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    SyncJob* job = sync_jobs_[i];
+    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
+        !job->window_failed && !job->flush_in_flight &&
+        job->blocks_in_flight == 0 && job->next_range == job->ranges.size()) {
+      FinishSyncWindowLocked(job, now_ns, /*flushed=*/false);
     }
   }
   // A failed window starts again once none of its blocks is in flight.
@@ -550,15 +625,38 @@ void Node::NoteSyncFailure(SyncJob* job, const char* what, Status why) {
   w.CString(" (retrying)");
 }
 
-void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
+void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns, bool flushed) {
   job->error[0] = '\0';
   job->rate_bytes += job->window_end - job->position;
   job->position = job->window_end;
+  if (flushed) {
+    job->unflushed_writes = false;
+    job->flush_wanted = false;
+  } else if (!job->ranges.empty()) {
+    job->unflushed_writes = true;
+  }
+  if (!job->unflushed_writes) {
+    job->durable_position = job->position;
+  } else if (job->position >= job->target.size ||
+             now_ns - job->last_publish_ns >= kSyncPublishIntervalNs) {
+    job->flush_wanted = true;  // the next round flushes, then publishes
+  }
   job->phase = SyncJob::Phase::kIdle;
   job->connection = nullptr;
   job->ranges.Clear();
   job->next_range = 0;
   PublishSyncLocked(job, now_ns, false);
+}
+
+bool Node::SyncFlushWantedLocked(const Connection* c) {
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    const SyncJob* job = sync_jobs_[i];
+    if (job->flush_wanted && !job->flush_in_flight && job->planned &&
+        job->target.source.slice() == c->peer.slice()) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void Node::RestartSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
