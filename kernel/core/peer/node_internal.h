@@ -269,9 +269,9 @@ struct Node::SyncJob {
   uint64_t position = 0;  // synced (written) up to here
   // Flushed up to here: syncstatus-HOST never goes beyond it. The data
   // device is flushed when syncstatus-HOST is due to move (at most every
-  // kSyncPublishIntervalNs and at the end), not per window.
+  // kSyncPublishIntervalNs and at the end), not per window. Below position
+  // while windows written since the last flush are not flushed yet.
   uint64_t durable_position = 0;
-  bool unflushed_writes = false;  // blocks written since the last flush
   bool flush_wanted = false;      // flush in the next round (then publish)
   bool flush_in_flight = false;   // a round flushes for it now
   Phase phase = Phase::kIdle;

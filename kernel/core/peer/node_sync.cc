@@ -92,7 +92,6 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
       job->restart_pending = false;
       job->position = t.synced / block * block;
       job->durable_position = job->position;
-      job->unflushed_writes = false;
       job->flush_wanted = false;
       job->published_position = t.synced;
       job->bound.known =
@@ -579,9 +578,6 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       if (f.covers > job->durable_position && f.covers <= job->position) {
         job->durable_position = f.covers;
       }
-      if (job->durable_position == job->position) {
-        job->unflushed_writes = false;
-      }
       PublishSyncLocked(job, now_ns, false);
       continue;
     }
@@ -627,16 +623,13 @@ void Node::NoteSyncFailure(SyncJob* job, const char* what, Status why) {
 
 void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns, bool flushed) {
   job->error[0] = '\0';
+  // Nothing written is unflushed below durable_position == position.
+  const bool all_durable = job->durable_position == job->position;
   job->rate_bytes += job->window_end - job->position;
   job->position = job->window_end;
-  if (flushed) {
-    job->unflushed_writes = false;
-    job->flush_wanted = false;
-  } else if (!job->ranges.empty()) {
-    job->unflushed_writes = true;
-  }
-  if (!job->unflushed_writes) {
+  if (flushed || (all_durable && job->ranges.empty())) {
     job->durable_position = job->position;
+    job->flush_wanted = false;
   } else if (job->position >= job->target.size ||
              now_ns - job->last_publish_ns >= kSyncPublishIntervalNs) {
     job->flush_wanted = true;  // the next round flushes, then publishes
