@@ -347,14 +347,16 @@ void Node::LoadSecretLocked() {
 void Node::PublishCountersLocked() {
   // What this node holds: the tree and the mirror with their own counts,
   // the two objects, the secret buffer, the peer table, the purge list,
-  // the sync jobs with their tables, and two objects per connection (the
-  // sessions' own buffers are not counted).
+  // the sync jobs with their windows and tables, and two objects per connection
+  // (the sessions' own buffers are not counted).
   size_t count = tree_->AllocationCount() + mirror_->AllocationCount() + 3 +
                  (peers_.capacity() > 0) + peers_.size() +
                  (members_.capacity() > 0) + (sync_plan_.capacity() > 0) +
                  (sync_jobs_.capacity() > 0) + sync_jobs_.size();
   for (size_t i = 0; i < sync_jobs_.size(); ++i) {
-    count += sync_jobs_[i]->ranges.capacity() > 0;
+    const Vector<SyncWindow>& windows = sync_jobs_[i]->windows;
+    count += windows.capacity() > 0;
+    for (const SyncWindow& w : windows) count += w.ranges.capacity() > 0;
   }
   for (Connection* c = connections_; c != nullptr; c = c->next) {
     count += 1 + (c->session != nullptr);
@@ -673,12 +675,16 @@ void Node::RunConnection(Connection* c) {
         room = direct_room;
       }
       const uint64_t deadline = c->session->NextDeadlineNs();
-      // Requests of the peer left for the next round (peer_inflight_bytes)
-      // and a sync's flush are taken soon, bytes or not.
+      // Requests of the peer left for the next round (peer_inflight_bytes,
+      // kServePerRound) and a sync's flush are taken at once: the receive
+      // only looks for bytes already there. Each round takes at least one
+      // of them, so this does not spin.
       const bool waiting = c->session->NextLogfileRequestBytes() != 0 ||
                            c->session->NextSyncRequestBytes() != 0 ||
                            SyncFlushWantedLocked(c);
-      if (deadline <= now || waiting) {
+      if (waiting) {
+        wait = 0;
+      } else if (deadline <= now) {
         wait = kMinReceiveWaitNs;
       } else if (deadline - now < wait) {
         wait = deadline - now < kMinReceiveWaitNs ? kMinReceiveWaitNs

@@ -80,12 +80,16 @@ struct NodeConfig {
   uint64_t fetch_poll_ns = kNsPerSecond / 5;
   // Block sync (docu/replication.md §6): the data devices of the attached
   // resources (null: this host neither syncs nor serves a sync); the digest
-  // block, the blocks per window (one digest-request), the block-requests
-  // in flight per resource (each at most wire::kMaxDataChunk bytes) and
-  // the wait after an unavailable source or a failure.
+  // block, the blocks per window (one digest-request), the windows in
+  // flight per resource (digests asked for ahead of their blocks), the
+  // block-requests in flight per resource (each at most
+  // wire::kMaxDataChunk bytes) and the wait after an unavailable source or
+  // a failure. sync_windows + sync_requests stay within kMaxSyncRequests
+  // for one resource.
   engine::DataAccess* data_access = nullptr;
   uint32_t sync_block_bytes = 64u << 10;
   uint32_t sync_window_blocks = 64;
+  size_t sync_windows = 3;
   size_t sync_requests = 4;
   uint64_t sync_retry_ns = 1 * kNsPerSecond;
 };
@@ -217,16 +221,23 @@ class Node {
   void FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io);
   // Sends the next requests of the jobs that `c`'s session serves.
   void AskSyncLocked(Connection* c, uint64_t now_ns);
-  // The window is written (and, with `flushed`, flushed): position moves to
-  // its end; durable_position with it when nothing written is unflushed.
-  void FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns, bool flushed);
+  // The first window is written: position moves to its end,
+  // durable_position with it when nothing written is unflushed; a flush is
+  // wanted when syncstatus-HOST is due to move.
+  void FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns);
+  // Finishes the written windows of the jobs `c` asks for, in device
+  // order, and drops the windows of a job with a failed one once nothing
+  // of them is in flight.
+  void SettleSyncJobsLocked(Connection* c, uint64_t now_ns);
   // Whether a job synced from `c`'s peer waits for a flush (the next round
   // should come soon, bytes or not).
   bool SyncFlushWantedLocked(const Connection* c);
   // Records a device failure for msg-err-sync (published by
   // PublishSyncLocked); `what`: "read", "write" or "flush".
   static void NoteSyncFailure(SyncJob* job, const char* what, Status why);
-  void RestartSyncWindowLocked(SyncJob* job, uint64_t now_ns);
+  // Drops the job's windows; the sync goes on from position after
+  // sync_retry_ns.
+  void RestartSyncWindowsLocked(SyncJob* job, uint64_t now_ns);
   void PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force);
   void DropConnectionSyncLocked(Connection* c);
   // Writes resource-R/leaf -> *value (a link of this host; null: a

@@ -40,6 +40,9 @@ struct Node::Connection {
   // The index in jobs_ of the job that asks first in the next
   // AskFetchLocked (round robin between resources).
   size_t fetch_turn = 0;
+  // The sync job AskSyncLocked starts with: the next one each call, so
+  // that resources synced over one connection share kMaxSyncRequests.
+  size_t sync_turn = 0;
   Connection* next = nullptr;
   // peer_inflight_bytes (docu/replication.md "Memory per peer"), under the
   // node's lock. Requesting: logfile and block bytes asked of the peer and
@@ -252,15 +255,30 @@ struct SyncBound {
   }
 };
 
-// The sync of one resource from its designated primary, one window of
-// digest blocks at a time: digests of the window, the differing blocks,
-// then a flush of the local device; then syncstatus-HOST moves on.
+// One window of digest blocks of a sync: [start, end) of the device.
+struct SyncWindow {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  bool comparing = false;       // its digests are compared in this round
+  bool compared = false;        // ranges holds what differs
+  bool failed = false;          // a read, write or answer of it went wrong
+  Vector<SyncRange> ranges;     // the differing blocks
+  size_t next_range = 0;        // ranges[next_range..] not requested
+  size_t blocks_in_flight = 0;  // requested, not yet written
+  // Written in full: every differing block asked for and written.
+  bool done() const {
+    return compared && !failed && next_range == ranges.size() &&
+           blocks_in_flight == 0;
+  }
+};
+
+// The sync of one resource from its designated primary, in windows of
+// digest blocks: the digests of up to sync_windows windows are asked for
+// ahead, and the differing blocks of the compared ones are asked for in
+// device order while the next windows' digests are on their way. A window
+// is finished when its blocks are written, in device order; syncstatus-HOST
+// moves after a flush of the local device.
 struct Node::SyncJob {
-  enum class Phase : uint8_t {
-    kIdle,     // no request in flight; the next window starts at position
-    kDigests,  // the window's digest-request is in flight
-    kBlocks,   // the differing blocks are requested and written
-  };
   SyncTarget target;
   bool planned = false;
   // Start again from syncstatus-HOST (new job, other source, syncstatus
@@ -274,13 +292,12 @@ struct Node::SyncJob {
   uint64_t durable_position = 0;
   bool flush_wanted = false;      // flush in the next round (then publish)
   bool flush_in_flight = false;   // a round flushes for it now
-  Phase phase = Phase::kIdle;
-  uint64_t window_end = 0;  // the window is [position, window_end)
-  Connection* connection = nullptr;  // whose session asks
-  Vector<SyncRange> ranges;          // the window's differing blocks
-  size_t next_range = 0;             // ranges[next_range..] not requested
-  size_t blocks_in_flight = 0;       // requested, answer not yet handled
-  bool window_failed = false;        // a block of the window went wrong
+  uint64_t flush_covers = 0;      // what that flush makes durable
+  // In flight, in device order from position (none: idle). A failed one
+  // stops the asking; once none of them has anything in flight they are
+  // dropped and the sync goes on from position after sync_retry_ns.
+  Vector<SyncWindow> windows;
+  Connection* connection = nullptr;  // whose session asks, while windows
   uint64_t retry_ns = 0;             // start a window not before
   SyncBound bound;                   // of every byte synced so far
   uint64_t published_position = 0;   // syncstatus-HOST on the tree
@@ -294,6 +311,26 @@ struct Node::SyncJob {
   // not), and what the tree holds.
   char error[128] = {};
   char error_published[128] = {};
+
+  bool idle() const { return windows.empty(); }
+  bool failed() const {
+    for (const SyncWindow& w : windows) {
+      if (w.failed) return true;
+    }
+    return false;
+  }
+  size_t blocks_in_flight() const {
+    size_t n = 0;
+    for (const SyncWindow& w : windows) n += w.blocks_in_flight;
+    return n;
+  }
+  // The window of `offset`, or null.
+  SyncWindow* WindowAt(uint64_t offset) {
+    for (SyncWindow& w : windows) {
+      if (w.start <= offset && offset < w.end) return &w;
+    }
+    return nullptr;
+  }
 };
 
 // A digest-reply to compare with the local window (node_sync.cc).
@@ -319,10 +356,9 @@ struct SyncWrite {
 
 struct SyncFlush {
   Bytes resource;
-  // Durable up to here once it succeeded: the window whose last blocks the
-  // round writes (window), or what was synced when it was asked for.
+  // Durable up to here once it succeeded: the first window, whose last
+  // blocks the round writes, or what was synced when it was asked for.
   uint64_t covers = 0;
-  bool window = false;
   bool ok = false;  // result
   Status failure;   // result: the local device's error
 };
@@ -341,6 +377,11 @@ struct Node::SyncIo {
   Vector<SyncWrite> writes;
   Vector<SyncFlush> flushes;
   Vector<SyncServe> serves;
+  // The device I/O buffer of the connection (platform::AllocateIoBuffer),
+  // allocated at its first use and kept: kIoChunk bytes, or kIoChunkMin
+  // when memory was too fragmented.
+  void* buffer = nullptr;
+  size_t buffer_bytes = 0;
   bool empty() const {
     return compares.empty() && writes.empty() && flushes.empty() &&
            serves.empty();

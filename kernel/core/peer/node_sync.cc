@@ -1,16 +1,17 @@
 // Node: block sync of a secondary's data device from its designated primary
 // and serving it (docu/replication.md §6 "Sync").
 //
-// Per resource, one window of sync_window_blocks digest blocks at a time:
-// ask the source for the window's digests, compare them with the local
-// device's, ask for the blocks that differ (sync_requests in flight), write
-// them, then go on with the next window. syncstatus-HOST moves at most every
+// Per resource, windows of sync_window_blocks digest blocks: the digests of
+// up to sync_windows windows are asked for ahead and compared with the local
+// device's as they come; the blocks that differ are asked for in device
+// order (sync_requests in flight) and written. Windows finish in device
+// order once written. syncstatus-HOST moves at most every
 // kSyncPublishIntervalNs and at the end, each time after a flush of the
 // local device, to the end of the windows that flush covers. Every answer of
-// the source carries its log bound; the largest one becomes syncpos-HOST, which
-// replay must pass before the replica is consistent. Device I/O goes through
-// engine::DataAccess, never under the node's lock; jobs are found by resource
-// name after every unlock.
+// the source carries its log bound; the largest one becomes syncpos-HOST,
+// which replay must pass before the replica is consistent. Device I/O goes
+// through engine::DataAccess, never under the node's lock; jobs are found by
+// resource name after every unlock.
 #include "core/base/memory.h"
 #include "core/peer/node.h"
 #include "core/peer/node_internal.h"
@@ -36,6 +37,35 @@ constexpr size_t kIoChunkMin = 64u << 10;
 
 Slice BytesSlice(const Bytes& b) { return Slice(b.data(), b.size()); }
 
+// Reads device bytes [offset, offset + length) into `buffer` in pieces of
+// whole steps, as many as fit in buffer_bytes, with read(offset, into,
+// size), and calls visit(k, offset, bytes, size) for the k-th step of
+// `step` bytes (the last one may be shorter) until it returns false.
+// Returns the status of the first read that failed.
+template <typename Read, typename Visit>
+Status ForEachDeviceStep(uint64_t offset, uint64_t length, uint64_t step,
+                         uint8_t* buffer, size_t buffer_bytes, Read read,
+                         Visit visit) {
+  const uint64_t per_read = buffer_bytes / step * step;
+  const uint64_t end = offset + length;
+  uint64_t k = 0;
+  for (uint64_t at = offset; at < end;) {
+    uint64_t piece = end - at;
+    if (piece > per_read) piece = per_read;
+    const Status s = read(at, buffer, static_cast<size_t>(piece));
+    if (!s.ok()) return s;
+    for (uint64_t in = 0; in < piece; in += step, ++k) {
+      uint64_t size = piece - in;
+      if (size > step) size = step;
+      if (!visit(k, at + in, buffer + in, static_cast<size_t>(size))) {
+        return Status::Ok();
+      }
+    }
+    at += piece;
+  }
+  return Status::Ok();
+}
+
 Status CopyTo(Slice from, Bytes* to) {
   to->Clear();
   return AppendSlice(to, from);
@@ -45,7 +75,12 @@ Status CopyTo(Slice from, Bytes* to) {
 
 Node::SyncIo* Node::NewSyncIo() { return New<SyncIo>(platform::Gfp::kKernel); }
 
-void Node::DeleteSyncIo(SyncIo* io) { Delete(io); }
+void Node::DeleteSyncIo(SyncIo* io) {
+  if (io != nullptr && io->buffer != nullptr) {
+    platform::FreeIoBuffer(io->buffer);
+  }
+  Delete(io);
+}
 
 void Node::DeleteSyncJob(SyncJob* job) { Delete(job); }
 
@@ -87,8 +122,7 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     }
     job->target = t;
     job->planned = true;
-    if (job->restart_pending && job->phase == SyncJob::Phase::kIdle &&
-        !job->flush_in_flight) {
+    if (job->restart_pending && job->idle() && !job->flush_in_flight) {
       job->restart_pending = false;
       job->position = t.synced / block * block;
       job->durable_position = job->position;
@@ -105,9 +139,8 @@ void Node::PlanSyncLocked(uint64_t now_ns) {
     SyncJob* job = sync_jobs_[i];
     PublishSyncLocked(job, now_ns, false);
     // A job no longer planned goes once nothing of it is in flight.
-    if (!job->planned && job->phase == SyncJob::Phase::kIdle &&
-        !job->flush_in_flight && !job->syncing_published &&
-        job->error_published[0] == '\0') {
+    if (!job->planned && job->idle() && !job->flush_in_flight &&
+        !job->syncing_published && job->error_published[0] == '\0') {
       sync_jobs_.Erase(i);
       Delete(job);
     } else {
@@ -122,8 +155,7 @@ void Node::PublishSyncLocked(SyncJob* job, uint64_t now_ns, bool force) {
   char value[tree::kMaxPathBytes + 1];
   // Syncing until nothing is in flight: marsadm waits for is-syncing 0
   // before it sets syncstatus-HOST back (invalidate).
-  const bool syncing = job->planned || job->phase != SyncJob::Phase::kIdle ||
-                       job->flush_in_flight;
+  const bool syncing = job->planned || !job->idle() || job->flush_in_flight;
   if (syncing != job->syncing_published || force) {
     PublishActualLocked(resource, "is-syncing",
                         Slice::FromCString(syncing ? "1" : "0"));
@@ -214,10 +246,17 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
     if (got.kind == SyncAsk::Kind::kBlocks) c->ReleaseInflight(got.length);
     SyncJob* job = FindSyncJobLocked(BytesSlice(got.resource));
     if (job == nullptr || job->connection != c) continue;  // dropped
+    SyncWindow* w = job->WindowAt(got.offset);
     if (got.kind == SyncAsk::Kind::kDigests) {
-      if (job->phase != SyncJob::Phase::kDigests) continue;
+      // Only the window asked for; a reply of a window dropped before
+      // (a restart) compares as well as a new one would.
+      if (w == nullptr || w->start != got.offset ||
+          w->end - w->start != got.length || w->compared || w->comparing ||
+          w->failed) {
+        continue;
+      }
       if (got.unavailable) {
-        RestartSyncWindowLocked(job, now_ns);
+        w->failed = true;
         continue;
       }
       job->bound.Raise(got.log_number, got.log_offset);
@@ -227,19 +266,19 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       compare.block_size = got.block_size;
       compare.resource = Move(got.resource);
       compare.remote = Move(got.payload);
-      if (!io->compares.PushBack(Move(compare)).ok()) {
-        RestartSyncWindowLocked(job, now_ns);
+      if (io->compares.PushBack(Move(compare)).ok()) {
+        w->comparing = true;
+      } else {
+        w->failed = true;
       }
       continue;
     }
     // Block data: no longer in flight once taken; the bytes handed to a
     // write count again until it is done (FinishSyncWorkLocked).
-    if (job->phase != SyncJob::Phase::kBlocks || job->blocks_in_flight == 0) {
-      continue;
-    }
+    if (w == nullptr || w->blocks_in_flight == 0) continue;
     if (got.unavailable) {
-      job->blocks_in_flight--;
-      job->window_failed = true;
+      w->blocks_in_flight--;
+      w->failed = true;
       continue;
     }
     job->bound.Raise(got.log_number, got.log_offset);
@@ -251,41 +290,46 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
     if (io->writes.PushBack(Move(write)).ok()) {
       c->AddInflight(bytes);  // as before the take: no new maximum
     } else {
-      job->blocks_in_flight--;
-      job->window_failed = true;
+      w->blocks_in_flight--;
+      w->failed = true;
     }
   }
-  // A window whose last blocks are written in this round is flushed in it
-  // when syncstatus-HOST is due to move (the last window, or the publish
-  // interval passed); a flush asked for after windows finished without one
-  // goes out in this round too.
+  // The first window, when its last blocks are written in this round, is
+  // flushed in it if syncstatus-HOST is due to move (the last window, or
+  // the publish interval passed); a flush asked for when windows finished
+  // without one (FinishSyncWindowLocked) goes out in this round too. Either
+  // comes after the round's writes.
   for (size_t i = 0; i < sync_jobs_.size(); ++i) {
     SyncJob* job = sync_jobs_[i];
-    const Slice name = Slice::FromCString(job->target.resource);
     if (job->flush_in_flight) continue;
+    const Slice name = Slice::FromCString(job->target.resource);
     bool window = false;
-    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
-        job->next_range == job->ranges.size() && !job->window_failed) {
+    if (job->connection == c && !job->windows.empty()) {
+      const SyncWindow& w = job->windows[0];
       size_t writes = 0;
       for (size_t k = 0; k < io->writes.size(); ++k) {
-        if (BytesSlice(io->writes[k].resource) == name) writes++;
+        const SyncWrite& write = io->writes[k];
+        if (BytesSlice(write.resource) == name && w.start <= write.offset &&
+            write.offset < w.end) {
+          writes++;
+        }
       }
-      window = writes > 0 && writes == job->blocks_in_flight &&
-               (job->window_end >= job->target.size ||
+      window = w.compared && !w.failed && w.next_range == w.ranges.size() &&
+               writes > 0 && writes == w.blocks_in_flight &&
+               (w.end >= job->target.size ||
                 now_ns - job->last_publish_ns >= kSyncPublishIntervalNs);
     }
     const bool wanted = job->flush_wanted && job->planned &&
                         job->target.source.slice() == c->peer.slice();
     if (!window && !wanted) continue;
     SyncFlush flush;
-    flush.window = window;
-    flush.covers = window ? job->window_end : job->position;
+    flush.covers = window ? job->windows[0].end : job->position;
     if (!CopyTo(name, &flush.resource).ok() ||
         !io->flushes.PushBack(Move(flush)).ok()) {
-      if (window) job->window_failed = true;
       continue;
     }
     job->flush_in_flight = true;
+    job->flush_covers = flush.covers;
     job->flush_wanted = false;
   }
   // Room first: every request taken must be answered. The round's answers
@@ -302,6 +346,7 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       (void)io->serves.PushBack(Move(serve)).ok();  // reserved
     }
   }
+  SettleSyncJobsLocked(c, now_ns);
   AskSyncLocked(c, now_ns);
 }
 
@@ -309,70 +354,87 @@ void Node::AskSyncLocked(Connection* c, uint64_t now_ns) {
   Session* session = c->session;
   if (!c->opened || !session->open()) return;
   const uint64_t block = config_.sync_block_bytes;
-  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
-    SyncJob* job = sync_jobs_[i];
-    if (job->phase == SyncJob::Phase::kIdle) {
+  const size_t n = sync_jobs_.size();
+  const size_t first = c->sync_turn < n ? c->sync_turn : 0;
+  c->sync_turn = first + 1;
+  for (size_t step = 0; step < n; ++step) {
+    SyncJob* job = sync_jobs_[(first + step) % n];
+    if (job->idle()) {
       if (!job->planned || job->restart_pending ||
           job->target.source.slice() != c->peer.slice() ||
           now_ns < job->retry_ns || job->position >= job->target.size) {
         continue;
       }
-      uint64_t length = block * config_.sync_window_blocks;
-      if (job->target.size - job->position < length) {
-        length = job->target.size - job->position;
-      }
-      if (!session
-               ->RequestDigests(Slice::FromCString(job->target.resource),
-                                job->position, length, config_.sync_block_bytes)
-               .ok()) {
-        continue;
-      }
-      job->phase = SyncJob::Phase::kDigests;
       job->connection = c;
-      job->window_end = job->position + length;
-      continue;
     }
-    if (job->connection != c || job->phase != SyncJob::Phase::kBlocks ||
-        job->window_failed) {
-      continue;
+    if (job->connection != c || job->failed()) continue;
+    const Slice name = Slice::FromCString(job->target.resource);
+    // The differing blocks of the compared windows, in device order.
+    size_t in_flight = job->blocks_in_flight();
+    bool room = true;
+    for (size_t k = 0; k < job->windows.size() && room; ++k) {
+      SyncWindow& w = job->windows[k];
+      if (!w.compared) break;
+      while (w.next_range < w.ranges.size() &&
+             in_flight < config_.sync_requests) {
+        SyncRange& r = w.ranges[w.next_range];
+        // Within peer_inflight_bytes for the connection (a multiple of
+        // 4 KiB, so a range cut to it stays aligned); read per request.
+        const uint64_t length = c->RequestRoom(r.length);
+        if (length == 0 ||
+            !session
+                 ->RequestBlocks(name, r.offset, static_cast<uint32_t>(length))
+                 .ok()) {
+          room = false;  // waits for bytes in flight to be written
+          break;
+        }
+        c->AddInflight(length);
+        if (length == r.length) {
+          w.next_range++;
+        } else {  // the rest of the range is asked for later
+          r.offset += length;
+          r.length -= static_cast<uint32_t>(length);
+        }
+        w.blocks_in_flight++;
+        in_flight++;
+      }
+      if (w.next_range < w.ranges.size()) break;
     }
-    while (job->next_range < job->ranges.size() &&
-           job->blocks_in_flight < config_.sync_requests) {
-      SyncRange& r = job->ranges[job->next_range];
-      // Within peer_inflight_bytes for the connection (a multiple of 4 KiB,
-      // so a range cut to it stays aligned); read per request.
-      const uint64_t length = c->RequestRoom(r.length);
-      if (length == 0) break;  // waits for bytes in flight to be written
-      if (!session
-               ->RequestBlocks(Slice::FromCString(job->target.resource),
-                               r.offset, static_cast<uint32_t>(length))
-               .ok()) {
+    // The digests of the next windows, ahead of their blocks.
+    while (!job->restart_pending && job->planned &&
+           job->windows.size() < config_.sync_windows) {
+      const uint64_t start =
+          job->windows.empty() ? job->position : job->windows.back().end;
+      if (start >= job->target.size) break;
+      uint64_t length = block * config_.sync_window_blocks;
+      if (job->target.size - start < length) length = job->target.size - start;
+      if (!job->windows.Reserve(job->windows.size() + 1).ok() ||
+          !session->RequestDigests(name, start, length, block).ok()) {
         break;
       }
-      c->AddInflight(length);
-      if (length == r.length) {
-        job->next_range++;
-      } else {  // the rest of the range is asked for later
-        r.offset += length;
-        r.length -= static_cast<uint32_t>(length);
-      }
-      job->blocks_in_flight++;
+      SyncWindow w;
+      w.start = start;
+      w.end = start + length;
+      (void)job->windows.PushBack(Move(w)).ok();  // reserved
     }
+    if (job->idle()) job->connection = nullptr;
   }
 }
 
 void Node::DoSyncIo(SyncIo* io) {
   if (io->empty()) return;
   engine::DataAccess* access = config_.data_access;
-  size_t io_chunk = kIoChunk;
-  void* buffer = nullptr;
-  if (access != nullptr) {
-    buffer = platform::AllocateIoBuffer(io_chunk, platform::Gfp::kKernel);
-    if (buffer == nullptr) {
-      io_chunk = kIoChunkMin;
-      buffer = platform::AllocateIoBuffer(io_chunk, platform::Gfp::kKernel);
+  if (access != nullptr && io->buffer == nullptr) {
+    io->buffer = platform::AllocateIoBuffer(kIoChunk, platform::Gfp::kKernel);
+    io->buffer_bytes = kIoChunk;
+    if (io->buffer == nullptr) {
+      io->buffer =
+          platform::AllocateIoBuffer(kIoChunkMin, platform::Gfp::kKernel);
+      io->buffer_bytes = io->buffer != nullptr ? kIoChunkMin : 0;
     }
   }
+  uint8_t* const buffer = static_cast<uint8_t*>(io->buffer);
+  const size_t io_chunk = io->buffer_bytes;
   // Compare the source's digests with the local window's.
   for (size_t i = 0; i < io->compares.size(); ++i) {
     SyncCompare& cmp = io->compares[i];
@@ -383,44 +445,35 @@ void Node::DoSyncIo(SyncIo* io) {
     const uint64_t count = (cmp.length + cmp.block_size - 1) / cmp.block_size;
     if (cmp.remote.size() != count * platform::kSha256Bytes) continue;
     bool ok = true;
-    const uint64_t per_read = io_chunk / cmp.block_size * cmp.block_size;
-    uint64_t read_end = cmp.offset;  // buffer holds [read_end - read, read_end)
-    uint64_t read = 0;
-    for (uint64_t k = 0; k < count && ok; ++k) {
-      const uint64_t offset = cmp.offset + k * cmp.block_size;
-      uint64_t size = cmp.offset + cmp.length - offset;
-      if (size > cmp.block_size) size = cmp.block_size;
-      if (offset >= read_end) {
-        read = cmp.offset + cmp.length - offset;
-        if (read > per_read) read = per_read;
-        cmp.failure = access->ReadAsTarget(name, offset, buffer, read);
-        ok = cmp.failure.ok();
-        if (!ok) break;
-        read_end = offset + read;
-      }
-      const uint8_t* block =
-          static_cast<const uint8_t*>(buffer) + (offset - (read_end - read));
-      uint8_t digest[platform::kSha256Bytes];
-      platform::Sha256(block, size, digest);
-      platform::AddCounter(platform::Counter::kSyncBytesCompared, size);
-      if (__builtin_memcmp(digest,
-                           cmp.remote.data() + k * platform::kSha256Bytes,
-                           platform::kSha256Bytes) == 0) {
-        continue;
-      }
-      // Differing blocks, contiguous ones merged up to a chunk.
-      if (!cmp.differ.empty()) {
-        SyncRange& last = cmp.differ.back();
-        if (last.offset + last.length == offset &&
-            last.length + size <= wire::kMaxDataChunk) {
-          last.length += static_cast<uint32_t>(size);
-          continue;
-        }
-      }
-      ok = cmp.differ.PushBack(SyncRange{offset, static_cast<uint32_t>(size)})
-               .ok();
-    }
-    cmp.ok = ok;
+    cmp.failure = ForEachDeviceStep(
+        cmp.offset, cmp.length, cmp.block_size, buffer, io_chunk,
+        [&](uint64_t offset, void* into, size_t size) {
+          return access->ReadAsTarget(name, offset, into, size);
+        },
+        [&](uint64_t k, uint64_t offset, const uint8_t* block, size_t size) {
+          uint8_t digest[platform::kSha256Bytes];
+          platform::Sha256(block, size, digest);
+          platform::AddCounter(platform::Counter::kSyncBytesCompared, size);
+          if (__builtin_memcmp(digest,
+                               cmp.remote.data() + k * platform::kSha256Bytes,
+                               platform::kSha256Bytes) == 0) {
+            return true;
+          }
+          // Differing blocks, contiguous ones merged up to a chunk.
+          if (!cmp.differ.empty()) {
+            SyncRange& last = cmp.differ.back();
+            if (last.offset + last.length == offset &&
+                last.length + size <= wire::kMaxDataChunk) {
+              last.length += static_cast<uint32_t>(size);
+              return true;
+            }
+          }
+          ok = cmp.differ
+                   .PushBack(SyncRange{offset, static_cast<uint32_t>(size)})
+                   .ok();
+          return ok;
+        });
+    cmp.ok = ok && cmp.failure.ok();
   }
   // Write the blocks received.
   for (size_t i = 0; i < io->writes.size(); ++i) {
@@ -458,36 +511,25 @@ void Node::DoSyncIo(SyncIo* io) {
     const size_t payload = digests ? count * platform::kSha256Bytes
                                    : static_cast<size_t>(ask.length);
     if (!s.payload.Resize(payload).ok()) continue;
-    bool ok = true;
     engine::LogPosition bound;
-    const uint64_t per_read = io_chunk / step * step;
-    uint64_t read_end = ask.offset;  // buffer holds [read_end - read, read_end)
-    uint64_t read = 0;
-    for (uint64_t k = 0; k < count && ok; ++k) {
-      const uint64_t offset = ask.offset + k * step;
-      uint64_t size = ask.offset + ask.length - offset;
-      if (size > step) size = step;
-      if (offset >= read_end) {
-        read = ask.offset + ask.length - offset;
-        if (read > per_read) read = per_read;
-        ok = access->ReadAsSource(name, offset, buffer, read, &bound).ok();
-        if (!ok) break;
-        read_end = offset + read;
-      }
-      const uint8_t* block =
-          static_cast<const uint8_t*>(buffer) + (offset - (read_end - read));
-      if (digests) {
-        platform::Sha256(block, size,
-                         s.payload.data() + k * platform::kSha256Bytes);
-      } else {
-        __builtin_memcpy(s.payload.data() + k * step, block, size);
-      }
-    }
-    s.ok = ok;
+    const Status read = ForEachDeviceStep(
+        ask.offset, ask.length, step, buffer, io_chunk,
+        [&](uint64_t offset, void* into, size_t size) {
+          return access->ReadAsSource(name, offset, into, size, &bound);
+        },
+        [&](uint64_t k, uint64_t, const uint8_t* block, size_t size) {
+          if (digests) {
+            platform::Sha256(block, size,
+                             s.payload.data() + k * platform::kSha256Bytes);
+          } else {
+            __builtin_memcpy(s.payload.data() + k * step, block, size);
+          }
+          return true;
+        });
+    s.ok = read.ok();
     s.bound_logfile = bound.logfile;
     s.bound_offset = bound.offset;
   }
-  if (buffer != nullptr) platform::FreeIoBuffer(buffer);
 }
 
 void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
@@ -528,39 +570,35 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
   for (size_t i = 0; i < io->compares.size(); ++i) {
     SyncCompare& cmp = io->compares[i];
     SyncJob* job = FindSyncJobLocked(BytesSlice(cmp.resource));
-    if (job == nullptr || job->connection != c ||
-        job->phase != SyncJob::Phase::kDigests) {
-      continue;
-    }
+    if (job == nullptr || job->connection != c) continue;
+    SyncWindow* w = job->WindowAt(cmp.offset);
+    if (w == nullptr || w->start != cmp.offset || !w->comparing) continue;
+    w->comparing = false;
     if (!cmp.ok) {
       NoteSyncFailure(job, "read", cmp.failure);
-      RestartSyncWindowLocked(job, now_ns);
+      w->failed = true;
       continue;
     }
-    job->ranges = Move(cmp.differ);
-    job->next_range = 0;
-    job->blocks_in_flight = 0;
-    job->window_failed = false;
-    if (job->ranges.empty()) {
-      FinishSyncWindowLocked(job, now_ns, /*flushed=*/false);
-    } else {
-      job->phase = SyncJob::Phase::kBlocks;
-    }
+    w->ranges = Move(cmp.differ);
+    w->next_range = 0;
+    w->compared = true;
   }
   for (size_t i = 0; i < io->writes.size(); ++i) {
-    const SyncWrite& w = io->writes[i];
-    c->ReleaseInflight(w.data.size());  // written (or failed) by now
-    SyncJob* job = FindSyncJobLocked(BytesSlice(w.resource));
-    if (job == nullptr || job->connection != c ||
-        job->phase != SyncJob::Phase::kBlocks || job->blocks_in_flight == 0) {
-      continue;
-    }
-    job->blocks_in_flight--;
-    if (!w.ok) {
-      job->window_failed = true;
-      NoteSyncFailure(job, "write", w.failure);
+    const SyncWrite& write = io->writes[i];
+    c->ReleaseInflight(write.data.size());  // written (or failed) by now
+    SyncJob* job = FindSyncJobLocked(BytesSlice(write.resource));
+    if (job == nullptr || job->connection != c) continue;
+    SyncWindow* w = job->WindowAt(write.offset);
+    if (w == nullptr || w->blocks_in_flight == 0) continue;
+    w->blocks_in_flight--;
+    if (!write.ok) {
+      w->failed = true;
+      NoteSyncFailure(job, "write", write.failure);
     }
   }
+  // Windows written in full are finished first: a flush of this round
+  // covers them.
+  SettleSyncJobsLocked(c, now_ns);
   for (size_t i = 0; i < io->flushes.size(); ++i) {
     const SyncFlush& f = io->flushes[i];
     SyncJob* job = FindSyncJobLocked(BytesSlice(f.resource));
@@ -571,40 +609,43 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       // device: start again from syncstatus-HOST once idle.
       NoteSyncFailure(job, "flush", f.failure);
       job->restart_pending = true;
-      if (f.window) job->window_failed = true;
+      job->flush_wanted = false;
       continue;
     }
-    if (!f.window) {
-      if (f.covers > job->durable_position && f.covers <= job->position) {
-        job->durable_position = f.covers;
-      }
-      PublishSyncLocked(job, now_ns, false);
-      continue;
+    if (f.covers > job->durable_position && f.covers <= job->position) {
+      job->durable_position = f.covers;
     }
-    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
-        !job->window_failed && job->blocks_in_flight == 0 &&
-        job->next_range == job->ranges.size()) {
-      FinishSyncWindowLocked(job, now_ns, /*flushed=*/true);
-    }
-  }
-  // Windows written in full without a flush (syncstatus-HOST not due).
-  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
-    SyncJob* job = sync_jobs_[i];
-    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
-        !job->window_failed && !job->flush_in_flight &&
-        job->blocks_in_flight == 0 && job->next_range == job->ranges.size()) {
-      FinishSyncWindowLocked(job, now_ns, /*flushed=*/false);
-    }
-  }
-  // A failed window starts again once none of its blocks is in flight.
-  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
-    SyncJob* job = sync_jobs_[i];
-    if (job->connection == c && job->phase == SyncJob::Phase::kBlocks &&
-        job->window_failed && job->blocks_in_flight == 0) {
-      RestartSyncWindowLocked(job, now_ns);
-    }
+    PublishSyncLocked(job, now_ns, false);
   }
   AskSyncLocked(c, now_ns);
+}
+
+void Node::SettleSyncJobsLocked(Connection* c, uint64_t now_ns) {
+  for (size_t i = 0; i < sync_jobs_.size(); ++i) {
+    SyncJob* job = sync_jobs_[i];
+    if (job->connection != c) continue;
+    // Windows written in full finish in device order.
+    while (!job->windows.empty() && job->windows[0].done()) {
+      FinishSyncWindowLocked(job, now_ns);
+    }
+    // No longer planned, or to start again: of the windows asked for
+    // ahead, those whose digests have not come back go (a late reply is
+    // then not taken); the others finish.
+    if (!job->planned || job->restart_pending) {
+      while (job->windows.size() > 1 && !job->windows.back().comparing &&
+             !job->windows.back().compared) {
+        job->windows.PopBack();
+      }
+    }
+    if (!job->failed()) continue;
+    // A failed window: the rest starts again once nothing of it is in
+    // flight (a digest-request may be: its reply is then not taken).
+    bool busy = false;
+    for (const SyncWindow& w : job->windows) {
+      busy = busy || w.comparing || w.blocks_in_flight > 0;
+    }
+    if (!busy) RestartSyncWindowsLocked(job, now_ns);
+  }
 }
 
 void Node::NoteSyncFailure(SyncJob* job, const char* what, Status why) {
@@ -621,23 +662,22 @@ void Node::NoteSyncFailure(SyncJob* job, const char* what, Status why) {
   w.CString(" (retrying)");
 }
 
-void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns, bool flushed) {
+void Node::FinishSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
+  const SyncWindow& w = job->windows[0];
   job->error[0] = '\0';
   // Nothing written is unflushed below durable_position == position.
   const bool all_durable = job->durable_position == job->position;
-  job->rate_bytes += job->window_end - job->position;
-  job->position = job->window_end;
-  if (flushed || (all_durable && job->ranges.empty())) {
+  job->rate_bytes += w.end - w.start;
+  job->position = w.end;
+  if (all_durable && w.ranges.empty()) {
     job->durable_position = job->position;
-    job->flush_wanted = false;
-  } else if (job->position >= job->target.size ||
-             now_ns - job->last_publish_ns >= kSyncPublishIntervalNs) {
+  } else if ((job->position >= job->target.size ||
+              now_ns - job->last_publish_ns >= kSyncPublishIntervalNs) &&
+             !(job->flush_in_flight && job->flush_covers >= job->position)) {
     job->flush_wanted = true;  // the next round flushes, then publishes
   }
-  job->phase = SyncJob::Phase::kIdle;
-  job->connection = nullptr;
-  job->ranges.Clear();
-  job->next_range = 0;
+  job->windows.Erase(0);
+  if (job->windows.empty()) job->connection = nullptr;
   PublishSyncLocked(job, now_ns, false);
 }
 
@@ -652,20 +692,16 @@ bool Node::SyncFlushWantedLocked(const Connection* c) {
   return false;
 }
 
-void Node::RestartSyncWindowLocked(SyncJob* job, uint64_t now_ns) {
-  job->phase = SyncJob::Phase::kIdle;
+void Node::RestartSyncWindowsLocked(SyncJob* job, uint64_t now_ns) {
+  job->windows.Clear();
   job->connection = nullptr;
-  job->ranges.Clear();
-  job->next_range = 0;
-  job->blocks_in_flight = 0;
-  job->window_failed = false;
   job->retry_ns = now_ns + config_.sync_retry_ns;
 }
 
 void Node::DropConnectionSyncLocked(Connection* c) {
   for (size_t i = 0; i < sync_jobs_.size(); ++i) {
     SyncJob* job = sync_jobs_[i];
-    if (job->connection == c) RestartSyncWindowLocked(job, 0);
+    if (job->connection == c) RestartSyncWindowsLocked(job, 0);
   }
 }
 

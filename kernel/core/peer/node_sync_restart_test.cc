@@ -168,6 +168,32 @@ TEST_F(SyncRestartTest, InvalidateWaitsUntilTheWindowInFlightIsDone) {
   ExpectSyncedFromTheStart();
 }
 
+// The digests of the windows after the first are asked for before the
+// first window's reply arrives (sync_windows: 3 by default), so that the
+// source computes them while the blocks of the first are on their way:
+// with alpha held, beta has asked for the three windows [1 MiB, 4 MiB) and
+// nothing more (one before 2026-12-05). Released, the sync ends at the size.
+using SyncPipelineTest = SyncRestartTest;
+TEST_F(SyncPipelineTest, DigestsOfTheNextWindowsAreAskedForAhead) {
+  CopiesHold hold(&alpha_.durability_);
+  StartWithAWindowInFlight();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(WaitFor([&] {
+    return beta_.Peer().counters.sync_requests_sent == 3;
+  })) << beta_.Peer().counters.sync_requests_sent;
+  ASSERT_TRUE(BetaPasses(3));
+  EXPECT_EQ(beta_.Peer().counters.sync_requests_sent, 3u);
+  EXPECT_EQ(beta_.Peer().counters.sync_digests_received, 0u);
+  hold.Release();
+  const std::string size = std::to_string(kSize);
+  ASSERT_TRUE(WaitFor([&] { return BetaLink("syncstatus-beta") == size; }))
+      << BetaLink("syncstatus-beta");
+  // The first megabyte lies below syncstatus-beta: not synced again.
+  const std::string alpha = ReadImage(alpha_data_);
+  const std::string beta = ReadImage(beta_data_);
+  EXPECT_EQ(alpha.substr(kWindow), beta.substr(kWindow));
+}
+
 // A third host, gamma (127.0.0.3), the actual primary of its own r0 with an
 // image that differs from alpha's in every digest block; it joins the
 // cluster and becomes the designated primary while beta's window from alpha
