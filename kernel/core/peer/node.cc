@@ -638,7 +638,8 @@ void Node::RunConnection(Connection* c) {
   FetchIo* io = NewFetchIo();
   SyncIo* sync_io = NewSyncIo();
   // What the session produced in a round: sent at the next round's start,
-  // before io is cleared (answers sent in place refer to io's buffers).
+  // before io and sync_io are cleared (answers sent in place refer to
+  // their buffers).
   OutputPieces out(platform::Gfp::kKernel);
   Status s = buffer != nullptr && io != nullptr && sync_io != nullptr
                  ? Status::Ok()

@@ -370,6 +370,7 @@ struct SyncServe {
   uint64_t bound_logfile = 0;
   uint64_t bound_offset = 0;
   Bytes payload;  // digests or device bytes
+  uint32_t payload_crc = 0;  // of the device bytes (crc32c::Value)
 };
 
 struct Node::SyncIo {

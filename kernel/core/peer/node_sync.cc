@@ -521,8 +521,9 @@ void Node::DoSyncIo(SyncIo* io) {
           if (digests) {
             platform::Sha256(block, size,
                              s.payload.data() + k * platform::kSha256Bytes);
-          } else {
-            __builtin_memcpy(s.payload.data() + k * step, block, size);
+          } else {  // checksummed as copied: sent from there
+            s.payload_crc = platform::Crc32cCopy(
+                s.payload_crc, s.payload.data() + k * step, block, size);
           }
           return true;
         });
@@ -560,10 +561,13 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
         data.log_number = s.bound_logfile;
         data.log_offset = s.bound_offset;
         data.data = BytesSlice(s.payload);
+        // The output refers to s.payload, kept until the next round's
+        // send (RunConnection clears the SyncIo after it).
+        sent = session->SendBlockDataInPlace(data, s.payload_crc);
       } else {
         data.flags = wire::kSyncUnavailable;
+        sent = session->SendBlockData(data);
       }
-      sent = session->SendBlockData(data);
     }
     if (!sent.ok()) break;  // the session closed
   }

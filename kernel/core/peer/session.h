@@ -343,6 +343,9 @@ class Session {
   // closes it with the codec's status. Sent regardless of backpressure.
   Status SendDigestReply(const wire::DigestReply& reply);
   Status SendBlockData(const wire::BlockData& data);
+  // SendBlockData() without copying data.data, on the terms of
+  // SendLogfileDataInPlace().
+  Status SendBlockDataInPlace(const wire::BlockData& data, uint32_t data_crc);
 
   // Closes the session for a local reason (shutdown, socket error): queues
   // an Error frame carrying `reason` (the caller may send it or not).
@@ -398,6 +401,11 @@ class Session {
   // SendLogfileData() and SendLogfileDataInPlace() (`in_place_crc`).
   Status AnswerLogfile(const wire::LogfileData& data,
                        const uint32_t* in_place_crc);
+  // Queues a data message with `in_place_crc` (the CRC-32C of its data) as
+  // its head in out_ and a reference to its data; without, or for empty
+  // data, as a copy. False (the session failed) when it could not.
+  template <class M>
+  bool SendData(const M& message, const uint32_t* in_place_crc);
   // Handles one verified frame.
   void OnFrame(const wire::Frame& frame, uint64_t now_ns);
   void OnOpenFrame(const wire::Frame& frame, uint64_t now_ns);
@@ -422,9 +430,13 @@ class Session {
   // until answered.
   template <class M>
   Status RequestSync(const M& request);
-  // Sends `answer` to the oldest sync request taken.
+  // Sends `answer` to the oldest sync request taken (its data in place
+  // with `in_place_crc`, block-data only).
   template <class M>
-  Status AnswerSync(const M& answer);
+  Status AnswerSync(const M& answer, const uint32_t* in_place_crc);
+  bool SendSyncAnswer(const wire::DigestReply& reply, const uint32_t*);
+  bool SendSyncAnswer(const wire::BlockData& data,
+                      const uint32_t* in_place_crc);
   // Queues our tree-since-request for cursor_.
   void SendTreeRequest();
   // Produces queued work (pong, answer batches) while output has room.

@@ -46,6 +46,24 @@ bool Session::Send(const M& message) {
   return Sent(encoder.AppendMessage(message));
 }
 
+template <class M>
+bool Session::SendData(const M& message, const uint32_t* in_place_crc) {
+  if (in_place_crc == nullptr || message.data.empty()) return Send(message);
+  // The frame's head goes into out_, its data stays where it is.
+  Status s = refs_.Reserve(refs_.size() + 1);
+  if (s.ok()) {
+    wire::FrameEncoder encoder(&out_);
+    s = encoder.AppendDataMessageHead(message, *in_place_crc);
+  }
+  if (!Sent(s)) return false;
+  OutputRef ref;
+  ref.at = out_.size();
+  ref.data = message.data;
+  (void)refs_.PushBack(ref);  // reserved
+  ref_bytes_ += message.data.size();
+  return true;
+}
+
 extern template void Session::OnSyncRequest<wire::DigestRequest>(
     const wire::Frame& frame);
 extern template void Session::OnSyncRequest<wire::BlockRequest>(

@@ -113,22 +113,7 @@ Status Session::AnswerLogfile(const wire::LogfileData& data,
     Fail(kErrBadLogfileAnswer, true);
     return status_;
   }
-  if (in_place_crc == nullptr || data.data.empty()) {
-    if (!Send(data)) return status_;
-  } else {
-    // The frame's head goes into out_, its data stays where it is.
-    Status s = refs_.Reserve(refs_.size() + 1);
-    if (s.ok()) {
-      wire::FrameEncoder encoder(&out_);
-      s = encoder.AppendDataMessageHead(data, *in_place_crc);
-    }
-    if (!Sent(s)) return status_;
-    OutputRef ref;
-    ref.at = out_.size();
-    ref.data = data.data;
-    (void)refs_.PushBack(ref);  // reserved
-    ref_bytes_ += data.data.size();
-  }
+  if (!SendData(data, in_place_crc)) return status_;
   answering_asks_.Erase(0);
   ++counters_.logfile_requests_served;
   counters_.logfile_bytes_sent += data.data.size();

@@ -170,21 +170,35 @@ bool Session::TakeSyncRequest(SyncAsk* ask) {
 }
 
 Status Session::SendDigestReply(const wire::DigestReply& reply) {
-  return AnswerSync(reply);
+  return AnswerSync(reply, nullptr);
 }
 
 Status Session::SendBlockData(const wire::BlockData& data) {
-  return AnswerSync(data);
+  return AnswerSync(data, nullptr);
+}
+
+Status Session::SendBlockDataInPlace(const wire::BlockData& data,
+                                     uint32_t data_crc) {
+  return AnswerSync(data, &data_crc);
+}
+
+bool Session::SendSyncAnswer(const wire::DigestReply& reply, const uint32_t*) {
+  return Send(reply);
+}
+
+bool Session::SendSyncAnswer(const wire::BlockData& data,
+                             const uint32_t* in_place_crc) {
+  return SendData(data, in_place_crc);
 }
 
 template <class M>
-Status Session::AnswerSync(const M& answer) {
+Status Session::AnswerSync(const M& answer, const uint32_t* in_place_crc) {
   if (closed()) return status_;
   if (sync_answering_.empty() || !Answers(sync_answering_[0], answer)) {
     Fail(kErrBadSyncAnswer, true);
     return status_;
   }
-  if (!Send(answer)) return status_;
+  if (!SendSyncAnswer(answer, in_place_crc)) return status_;
   sync_answering_.Erase(0);
   CountSent(answer, &counters_);
   return Status::Ok();

@@ -477,6 +477,13 @@ TEST(FrameTest, DataMessagesAreEncodedAsByAppendMessage) {
     ASSERT_TRUE(FrameEncoder(&plain).AppendMessage(block).ok());
     ASSERT_TRUE(FrameEncoder(&fused).AppendDataMessage(block).ok());
     ASSERT_EQ(ToRaw(fused), ToRaw(plain)) << size;
+    Bytes head;
+    ASSERT_TRUE(FrameEncoder(&head)
+                    .AppendDataMessageHead(
+                        block, crc32c::Value(block.data.data(), size))
+                    .ok());
+    ASSERT_TRUE(AppendSlice(&head, block.data).ok());
+    ASSERT_EQ(ToRaw(head), ToRaw(plain)) << size;
   }
   // Refused (data above the limit): nothing appended.
   LogfileData big;

@@ -194,15 +194,31 @@ Status BlockRequest::Decode(Slice payload) {
   return r.Finish("block-request: trailing bytes after payload");
 }
 
+namespace {
+
+// The fields of a block-data before its bytes.
+void WriteBlockDataHead(const BlockData& m, PayloadWriter* w) {
+  w->Fail(ValidateBlockData(m));
+  w->String16(m.resource, 1, kMaxResourceNameSize, kBadResource);
+  w->U64(m.offset);
+  w->U8(m.flags);
+  w->U64(m.log_number);
+  w->U64(m.log_offset);
+}
+
+}  // namespace
+
 Status BlockData::Encode(Bytes* out, uint32_t* data_crc) const {
   PayloadWriter w(out);
-  w.Fail(ValidateBlockData(*this));
-  w.String16(resource, 1, kMaxResourceNameSize, kBadResource);
-  w.U64(offset);
-  w.U8(flags);
-  w.U64(log_number);
-  w.U64(log_offset);
+  WriteBlockDataHead(*this, &w);
   w.Blob32(data, 0, kMaxDataChunk, kBadBlockLength, data_crc);
+  return w.Finish();
+}
+
+Status BlockData::EncodeHead(Bytes* out) const {
+  PayloadWriter w(out);
+  WriteBlockDataHead(*this, &w);
+  w.Blob32Length(data.size(), 0, kMaxDataChunk, kBadBlockLength);
   return w.Finish();
 }
 

@@ -112,6 +112,10 @@ struct BlockData {
   // With `data_crc`: *data_crc is the CRC-32C of `data`, computed as it is
   // copied (FrameEncoder::AppendDataMessage()).
   Status Encode(Bytes* out, uint32_t* data_crc = nullptr) const;
+  // The payload up to and including the length of `data`, without its
+  // bytes: they follow on the wire from where the caller keeps them
+  // (FrameEncoder::AppendDataMessageHead()).
+  Status EncodeHead(Bytes* out) const;
   Status Decode(Slice payload);
 };
 
