@@ -339,7 +339,8 @@ struct SyncCompare {
   uint64_t offset = 0;
   uint64_t length = 0;
   uint32_t block_size = 0;
-  Bytes remote;              // the source's digests
+  Slice remote;              // the source's digests, inside `frame`
+  Bytes frame;               // given back to the session when done
   bool ok = false;           // result: compared
   Status failure;            // result: the local device's error
   Vector<SyncRange> differ;  // result: blocks to fetch
@@ -349,7 +350,8 @@ struct SyncCompare {
 struct SyncWrite {
   Bytes resource;
   uint64_t offset = 0;
-  Bytes data;
+  Slice data;       // inside `frame`
+  Bytes frame;      // given back to the session when done
   bool ok = false;  // result
   Status failure;   // result: the local device's error
 };
@@ -378,6 +380,11 @@ struct Node::SyncIo {
   Vector<SyncWrite> writes;
   Vector<SyncFlush> flushes;
   Vector<SyncServe> serves;
+  // Payload buffers of earlier block answers, used again (no allocation
+  // per answer while the peer syncs): at most kSparePayloads of them, the
+  // block answers of one round.
+  static constexpr size_t kSparePayloads = 2;
+  Vector<Bytes> spare_payloads;
   // The device I/O buffer of the connection (platform::AllocateIoBuffer),
   // allocated at its first use and kept: kIoChunk bytes, or kIoChunkMin
   // when memory was too fragmented.
@@ -387,10 +394,21 @@ struct Node::SyncIo {
     return compares.empty() && writes.empty() && flushes.empty() &&
            serves.empty();
   }
+  // Call only once the output that refers to serves' payloads was sent.
   void Clear() {
     compares.Clear();
     writes.Clear();
     flushes.Clear();
+    for (SyncServe& serve : serves) {
+      if (serve.ask.kind != SyncAsk::Kind::kBlocks ||
+          serve.payload.capacity() == 0 ||
+          spare_payloads.size() >= kSparePayloads ||
+          !spare_payloads.Reserve(kSparePayloads).ok()) {
+        continue;
+      }
+      serve.payload.Clear();
+      (void)spare_payloads.PushBack(Move(serve.payload)).ok();  // reserved
+    }
     serves.Clear();
   }
 };

@@ -265,7 +265,8 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       compare.length = got.length;
       compare.block_size = got.block_size;
       compare.resource = Move(got.resource);
-      compare.remote = Move(got.payload);
+      compare.remote = got.payload;
+      compare.frame = Move(got.frame);
       if (io->compares.PushBack(Move(compare)).ok()) {
         w->comparing = true;
       } else {
@@ -285,7 +286,8 @@ void Node::TakeSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
     SyncWrite write;
     write.offset = got.offset;
     write.resource = Move(got.resource);
-    write.data = Move(got.payload);
+    write.data = got.payload;
+    write.frame = Move(got.frame);
     const uint64_t bytes = write.data.size();
     if (io->writes.PushBack(Move(write)).ok()) {
       c->AddInflight(bytes);  // as before the take: no new maximum
@@ -510,7 +512,12 @@ void Node::DoSyncIo(SyncIo* io) {
     const uint64_t count = (ask.length + step - 1) / step;
     const size_t payload = digests ? count * platform::kSha256Bytes
                                    : static_cast<size_t>(ask.length);
-    if (!s.payload.Resize(payload).ok()) continue;
+    if (!digests && !io->spare_payloads.empty()) {
+      s.payload = Move(io->spare_payloads.back());
+      io->spare_payloads.PopBack();
+    }
+    // Every byte is written below before it is sent.
+    if (!s.payload.ResizeForOverwrite(payload).ok()) continue;
     engine::LogPosition bound;
     const Status read = ForEachDeviceStep(
         ask.offset, ask.length, step, buffer, io_chunk,
@@ -599,6 +606,13 @@ void Node::FinishSyncWorkLocked(Connection* c, uint64_t now_ns, SyncIo* io) {
       w->failed = true;
       NoteSyncFailure(job, "write", write.failure);
     }
+  }
+  // The received frames go back to the session for the next ones.
+  for (SyncCompare& cmp : io->compares) {
+    session->RecycleBuffer(Move(cmp.frame));
+  }
+  for (SyncWrite& write : io->writes) {
+    session->RecycleBuffer(Move(write.frame));
   }
   // Windows written in full are finished first: a flush of this round
   // covers them.

@@ -194,8 +194,10 @@ struct SyncGot {
   uint64_t log_number = 0;
   uint64_t log_offset = 0;
   // kDigests: count * 32 digest bytes; kBlocks: `length` device bytes;
-  // empty if unavailable.
-  Bytes payload;
+  // empty if unavailable. Inside `frame` (the received frame's payload: no
+  // copy); give `frame` back with RecycleBuffer() once done with them.
+  Slice payload;
+  Bytes frame;
 };
 
 // What the session did, for status reports. Read with Session::counters().

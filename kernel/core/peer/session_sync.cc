@@ -241,18 +241,18 @@ void Session::OnSyncReply(const wire::Frame& frame) {
     return;
   }
   SyncGot got;
-  s = CopySlice(PayloadOf(reply), &got.payload);
-  if (s.ok()) {
-    got.kind = ask.kind;
-    got.resource = Move(ask.resource);
-    got.offset = ask.offset;
-    got.length = ask.length;
-    got.block_size = ask.block_size;
-    got.unavailable = reply.unavailable();
-    got.log_number = reply.log_number;
-    got.log_offset = reply.log_offset;
-    s = sync_got_.PushBack(Move(got));
-  }
+  // The bytes stay where they were received: the frame's buffer goes along.
+  got.payload = PayloadOf(reply);
+  got.frame = decoder_.TakePayload();
+  got.kind = ask.kind;
+  got.resource = Move(ask.resource);
+  got.offset = ask.offset;
+  got.length = ask.length;
+  got.block_size = ask.block_size;
+  got.unavailable = reply.unavailable();
+  got.log_number = reply.log_number;
+  got.log_offset = reply.log_offset;
+  s = sync_got_.PushBack(Move(got));
   if (!s.ok()) {
     Fail(s, false);
     return;
