@@ -150,24 +150,11 @@ Measurement RunFetchBench(const FetchOptions& options) {
          m.name.c_str(), static_cast<double>(length) / kMiB, options.rounds);
   std::vector<double> mars, reference;
   for (int round = 0; round < options.rounds; ++round) {
-    CpuMs ref_cpu, mars_cpu;
-    const double ref =
-        SocketCopyOnce(source, length, work.path(), link, &ref_cpu);
-    std::string error;
-    const double got = FetchOnce(source, length, link, &mars_cpu, &error);
-    printf(
-        "  round %d: socket copy %8.1f MiB/s (CPU %.0f + %.0f ms)   "
-        "mars fetch %8.1f MiB/s (CPU %.0f + %.0f ms)%s%s\n",
-        round + 1, ref, ref_cpu.first, ref_cpu.second, got, mars_cpu.first,
-        mars_cpu.second, error.empty() ? "" : "  ", error.c_str());
-    fflush(stdout);
-    if (ref < 0 || got < 0) {
-      m.ok = false;
-      m.note = ref < 0 ? "the socket copy failed" : error;
-      return m;
-    }
-    reference.push_back(ref);
-    mars.push_back(got);
+    CopyRound r;
+    r.reference_mibs =
+        SocketCopyOnce(source, length, work.path(), link, &r.reference_cpu);
+    r.mars_mibs = FetchOnce(source, length, link, &r.mars_cpu, &r.error);
+    if (!RecordCopyRound(round, "fetch", r, &m, &reference, &mars)) return m;
   }
   m.mars_mibs = Median(mars);
   m.reference_mibs = Median(reference);

@@ -209,31 +209,13 @@ LagResult RunLagBench(const LagOptions& options) {
                 std::string(beta.Peer().last_error));
   }
 
-  engine::Manager alpha_manager, beta_manager;
-  // Stopped (resources detached) on every way out, after the driver.
-  struct StopManagers {
-    engine::Manager* a;
-    engine::Manager* b;
-    ~StopManagers() {
-      a->Stop();
-      b->Stop();
-    }
-  } stop_managers{&alpha_manager, &beta_manager};
-  if (!alpha_manager
-           .Init(alpha.root().c_str(), &engine::kResourceHooks, alpha.clock(),
-                 alpha.durability(), alpha.data_access())
-           .ok() ||
-      !beta_manager
-           .Init(beta.root().c_str(), &engine::kResourceHooks, beta.clock(),
-                 beta.durability(), beta.data_access())
-           .ok()) {
-    return fail("Manager::Init failed");
-  }
+  ManagerPair managers;  // stopped on every way out, after the driver
+  if (!managers.Init(&alpha, &beta)) return fail("Manager::Init failed");
   const std::string beta_dir = beta.Path("resource-r0");
   const std::string alpha_dir = alpha.Path("resource-r0");
   Writer writer(options.rate_mibs, options.write_bytes, options.device_bytes);
   {
-    ManagerDriver driver(&alpha_manager, &beta_manager);
+    ManagerDriver driver(&managers.alpha, &managers.beta);
     if (!WaitFor(
             [&] {
               return pt::FrontDiskSizeForTest("r0") == options.device_bytes &&
@@ -321,8 +303,7 @@ LagResult RunLagBench(const LagOptions& options) {
              static_cast<double>(options.device_bytes) / kMiB);
     result.note = note;
   }  // the driver stops
-  alpha_manager.Stop();
-  beta_manager.Stop();
+  managers.Stop();
   StopPair(&alpha, &beta);
   return result;
 }

@@ -1,5 +1,5 @@
-// Drives the engine::Managers of two benchmark hosts in one process, as
-// mars_main does in the module: one thread scans both every
+// The engine::Managers of two benchmark hosts in one process, and what
+// drives them as mars_main does in the module: one thread scans both every
 // Manager::kScanIntervalNs, switching the process-wide host name before each
 // scan (the only thing a Manager reads it for).
 #ifndef MARS_TESTING_BENCH_MANAGER_DRIVER_H_
@@ -9,11 +9,37 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster_host.h"
 #include "core/engine/manager.h"
+#include "core/engine/resource.h"
 #include "platform_user.h"
 
 namespace mars {
 namespace bench {
+
+// The Managers of hosts alpha and beta with the real engine
+// (kResourceHooks); stopped (resources detached) by Stop() and when it
+// goes. Declare it after what must outlive the resources, and stop the
+// ManagerDriver first.
+struct ManagerPair {
+  ~ManagerPair() { Stop(); }
+  // False when either Manager::Init failed.
+  bool Init(ClusterHost* a, ClusterHost* b) {
+    return alpha
+               .Init(a->root().c_str(), &engine::kResourceHooks, a->clock(),
+                     a->durability(), a->data_access())
+               .ok() &&
+           beta.Init(b->root().c_str(), &engine::kResourceHooks, b->clock(),
+                     b->durability(), b->data_access())
+               .ok();
+  }
+  void Stop() {
+    alpha.Stop();
+    beta.Stop();
+  }
+  engine::Manager alpha;
+  engine::Manager beta;
+};
 
 // Scans both Managers every second until stopped.
 class ManagerDriver {

@@ -161,5 +161,26 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
   return MiBPerSecond(length - timing.first_bytes, seconds);
 }
 
+bool RecordCopyRound(int round, const char* what, const CopyRound& r,
+                     Measurement* m, std::vector<double>* reference,
+                     std::vector<double>* mars) {
+  printf(
+      "  round %d: socket copy %8.1f MiB/s (CPU %.0f + %.0f ms)   "
+      "mars %s %8.1f MiB/s (CPU %.0f + %.0f ms%s)%s%s\n",
+      round + 1, r.reference_mibs, r.reference_cpu.first,
+      r.reference_cpu.second, what, r.mars_mibs, r.mars_cpu.first,
+      r.mars_cpu.second, r.extra.c_str(), r.error.empty() ? "" : "  ",
+      r.error.c_str());
+  fflush(stdout);
+  if (r.reference_mibs < 0 || r.mars_mibs < 0) {
+    m->ok = false;
+    m->note = r.reference_mibs < 0 ? "the socket copy failed" : r.error;
+    return false;
+  }
+  reference->push_back(r.reference_mibs);
+  mars->push_back(r.mars_mibs);
+  return true;
+}
+
 }  // namespace bench
 }  // namespace mars

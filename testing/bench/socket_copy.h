@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "slow_link.h"
 
 namespace mars {
@@ -34,6 +35,23 @@ CpuMs BusiestTwo(const std::vector<uint64_t>& used_ns);
 double SocketCopyOnce(const std::string& source, uint64_t length,
                       const std::string& dir, const SlowLinkOptions* link,
                       CpuMs* cpu);
+
+// One round of a benchmark against the socket copy.
+struct CopyRound {
+  double reference_mibs = -1;  // negative: the socket copy failed
+  CpuMs reference_cpu;
+  double mars_mibs = -1;  // negative: mars failed (`error`)
+  CpuMs mars_cpu;
+  std::string error;
+  std::string extra;  // printed after mars's CPU time, e.g. ", 4 MiB copied"
+};
+
+// Prints the round's line ("round N: socket copy ... mars `what` ...") and
+// appends both rates to the lists; when either failed, marks *m failed
+// with the reason instead and returns false.
+bool RecordCopyRound(int round, const char* what, const CopyRound& r,
+                     Measurement* m, std::vector<double>* reference,
+                     std::vector<double>* mars);
 
 }  // namespace bench
 }  // namespace mars

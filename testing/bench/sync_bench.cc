@@ -118,26 +118,13 @@ double SyncOnce(const SyncOptions& options, const std::string& alpha_data,
     *error = "cannot listen on 127.0.0.3 and 127.0.0.4 for the link";
     return -1;
   }
-  engine::Manager alpha_manager, beta_manager;
-  struct StopAll {
-    engine::Manager* a;
-    engine::Manager* b;
-    ClusterHost* ha;
-    ClusterHost* hb;
-    ~StopAll() {
-      a->Stop();
-      b->Stop();
-      StopPair(ha, hb);
-    }
-  } stop_all{&alpha_manager, &beta_manager, &alpha, &beta};
-  if (!alpha_manager
-           .Init(alpha.root().c_str(), &engine::kResourceHooks, alpha.clock(),
-                 alpha.durability(), alpha.data_access())
-           .ok() ||
-      !beta_manager
-           .Init(beta.root().c_str(), &engine::kResourceHooks, beta.clock(),
-                 beta.durability(), beta.data_access())
-           .ok()) {
+  struct StopHosts {  // after the Managers
+    ClusterHost* a;
+    ClusterHost* b;
+    ~StopHosts() { StopPair(a, b); }
+  } stop_hosts{&alpha, &beta};
+  ManagerPair managers;
+  if (!managers.Init(&alpha, &beta)) {
     *error = "Manager::Init failed";
     return -1;
   }
@@ -147,7 +134,7 @@ double SyncOnce(const SyncOptions& options, const std::string& alpha_data,
       platform::GetCounter(platform::Counter::kSyncBytesCopied);
   double mibs = -1;
   {
-    ManagerDriver driver(&alpha_manager, &beta_manager);
+    ManagerDriver driver(&managers.alpha, &managers.beta);
     Clock::time_point first;
     if (!WaitFor(
             [&] {
@@ -183,8 +170,7 @@ double SyncOnce(const SyncOptions& options, const std::string& alpha_data,
     // The first window's digests were compared at `first`: not timed.
     mibs = MiBPerSecond(size - compared_first, seconds);
   }
-  alpha_manager.Stop();
-  beta_manager.Stop();
+  managers.Stop();
   if (!SameFiles(alpha_data, beta_data, size)) {
     *error = "beta's data file differs from alpha's after the sync";
     return -1;
@@ -221,27 +207,17 @@ Measurement RunSyncBench(const SyncOptions& options) {
   std::vector<double> mars, reference;
   uint64_t copied = 0;
   for (int round = 0; round < options.rounds; ++round) {
-    CpuMs ref_cpu, mars_cpu;
-    const double ref =
-        SocketCopyOnce(alpha_data, options.device_bytes, work.path(),
-                       options.over_link ? &options.link : nullptr, &ref_cpu);
-    std::string error;
-    const double got =
-        SyncOnce(options, alpha_data, work.path(), &mars_cpu, &copied, &error);
-    printf(
-        "  round %d: socket copy %8.1f MiB/s (CPU %.0f + %.0f ms)   "
-        "mars sync %8.1f MiB/s (CPU %.0f + %.0f ms, %.0f MiB copied)%s%s\n",
-        round + 1, ref, ref_cpu.first, ref_cpu.second, got, mars_cpu.first,
-        mars_cpu.second, static_cast<double>(copied) / kMiB,
-        error.empty() ? "" : "  ", error.c_str());
-    fflush(stdout);
-    if (ref < 0 || got < 0) {
-      m.ok = false;
-      m.note = ref < 0 ? "the socket copy failed" : error;
-      return m;
-    }
-    reference.push_back(ref);
-    mars.push_back(got);
+    CopyRound r;
+    r.reference_mibs = SocketCopyOnce(
+        alpha_data, options.device_bytes, work.path(),
+        options.over_link ? &options.link : nullptr, &r.reference_cpu);
+    r.mars_mibs = SyncOnce(options, alpha_data, work.path(), &r.mars_cpu,
+                           &copied, &r.error);
+    char extra[48];
+    snprintf(extra, sizeof(extra), ", %.0f MiB copied",
+             static_cast<double>(copied) / kMiB);
+    r.extra = extra;
+    if (!RecordCopyRound(round, "sync", r, &m, &reference, &mars)) return m;
   }
   m.mars_mibs = Median(mars);
   m.reference_mibs = Median(reference);

@@ -18,7 +18,30 @@ namespace pt = platform::test;
 
 constexpr uint64_t kDigestBlock = 64u << 10;
 
-using SyncTest = ResourcePairTest;
+class SyncTest : public ResourcePairTest {
+ protected:
+  // alpha primary with every 16th block written (test block `seed`) and
+  // written back to its image; beta attached, its image's request counts
+  // at 0.
+  void StartWithEvery16thBlockWritten(int seed) {
+    StartPrimary();
+    for (uint64_t b = 0; b < kSize / kBlock; b += 16) {
+      ASSERT_TRUE(WriteOnAlpha(b, seed).ok());
+    }
+    ASSERT_TRUE(WaitFor([&] { return WrittenBack(); }));
+    beta_resource_ = Attach(&beta_, beta_data_);
+    pt::ResetBlockDeviceForTest(beta_data_.c_str());
+  }
+  // Waits until syncstatus-beta reaches the size, then beta's image must
+  // equal alpha's.
+  void ExpectSyncedToTheSize() {
+    const std::string size = std::to_string(kSize);
+    ASSERT_TRUE(WaitFor([&] {
+      return beta_.Get("resource-r0/syncstatus-beta") == size;
+    })) << beta_.Get("resource-r0/syncstatus-beta");
+    EXPECT_EQ(ReadImage(beta_data_), ReadImage(alpha_data_));
+  }
+};
 
 // beta's image equals alpha's but in three digest blocks: exactly those
 // are copied; the replica then equals alpha's data, syncstatus-beta
@@ -36,11 +59,8 @@ TEST_F(SyncTest, CopiesOnlyTheBlocksThatDiffer) {
   beta_resource_ = Attach(&beta_, beta_data_);
   StartBoth();
 
-  const std::string size = std::to_string(kSize);
-  ASSERT_TRUE(WaitFor([&] {
-    return beta_.Get("resource-r0/syncstatus-beta") == size;
-  })) << beta_.Get("resource-r0/syncstatus-beta");
-  EXPECT_EQ(ReadImage(beta_data_), ReadImage(alpha_data_));
+  ExpectSyncedToTheSize();
+  if (HasFatalFailure()) return;
   EXPECT_EQ(platform::GetCounter(platform::Counter::kSyncBytesCompared), kSize);
   EXPECT_EQ(platform::GetCounter(platform::Counter::kSyncBytesCopied),
             changed.size() * kDigestBlock);
@@ -50,7 +70,7 @@ TEST_F(SyncTest, CopiesOnlyTheBlocksThatDiffer) {
             "log-000000001-alpha," + std::to_string(log_end) + ",0");
   // Published on both hosts: is-syncing is back to 0 once done.
   ASSERT_TRUE(WaitFor([&] {
-    return alpha_.Get("resource-r0/syncstatus-beta") == size &&
+    return alpha_.Get("resource-r0/syncstatus-beta") == std::to_string(kSize) &&
            beta_.Get("resource-r0/actual-beta/is-syncing") == "0";
   }));
 }
@@ -127,20 +147,12 @@ TEST_F(SyncTest, DeviceErrorsAreReportedAndRetried) {
 // beta's image (16 before), and syncstatus-beta still ends at the size with
 // the images equal.
 TEST_F(SyncTest, FlushesWhenSyncstatusMovesNotPerWindow) {
-  StartPrimary();
-  for (uint64_t b = 0; b < kSize / kBlock; b += 16) {
-    ASSERT_TRUE(WriteOnAlpha(b, 4).ok());
-  }
-  ASSERT_TRUE(WaitFor([&] { return WrittenBack(); }));
-  beta_resource_ = Attach(&beta_, beta_data_);
-  pt::ResetBlockDeviceForTest(beta_data_.c_str());
+  StartWithEvery16thBlockWritten(4);
+  if (HasFatalFailure()) return;
   beta_.configure = [](NodeConfig* config) { config->sync_window_blocks = 4; };
   StartBoth();
-  const std::string size = std::to_string(kSize);
-  ASSERT_TRUE(WaitFor([&] {
-    return beta_.Get("resource-r0/syncstatus-beta") == size;
-  })) << beta_.Get("resource-r0/syncstatus-beta");
-  EXPECT_EQ(ReadImage(beta_data_), ReadImage(alpha_data_));
+  ExpectSyncedToTheSize();
+  if (HasFatalFailure()) return;
   EXPECT_EQ(platform::GetCounter(platform::Counter::kSyncBytesCopied), kSize);
   const pt::BlockDeviceStats stats =
       pt::GetBlockDeviceStatsForTest(beta_data_.c_str());
@@ -155,13 +167,8 @@ TEST_F(SyncTest, FlushesWhenSyncstatusMovesNotPerWindow) {
 // (msg-err-sync comes and goes with the next good window, too fast to
 // wait for here; DeviceErrorsAreReportedAndRetried covers it.)
 TEST_F(SyncTest, FailedFlushSyncsAgainFromSyncstatus) {
-  StartPrimary();
-  for (uint64_t b = 0; b < kSize / kBlock; b += 16) {
-    ASSERT_TRUE(WriteOnAlpha(b, 5).ok());
-  }
-  ASSERT_TRUE(WaitFor([&] { return WrittenBack(); }));
-  beta_resource_ = Attach(&beta_, beta_data_);
-  pt::ResetBlockDeviceForTest(beta_data_.c_str());
+  StartWithEvery16thBlockWritten(5);
+  if (HasFatalFailure()) return;
   pt::FailBlockDeviceOpsForTest(beta_data_.c_str(),
                                 platform::BlockDevice::Op::kFlush, 1);
   beta_.configure = [](NodeConfig* config) {
@@ -169,11 +176,7 @@ TEST_F(SyncTest, FailedFlushSyncsAgainFromSyncstatus) {
     config->sync_retry_ns = kNsPerSecond / 20;
   };
   StartBoth();
-  const std::string size = std::to_string(kSize);
-  ASSERT_TRUE(WaitFor([&] {
-    return beta_.Get("resource-r0/syncstatus-beta") == size;
-  })) << beta_.Get("resource-r0/syncstatus-beta");
-  EXPECT_EQ(ReadImage(beta_data_), ReadImage(alpha_data_));
+  ExpectSyncedToTheSize();
   EXPECT_EQ(pt::GetBlockDeviceStatsForTest(beta_data_.c_str()).failed, 1u);
   EXPECT_GT(platform::GetCounter(platform::Counter::kSyncBytesCompared), kSize);
   pt::ResetBlockDeviceForTest(beta_data_.c_str());
