@@ -74,10 +74,17 @@ struct Node::Connection {
   }
   // Whether the peer's next request, answered with `n` bytes, may be taken
   // in this round: the first always, the others while the round's answers
-  // stay within the tunable.
+  // stay within the tunable and kServeRoundBytes.
   bool ServeRoom(uint64_t n) const {
-    return serve_round_bytes == 0 || serve_round_bytes + n <= InflightLimit();
+    const uint64_t limit =
+        InflightLimit() < kServeRoundBytes ? InflightLimit() : kServeRoundBytes;
+    return serve_round_bytes == 0 || serve_round_bytes + n <= limit;
   }
+  // The answers of one round are read, then sent, before the next round
+  // takes more requests: small rounds keep the socket busy while the next
+  // answers are read (the rest of the requests wait in the session and are
+  // taken at once, RunConnection).
+  static constexpr uint64_t kServeRoundBytes = 1u << 20;
   static uint64_t InflightLimit() {
     constexpr uint64_t kGranule = 4096;
     const uint64_t value =
