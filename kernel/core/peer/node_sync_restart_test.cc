@@ -194,6 +194,28 @@ TEST_F(SyncPipelineTest, DigestsOfTheNextWindowsAreAskedForAhead) {
   EXPECT_EQ(alpha.substr(kWindow), beta.substr(kWindow));
 }
 
+// beta's node stops (a reboot, rmmod) while its three windows are in
+// flight and alpha has answered none of them; alpha's answers then go to a
+// closed connection. Started again, beta syncs from its syncstatus (1 MiB)
+// to the size.
+TEST_F(SyncPipelineTest, NodeRestartWithWindowsInFlightResumesFromSyncstatus) {
+  CopiesHold hold(&alpha_.durability_);
+  StartWithAWindowInFlight();
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(
+      WaitFor([&] { return beta_.Peer().counters.sync_requests_sent == 3; }));
+  beta_.node_.Stop();
+  hold.Release();
+  EXPECT_EQ(BetaLink("syncstatus-beta"), std::to_string(kWindow));
+  ASSERT_TRUE(beta_.Start(port_).ok());
+  const std::string size = std::to_string(kSize);
+  ASSERT_TRUE(WaitFor([&] { return BetaLink("syncstatus-beta") == size; }))
+      << BetaLink("syncstatus-beta") << " " << beta_.Peer().last_error;
+  const std::string alpha = ReadImage(alpha_data_);
+  const std::string beta = ReadImage(beta_data_);
+  EXPECT_EQ(alpha.substr(kWindow), beta.substr(kWindow));
+}
+
 // A third host, gamma (127.0.0.3), the actual primary of its own r0 with an
 // image that differs from alpha's in every digest block; it joins the
 // cluster and becomes the designated primary while beta's window from alpha
