@@ -301,10 +301,11 @@ struct Node::SyncJob {
   bool flush_in_flight = false;   // a round flushes for it now
   uint64_t flush_covers = 0;      // what that flush makes durable
   // In flight, in device order from position (none: idle). A failed one
-  // stops the asking; once none of them has anything in flight they are
-  // dropped and the sync goes on from position after sync_retry_ns.
+  // stops the asking; once none of them has anything in flight, those
+  // written in full finish, the others are dropped, and the sync goes on
+  // from position after sync_retry_ns.
   Vector<SyncWindow> windows;
-  Connection* connection = nullptr;  // whose session asks, while windows
+  Connection* connection = nullptr;  // whose session asks (with windows)
   uint64_t retry_ns = 0;             // start a window not before
   SyncBound bound;                   // of every byte synced so far
   uint64_t published_position = 0;   // syncstatus-HOST on the tree
