@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 
 #include "core/peer/node_test_util.h"
@@ -20,6 +21,88 @@ namespace peer {
 namespace {
 
 namespace pt = platform::test;
+
+// gamma (127.0.0.3): a client session of its own over a raw socket with a
+// small receive buffer, authenticated to alpha on `port`. It reads only
+// when the test says so, so alpha's sending blocks as soon as it stops.
+class GammaClient {
+ public:
+  ~GammaClient() { Close(); }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  // Connects and completes the handshake (a fatal test failure if it
+  // could not).
+  void Open(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd_, 0);
+    int small = 4096;
+    ASSERT_EQ(setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    sockaddr_in local = {};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(0x7f000003);
+    ASSERT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
+    sockaddr_in remote = {};
+    remote.sin_family = AF_INET;
+    remote.sin_port = htons(port);
+    remote.sin_addr.s_addr = htonl(0x7f000001);
+    ASSERT_EQ(
+        connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)), 0);
+    timeval timeout = {0, 100 * 1000};
+    ASSERT_EQ(
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+    for (size_t i = 0; i < sizeof(secret_); ++i) {
+      secret_[i] = static_cast<uint8_t>(
+          std::stoi(std::string(kSecret + 2 * i, 2), nullptr, 16));
+    }
+    SessionConfig config;
+    config.role = wire::Role::kClient;
+    config.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe;
+    config.hello.host_name = Slice::FromCString("gamma");
+    config.hello.cluster_id =
+        Slice::FromCString("0123456789abcdef0123456789abcdef");
+    config.hello.module_version = Slice::FromCString("mars");
+    config.secret = Slice(secret_, sizeof(secret_));
+    config.nonce[0] = 7;
+    config.ping_interval_ns = 1000 * kNsPerSecond;  // gamma pings nobody
+    config.ping_timeout_ns = 1000 * kNsPerSecond;
+    config.poll_interval_ns = 1000 * kNsPerSecond;
+    session_.reset(new Session(config, &tree_, &clock_));
+    ASSERT_TRUE(session_->Start(platform::MonotonicNs()).ok());
+    ASSERT_TRUE(WaitFor([&] {
+      if (!Flush()) return true;  // fails below
+      Receive();
+      return session_->open() || session_->closed();
+    }));
+    ASSERT_TRUE(session_->open()) << session_->status().message();
+  }
+  Session& session() { return *session_; }
+  // Sends what the session has to send; false when the socket failed.
+  bool Flush() {
+    Bytes out;
+    if (!session_->TakeOutput(&out).ok()) return false;
+    return out.empty() || send(fd_, out.data(), out.size(), 0) ==
+                              static_cast<ssize_t>(out.size());
+  }
+  // Feeds the session what the socket has (up to 4 KiB, waiting up to
+  // 100 ms).
+  void Receive() {
+    uint8_t buffer[4096];
+    const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      (void)session_->OnBytes(Slice(buffer, static_cast<size_t>(n)),
+                              platform::MonotonicNs());
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  uint8_t secret_[32] = {};
+  LamportClock clock_;
+  tree::Tree tree_{clock_.Now()};
+  std::unique_ptr<Session> session_;
+};
 
 // As ResourcePairTest, and beta fetches alpha's logfiles of r0 too.
 class InflightTest : public ResourcePairTest {
@@ -108,71 +191,17 @@ TEST_F(InflightTest, PeerThatStopsReadingDoesNotGrowMemoryOrBlockWrites) {
   StartBoth();
   ASSERT_TRUE(WaitFor([&] { return LogFetched(); }));
 
-  // gamma: a client session over a socket whose receive buffer is small,
-  // so alpha's sending blocks as soon as gamma stops reading.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  int small = 4096;
-  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-  sockaddr_in local = {};
-  local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl(0x7f000003);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
-  sockaddr_in remote = {};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(port_);
-  remote.sin_addr.s_addr = htonl(0x7f000001);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)),
-            0);
-  timeval timeout = {0, 100 * 1000};
-  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)),
-            0);
-
-  uint8_t secret[32];
-  for (size_t i = 0; i < sizeof(secret); ++i) {
-    secret[i] = static_cast<uint8_t>(
-        std::stoi(std::string(kSecret + 2 * i, 2), nullptr, 16));
-  }
-  LamportClock gamma_clock;
-  tree::Tree gamma_tree(gamma_clock.Now());
-  SessionConfig config;
-  config.role = wire::Role::kClient;
-  config.hello.features = wire::kFeaturePing | wire::kFeatureLogfileServe;
-  config.hello.host_name = Slice::FromCString("gamma");
-  config.hello.cluster_id =
-      Slice::FromCString("0123456789abcdef0123456789abcdef");
-  config.hello.module_version = Slice::FromCString("mars");
-  config.secret = Slice(secret, sizeof(secret));
-  config.nonce[0] = 7;
-  config.ping_interval_ns = 1000 * kNsPerSecond;  // gamma pings nobody
-  config.ping_timeout_ns = 1000 * kNsPerSecond;
-  config.poll_interval_ns = 1000 * kNsPerSecond;
-  Session gamma(config, &gamma_tree, &gamma_clock);
-  ASSERT_TRUE(gamma.Start(platform::MonotonicNs()).ok());
-  auto flush = [&] {
-    Bytes out;
-    if (!gamma.TakeOutput(&out).ok()) return false;
-    return out.empty() || send(fd, out.data(), out.size(), 0) ==
-                              static_cast<ssize_t>(out.size());
-  };
-  ASSERT_TRUE(WaitFor([&] {
-    if (!flush()) return true;  // fails below
-    uint8_t buffer[4096];
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      (void)gamma.OnBytes(Slice(buffer, static_cast<size_t>(n)),
-                          platform::MonotonicNs());
-    }
-    return gamma.open() || gamma.closed();
-  }));
-  ASSERT_TRUE(gamma.open()) << gamma.status().message();
+  GammaClient gamma_client;
+  gamma_client.Open(port_);
+  if (HasFatalFailure()) return;
+  Session& gamma = gamma_client.session();
   // Every request the protocol allows, each for a megabyte; then gamma
   // reads nothing more.
   for (size_t i = 0; i < kMaxLogfileRequests; ++i) {
     ASSERT_TRUE(
         gamma.RequestLogfile(Slice::FromCString(kLog), 0, 1u << 20).ok());
   }
-  ASSERT_TRUE(flush());
+  ASSERT_TRUE(gamma_client.Flush());
   ASSERT_TRUE(WaitFor([&] {
     const PeerReport r = AlphaPeer("gamma");
     return r.connected && r.counters.logfile_requests_served > 0;
@@ -190,7 +219,44 @@ TEST_F(InflightTest, PeerThatStopsReadingDoesNotGrowMemoryOrBlockWrites) {
   // always taken) and the small frames of the tree exchange.
   EXPECT_GT(stuck.output_bytes_max, 1u << 20);
   EXPECT_LE(stuck.output_bytes_max, wire::kMaxPayloadSize + (64u << 10));
-  close(fd);
+  gamma_client.Close();
+  ASSERT_TRUE(WaitFor([&] { return !AlphaPeer("gamma").connected; }));
+}
+
+// A serving round holds at most 1 MiB of answers (Connection::
+// kServeRoundBytes) whatever the tunable allows: gamma asks for 8 x 512 KiB
+// at once and reads nothing; with the default peer_inflight_bytes (5 MiB)
+// alpha would have read and queued all 4 MiB in one round before
+// 2026-12-05.
+TEST_F(InflightTest, ServingRoundsHoldAtMostOneMebibyteOfAnswers) {
+  alpha_.Put("ips/ip-gamma", "127.0.0.3");  // listed: alpha reports on it
+  StartPrimary();
+  for (uint64_t b = 0; b < 1024 + 128; ++b) {
+    ASSERT_TRUE(
+        WriteOnAlpha(b % 1024, 1 + static_cast<uint32_t>(b / 1024)).ok());
+  }
+  constexpr uint32_t kChunk = 512u << 10;
+  ASSERT_GE(alpha_.ReadFile(kLog).size(), kMaxLogfileRequests * kChunk);
+  StartBoth();
+  GammaClient gamma_client;
+  gamma_client.Open(port_);
+  if (HasFatalFailure()) return;
+  for (size_t i = 0; i < kMaxLogfileRequests; ++i) {
+    ASSERT_TRUE(
+        gamma_client.session()
+            .RequestLogfile(Slice::FromCString(kLog), i * kChunk, kChunk)
+            .ok());
+  }
+  ASSERT_TRUE(gamma_client.Flush());
+  ASSERT_TRUE(WaitFor([&] {
+    const PeerReport r = AlphaPeer("gamma");
+    return r.connected && r.counters.logfile_requests_served > 0;
+  }));
+  const PeerReport stuck = AlphaPeer("gamma");
+  EXPECT_LT(stuck.counters.logfile_requests_served, kMaxLogfileRequests);
+  EXPECT_GE(stuck.output_bytes_max, kChunk);
+  EXPECT_LE(stuck.output_bytes_max, (1u << 20) + (64u << 10));
+  gamma_client.Close();
   ASSERT_TRUE(WaitFor([&] { return !AlphaPeer("gamma").connected; }));
 }
 
