@@ -252,10 +252,11 @@ TEST_F(InflightTest, ServingRoundsHoldAtMostOneMebibyteOfAnswers) {
     const PeerReport r = AlphaPeer("gamma");
     return r.connected && r.counters.logfile_requests_served > 0;
   }));
-  const PeerReport stuck = AlphaPeer("gamma");
-  EXPECT_LT(stuck.counters.logfile_requests_served, kMaxLogfileRequests);
-  EXPECT_GE(stuck.output_bytes_max, kChunk);
-  EXPECT_LE(stuck.output_bytes_max, (1u << 20) + (64u << 10));
+  // However much of it the socket took (gamma's receive window is tiny,
+  // alpha's send buffer may hold a few rounds), each round held 2 answers.
+  const PeerReport report = AlphaPeer("gamma");
+  EXPECT_GE(report.output_bytes_max, kChunk);
+  EXPECT_LE(report.output_bytes_max, (1u << 20) + (64u << 10));
   gamma_client.Close();
   ASSERT_TRUE(WaitFor([&] { return !AlphaPeer("gamma").connected; }));
 }
