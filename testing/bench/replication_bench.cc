@@ -29,6 +29,7 @@
 
 #include "bench_util.h"
 #include "benches.h"
+#include "slow_link.h"
 
 namespace {
 
@@ -102,6 +103,14 @@ bool Wanted(const Args& args, const char* name) {
   return list.find("," + std::string(name) + ",") != std::string::npos;
 }
 
+// An emulated link of round trip `rtt_ms` at `mbits` Mbit/s.
+mars::bench::SlowLinkOptions Link(double rtt_ms, double mbits) {
+  mars::bench::SlowLinkOptions link;
+  link.one_way_ns = static_cast<uint64_t>(rtt_ms / 2 * 1e6);
+  link.rate_bytes_per_s = mbits * 1e6 / 8;
+  return link;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,8 +132,7 @@ int main(int argc, char** argv) {
     options.bytes = args.link_mib * kMiB;
     options.rounds = args.rounds;
     options.over_link = true;
-    options.link.one_way_ns = static_cast<uint64_t>(args.link_rtt_ms / 2 * 1e6);
-    options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    options.link = Link(args.link_rtt_ms, args.link_mbits);
     options.inflight_bytes = args.link_inflight_mib * kMiB;
     results.push_back(RunFetchBench(options));
   }
@@ -133,8 +141,7 @@ int main(int argc, char** argv) {
     options.bytes = 2 * args.link_mib * kMiB;
     options.rounds = args.rounds;
     options.over_link = true;
-    options.link.one_way_ns = static_cast<uint64_t>(args.wan_rtt_ms / 2 * 1e6);
-    options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    options.link = Link(args.wan_rtt_ms, args.link_mbits);
     options.inflight_bytes = args.wan_inflight_mib * kMiB;
     results.push_back(RunFetchBench(options));
   }
@@ -150,8 +157,7 @@ int main(int argc, char** argv) {
     options.device_bytes = args.link_mib * kMiB;
     options.rounds = args.rounds;
     options.over_link = true;
-    options.link.one_way_ns = static_cast<uint64_t>(args.link_rtt_ms / 2 * 1e6);
-    options.link.rate_bytes_per_s = args.link_mbits * 1e6 / 8;
+    options.link = Link(args.link_rtt_ms, args.link_mbits);
     results.push_back(RunSyncBench(options));
   }
   if (Wanted(args, "replay")) {
