@@ -1,10 +1,15 @@
 // core/platform.h implemented with POSIX: malloc, stderr, clock_gettime;
-// CRC-32C with the SSE4.2 instruction when the CPU has it; SHA-256 and
-// HMAC-SHA256 from OpenSSL's libcrypto.
+// SHA-256 and HMAC-SHA256 from OpenSSL's libcrypto. (CRC-32C:
+// crc32c_x86_user.cc.)
 //
 // The log threshold comes from MARS_LOG_LEVEL (0..7, default 4 = warnings and
 // worse), so tests stay quiet unless asked. ReportBug aborts: in userspace a
 // broken invariant must stop the test that hit it, not be ignored.
+#include "platform_user.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,13 +23,7 @@
 #include <mutex>
 #include <thread>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
-#include "core/base/crc32c.h"
 #include "core/platform.h"
-#include "platform_user.h"
 
 namespace mars {
 namespace platform {
@@ -54,129 +53,7 @@ const char* LevelName(LogLevel level) {
   return "log";
 }
 
-// SSE4.2 CRC-32C. The crc32 instruction has a latency of three cycles but a
-// throughput of one per cycle, so long inputs run as three interleaved streams
-// of kStride bytes whose raw CRCs are then combined: raw CRCs are linear, so
-// raw(r, A||B) = Shift(raw(r, A), |B|) ^ raw(0, B), and Shift by kStride
-// zero bytes is a fixed linear map applied through four byte tables.
-constexpr size_t kStride = 256;
-
-struct ShiftTables {
-  uint32_t byte[4][256];
-};
-
-__attribute__((target("sse4.2"))) ShiftTables MakeShiftTables() {
-  ShiftTables tables;
-  for (int k = 0; k < 4; ++k) {
-    for (uint32_t v = 0; v < 256; ++v) {
-      uint64_t r = v << (8 * k);
-      for (size_t i = 0; i < kStride; i += 8) r = __builtin_ia32_crc32di(r, 0);
-      tables.byte[k][v] = static_cast<uint32_t>(r);
-    }
-  }
-  return tables;
-}
-
-const ShiftTables& StrideShift() {
-  static const ShiftTables tables = MakeShiftTables();
-  return tables;
-}
-
-inline uint64_t ShiftByStride(const ShiftTables& t, uint64_t c) {
-  return t.byte[0][c & 0xFF] ^ t.byte[1][(c >> 8) & 0xFF] ^
-         t.byte[2][(c >> 16) & 0xFF] ^ t.byte[3][(c >> 24) & 0xFF];
-}
-
-inline uint64_t Load64(const uint8_t* p) {
-  uint64_t word;
-  __builtin_memcpy(&word, p, 8);  // little-endian host (x86-64)
-  return word;
-}
-
-inline void Store64(uint8_t* p, uint64_t word) { __builtin_memcpy(p, &word, 8); }
-
-// The SSE4.2 CRC of `src`; with kCopy it also stores every byte to `dst` in
-// the same pass (loads feed both the crc32 instruction and the store).
-template <bool kCopy>
-__attribute__((target("sse4.2"))) uint32_t Crc32cSse42Pass(uint32_t crc,
-                                                           uint8_t* dst,
-                                                           const uint8_t* p,
-                                                           size_t size) {
-  uint64_t c = static_cast<uint32_t>(~crc);
-  while (size > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
-    if (kCopy) *dst++ = *p;
-    c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
-    --size;
-  }
-  if (size >= 3 * kStride) {
-    const ShiftTables& shift = StrideShift();
-    do {
-      uint64_t c1 = 0;
-      uint64_t c2 = 0;
-      for (size_t i = 0; i < kStride; i += 8) {
-        const uint64_t w0 = Load64(p + i);
-        const uint64_t w1 = Load64(p + kStride + i);
-        const uint64_t w2 = Load64(p + 2 * kStride + i);
-        c = __builtin_ia32_crc32di(c, w0);
-        c1 = __builtin_ia32_crc32di(c1, w1);
-        c2 = __builtin_ia32_crc32di(c2, w2);
-        if (kCopy) {
-          Store64(dst + i, w0);
-          Store64(dst + kStride + i, w1);
-          Store64(dst + 2 * kStride + i, w2);
-        }
-      }
-      c = ShiftByStride(shift, c) ^ c1;
-      c = ShiftByStride(shift, c) ^ c2;
-      p += 3 * kStride;
-      if (kCopy) dst += 3 * kStride;
-      size -= 3 * kStride;
-    } while (size >= 3 * kStride);
-  }
-  while (size >= 8) {
-    const uint64_t w = Load64(p);
-    c = __builtin_ia32_crc32di(c, w);
-    if (kCopy) {
-      Store64(dst, w);
-      dst += 8;
-    }
-    p += 8;
-    size -= 8;
-  }
-  while (size > 0) {
-    if (kCopy) *dst++ = *p;
-    c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
-    --size;
-  }
-  return ~static_cast<uint32_t>(c);
-}
-
-bool CpuHasSse42() {
-  static const bool has = __builtin_cpu_supports("sse4.2");
-  return has;
-}
-
 }  // namespace
-
-bool Crc32cUsesSse42() { return CpuHasSse42(); }
-
-uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size) {
-  if (CpuHasSse42()) {
-    return Crc32cSse42Pass<false>(crc, nullptr,
-                                  static_cast<const uint8_t*>(data), size);
-  }
-  return crc32c::ExtendPortable(crc, data, size);
-}
-
-uint32_t Crc32cCopy(uint32_t crc, void* dst, const void* src, size_t size) {
-  if (CpuHasSse42()) {
-    return Crc32cSse42Pass<true>(crc, static_cast<uint8_t*>(dst),
-                                 static_cast<const uint8_t*>(src), size);
-  }
-  crc = crc32c::ExtendPortable(crc, src, size);
-  memcpy(dst, src, size);
-  return crc;
-}
 
 void Sha256(const void* data, size_t size, uint8_t out[kSha256Bytes]) {
   SHA256(static_cast<const unsigned char*>(data), size, out);

@@ -20,8 +20,22 @@
 namespace mars {
 namespace platform {
 
-// True when Crc32cExtend() runs on the SSE4.2 crc32 instruction.
-bool Crc32cUsesSse42();
+// The implementations of Crc32cExtend() and Crc32cCopy() in userspace
+// (crc32c_x86_user.cc), slowest first.
+enum class Crc32cPath { kPortable, kSse42, kVpclmul };
+
+// The fastest path this CPU runs: the one Crc32cExtend() and Crc32cCopy()
+// take.
+Crc32cPath Crc32cFastestPath();
+// "portable", "sse4.2" or "vpclmulqdq".
+const char* Crc32cPathName(Crc32cPath path);
+// Crc32cExtend() and Crc32cCopy() on a given path, for tests and benchmarks
+// that hold the paths against each other. `path` must not be faster than
+// Crc32cFastestPath() (the CPU would not have its instructions).
+uint32_t Crc32cExtendWith(Crc32cPath path, uint32_t crc, const void* data,
+                          size_t size);
+uint32_t Crc32cCopyWith(Crc32cPath path, uint32_t crc, void* dst,
+                        const void* src, size_t size);
 
 // Test-only API of the userspace platform. Every setting is process-wide
 // and thread-safe; nothing here exists in the kernel.

@@ -4,6 +4,7 @@
 # and testing/crash (the crash checker's engine copies).
 set(MARS_PLATFORM_USER_SOURCES
     "${CMAKE_CURRENT_LIST_DIR}/platform_user.cc"
+    "${CMAKE_CURRENT_LIST_DIR}/crc32c_x86_user.cc"
     "${CMAKE_CURRENT_LIST_DIR}/platform_io_user.cc"
     "${CMAKE_CURRENT_LIST_DIR}/platform_file_user.cc"
     "${CMAKE_CURRENT_LIST_DIR}/platform_tree_user.cc"

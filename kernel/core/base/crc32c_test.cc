@@ -119,7 +119,60 @@ TEST(Crc32cTest, AcceleratedAndPortablePathsAgreeWithSeeds) {
                                      len - (len > 4104 ? 1 : 0)))
         << "len " << len;
   }
-  RecordProperty("sse42", platform::Crc32cUsesSse42() ? "yes" : "no");
+  RecordProperty("crc32c_path",
+                 platform::Crc32cPathName(platform::Crc32cFastestPath()));
+}
+
+// The userspace platform's paths this CPU can run, slowest first.
+std::vector<platform::Crc32cPath> RunnablePaths() {
+  std::vector<platform::Crc32cPath> paths;
+  for (platform::Crc32cPath p :
+       {platform::Crc32cPath::kPortable, platform::Crc32cPath::kSse42,
+        platform::Crc32cPath::kVpclmul}) {
+    if (p <= platform::Crc32cFastestPath()) paths.push_back(p);
+  }
+  return paths;
+}
+
+// Every path, checksum and fused copy, against the portable one: every
+// length up to 1100 (the folding path's 256-, 64- and 16-byte steps and the
+// bytes after them in every combination), then long inputs, at every
+// alignment of the source modulo 16 and with a start value.
+TEST(Crc32cTest, EveryPathAgreesWithThePortableOne) {
+  std::mt19937 rng(17);
+  std::vector<uint8_t> data(70000);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  std::vector<size_t> lengths;
+  for (size_t len = 0; len <= 1100; ++len) lengths.push_back(len);
+  for (size_t len : {4096u, 4097u, 65536u, 65536u + 255u, 69000u}) {
+    lengths.push_back(len);
+  }
+  std::vector<uint8_t> copy(data.size() + 2);
+  for (platform::Crc32cPath path : RunnablePaths()) {
+    SCOPED_TRACE(platform::Crc32cPathName(path));
+    for (size_t offset = 0; offset < 16; ++offset) {
+      for (size_t len : lengths) {
+        if (offset + len > data.size()) continue;
+        if (len > 1100 && offset % 5 != 0) continue;
+        const uint8_t* src = data.data() + offset;
+        // Value(seed ++ data) from a CRC that is not 0: the start value
+        // must enter the folding as the CRC register does.
+        const uint32_t seed = ReferenceCrc(data.data() + 1000, offset + 3);
+        // (The portable path is held against the bitwise reference above.)
+        const uint32_t want = crc32c::ExtendPortable(seed, src, len);
+        ASSERT_EQ(platform::Crc32cExtendWith(path, seed, src, len), want)
+            << "offset " << offset << " len " << len;
+        std::fill(copy.begin(), copy.begin() + len + 2, 0xEE);
+        ASSERT_EQ(
+            platform::Crc32cCopyWith(path, seed, copy.data() + 1, src, len),
+            want)
+            << "copy, offset " << offset << " len " << len;
+        ASSERT_EQ(std::memcmp(copy.data() + 1, src, len), 0) << len;
+        ASSERT_EQ(copy[0], 0xEE);
+        ASSERT_EQ(copy[len + 1], 0xEE) << "wrote past the end at " << len;
+      }
+    }
+  }
 }
 
 // Lengths around and beyond the three-stream threshold, at every alignment.
