@@ -44,6 +44,12 @@ struct NetAddress {
   uint16_t port = 0;
 };
 
+// One piece of a gathered send (Socket::SendAll(const SendPiece*, ...)).
+struct SendPiece {
+  const void* data = nullptr;
+  size_t size = 0;
+};
+
 // A TCP socket: unused, listening, or connected. Not thread-safe except
 // that, while the socket is open, Shutdown() may be called from any thread
 // at any time, and one thread may send while another receives.
@@ -82,6 +88,11 @@ class Socket {
   // `timeout_ns` (some bytes may have been sent then: the connection is
   // unusable). Context: may sleep.
   Status SendAll(const void* data, size_t size, uint64_t timeout_ns);
+  // Sends pieces[0, count) in order, as SendAll() of each would, but with
+  // up to 16 pieces per system call (sendmsg with an I/O vector), so a short
+  // piece is not pushed out as a segment of its own (TCP_NODELAY) before
+  // the one after it. Fails as SendAll() does. Context: may sleep.
+  Status SendAll(const SendPiece* pieces, size_t count, uint64_t timeout_ns);
   // Receives 1..`size` bytes into `buffer`, waiting up to `timeout_ns` for
   // the first; `*done` = 0 with Ok means the peer closed the connection.
   // kInvalidArgument when `size` is 0. Context: may sleep.

@@ -235,6 +235,42 @@ TEST_P(PlatformNetTest, BulkTransferBothDirectionsAtOnce) {
   EXPECT_EQ(done, 0u);
 }
 
+// A gathered send of 40 pieces (more than one system call takes), empty
+// ones among them and some larger than the socket buffers (so sendmsg
+// returns in the middle of a piece), arrives as one stream in order.
+TEST_P(PlatformNetTest, GatheredSendArrivesInOrderAcrossPartialSends) {
+  constexpr size_t kBytes = size_t{24} << 20;
+  Socket a;
+  Socket b;
+  ASSERT_NO_FATAL_FAILURE(ConnectPair(&a, &b));
+  const std::vector<uint8_t> data = Pattern(kBytes, 0x5eed);
+  std::vector<SendPiece> pieces;
+  size_t offset = 0;
+  for (size_t i = 0; offset < kBytes; ++i) {
+    size_t size = i % 5 == 0   ? 0
+                  : i % 7 == 0 ? size_t{3} << 20
+                  : i % 3 == 0 ? 1
+                               : (i * 40503) % 300000;
+    if (i == 39 || size > kBytes - offset) size = kBytes - offset;
+    pieces.push_back(SendPiece{data.data() + offset, size});
+    offset += size;
+  }
+  ASSERT_GE(pieces.size(), 40u);
+  std::vector<uint8_t> got(kBytes);
+  Status sent;
+  Status received;
+  std::thread sender(
+      [&] { sent = a.SendAll(pieces.data(), pieces.size(), kLongTimeout); });
+  std::thread receiver([&] { received = ReceiveExactly(&b, &got); });
+  sender.join();
+  receiver.join();
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  ASSERT_TRUE(received.ok()) << received.message();
+  EXPECT_TRUE(got == data);
+  // An empty gathered send sends nothing and succeeds.
+  EXPECT_TRUE(a.SendAll(pieces.data(), 0, kLongTimeout).ok());
+}
+
 TEST_P(PlatformNetTest, ReceiveAfterPeerCloseGivesZero) {
   Socket client;
   Socket server;

@@ -60,12 +60,19 @@ int mars_glue_net_accept(void *listener, unsigned long long timeout_ns,
 int mars_glue_net_connect(const struct mars_net_address *address,
 			  unsigned long long timeout_ns, void **socket);
 int mars_glue_net_local_address(void *socket, struct mars_net_address *out);
+/* One piece of a gathered send (struct iovec's shape). */
+struct mars_net_piece {
+	const void *data;
+	__SIZE_TYPE__ size;
+};
+
 /*
- * Sends all `size` bytes; MARS_NET_TIMED_OUT when no byte could be sent
- * for timeout_ns (some may have been sent before).
+ * Sends pieces[0, count) in order, up to 16 pieces per sendmsg;
+ * MARS_NET_TIMED_OUT when no byte could be sent for timeout_ns (some may
+ * have been sent before).
  */
-int mars_glue_net_send(void *socket, const void *data, __SIZE_TYPE__ size,
-		       unsigned long long timeout_ns);
+int mars_glue_net_send(void *socket, const struct mars_net_piece *pieces,
+		       __SIZE_TYPE__ count, unsigned long long timeout_ns);
 /*
  * Receives 1..size bytes (REQUIRES size > 0), waiting up to timeout_ns for
  * the first; 0 with *done == 0: the peer closed the connection.

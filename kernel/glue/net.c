@@ -51,6 +51,8 @@ static_assert(MARS_NET_SHUT_DOWN == -ESHUTDOWN, "shutdown code");
 
 /* One sendmsg/recvmsg moves at most this much (they return int). */
 #define MARS_NET_MAX_CHUNK (1U << 30)
+/* One sendmsg takes at most this many pieces (an array on the stack). */
+#define MARS_NET_MAX_PIECES 16
 
 /* Timeouts of 2^32 ms or more never end. */
 #define MARS_NET_FOREVER_NS ((1ULL << 32) * NSEC_PER_MSEC)
@@ -289,12 +291,60 @@ int mars_glue_net_local_address(void *handle, struct mars_net_address *out)
 	return 0;
 }
 
-int mars_glue_net_send(void *handle, const void *data, size_t size,
-		       unsigned long long timeout_ns)
+/* The first byte not sent yet: pieces[index] at offset. */
+struct mars_net_cursor {
+	size_t index;
+	size_t offset;
+};
+
+static void mars_net_skip_sent(const struct mars_net_piece *pieces,
+			       size_t count, struct mars_net_cursor *at,
+			       size_t sent)
+{
+	while (at->index < count) {
+		size_t room = pieces[at->index].size - at->offset;
+
+		if (sent < room) {
+			at->offset += sent;
+			return;
+		}
+		sent -= room;
+		at->index++;
+		at->offset = 0;
+	}
+}
+
+/* Fills vec from `at`; returns the number of entries, *total their bytes. */
+static size_t mars_net_fill_vec(const struct mars_net_piece *pieces,
+				size_t count, const struct mars_net_cursor *at,
+				struct kvec *vec, size_t *total)
+{
+	size_t nr = 0;
+	size_t i;
+
+	*total = 0;
+	for (i = at->index; i < count && nr < MARS_NET_MAX_PIECES &&
+	     *total < MARS_NET_MAX_CHUNK; i++) {
+		size_t skip = i == at->index ? at->offset : 0;
+		size_t len = min_t(size_t, pieces[i].size - skip,
+				   MARS_NET_MAX_CHUNK - *total);
+
+		if (!len)
+			continue;
+		vec[nr].iov_base = (void *)((const char *)pieces[i].data + skip);
+		vec[nr].iov_len = len;
+		nr++;
+		*total += len;
+	}
+	return nr;
+}
+
+int mars_glue_net_send(void *handle, const struct mars_net_piece *pieces,
+		       size_t count, unsigned long long timeout_ns)
 {
 	struct mars_net_socket *s = handle;
 	struct sock *sk = s->sock->sk;
-	const char *p = data;
+	struct mars_net_cursor at = { };
 
 	if (mars_net_is_shut(s))
 		return MARS_NET_SHUT_DOWN;
@@ -304,22 +354,24 @@ int mars_glue_net_send(void *handle, const void *data, size_t size,
 	 * a whole timeout.
 	 */
 	mars_net_set_timeo(sk, &sk->sk_sndtimeo, mars_net_timeo(timeout_ns));
-	while (size > 0) {
+	for (;;) {
 		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		struct kvec vec = {
-			.iov_base = (void *)p,
-			.iov_len = min_t(size_t, size, MARS_NET_MAX_CHUNK),
-		};
-		int n = kernel_sendmsg(s->sock, &msg, &vec, 1, vec.iov_len);
+		struct kvec vec[MARS_NET_MAX_PIECES];
+		size_t total;
+		size_t nr;
+		int n;
 
+		mars_net_skip_sent(pieces, count, &at, 0);
+		if (at.index == count)
+			return 0;
+		nr = mars_net_fill_vec(pieces, count, &at, vec, &total);
+		n = kernel_sendmsg(s->sock, &msg, vec, nr, total);
 		if (n < 0)
 			return mars_net_error(s, n);
 		if (n == 0)
 			return mars_net_error(s, -EIO); /* no progress, no reason */
-		p += n;
-		size -= n;
+		mars_net_skip_sent(pieces, count, &at, n);
 	}
-	return 0;
 }
 
 int mars_glue_net_receive(void *handle, void *buffer, size_t size,

@@ -22,6 +22,10 @@ static_assert(offsetof(NetAddress, bytes) == offsetof(mars_net_address, bytes),
               "NetAddress layout");
 static_assert(offsetof(NetAddress, port) == offsetof(mars_net_address, port),
               "NetAddress layout");
+static_assert(sizeof(SendPiece) == sizeof(mars_net_piece) &&
+                  offsetof(SendPiece, data) == offsetof(mars_net_piece, data) &&
+                  offsetof(SendPiece, size) == offsetof(mars_net_piece, size),
+              "SendPiece layout");
 static_assert(sizeof(NetAddress::Family) == 1 &&
                   static_cast<int>(NetAddress::kUnspecified) ==
                       MARS_NET_UNSPECIFIED &&
@@ -118,8 +122,16 @@ Status Socket::LocalAddress(NetAddress* out) const {
 }
 
 Status Socket::SendAll(const void* data, size_t size, uint64_t timeout_ns) {
+  const SendPiece piece{data, size};
+  return SendAll(&piece, 1, timeout_ns);
+}
+
+Status Socket::SendAll(const SendPiece* pieces, size_t count,
+                       uint64_t timeout_ns) {
   if (!MARS_CHECK(impl_ != nullptr)) return NotOpen();
-  return NetStatus(mars_glue_net_send(impl_, data, size, timeout_ns));
+  return NetStatus(
+      mars_glue_net_send(impl_, reinterpret_cast<const mars_net_piece*>(pieces),
+                         count, timeout_ns));
 }
 
 Status Socket::Receive(void* buffer, size_t size, size_t* done,

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ constexpr uint64_t kNsPerSecond = 1000000000ull;
 constexpr uint64_t kForeverNs = (uint64_t{1} << 32) * 1000000ull;
 // One send() or recv() moves at most this much.
 constexpr size_t kMaxChunk = size_t{1} << 30;
+// One gathered send takes at most this many pieces (platform_net.h).
+constexpr size_t kMaxSendPieces = 16;
 
 constexpr int kKeepIdleSeconds = 10;
 constexpr int kKeepIntervalSeconds = 5;
@@ -286,17 +289,56 @@ Status Socket::LocalAddress(NetAddress* out) const {
 }
 
 Status Socket::SendAll(const void* data, size_t size, uint64_t timeout_ns) {
+  const SendPiece piece{data, size};
+  return SendAll(&piece, 1, timeout_ns);
+}
+
+Status Socket::SendAll(const SendPiece* pieces, size_t count,
+                       uint64_t timeout_ns) {
   if (!MARS_CHECK(impl_ != nullptr)) return NotOpen();
   SocketImpl* impl = Impl(impl_);
   if (impl->shut_down.load()) return ShutDown();
-  const auto* p = static_cast<const uint8_t*>(data);
+  // The first byte not sent yet: pieces[index] at `offset`.
+  size_t index = 0;
+  size_t offset = 0;
   uint64_t deadline = DeadlineAfter(timeout_ns);
-  while (size > 0) {
-    const size_t chunk = size < kMaxChunk ? size : kMaxChunk;
-    const ssize_t n = send(impl->fd, p, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+  for (;;) {
+    while (index < count && offset == pieces[index].size) {
+      ++index;
+      offset = 0;
+    }
+    if (index == count) return Status::Ok();
+    struct iovec iov[kMaxSendPieces];
+    size_t n_iov = 0;
+    size_t total = 0;
+    for (size_t i = index;
+         i < count && n_iov < kMaxSendPieces && total < kMaxChunk; ++i) {
+      const size_t skip = i == index ? offset : 0;
+      size_t len = pieces[i].size - skip;
+      if (len == 0) continue;
+      if (len > kMaxChunk - total) len = kMaxChunk - total;
+      iov[n_iov].iov_base = const_cast<uint8_t*>(
+          static_cast<const uint8_t*>(pieces[i].data) + skip);
+      iov[n_iov].iov_len = len;
+      ++n_iov;
+      total += len;
+    }
+    struct msghdr msg = {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n_iov;
+    const ssize_t n = sendmsg(impl->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
-      p += n;
-      size -= static_cast<size_t>(n);
+      size_t left = static_cast<size_t>(n);
+      while (left > 0) {
+        const size_t room = pieces[index].size - offset;
+        if (left < room) {
+          offset += left;
+          break;
+        }
+        left -= room;
+        ++index;
+        offset = 0;
+      }
       deadline = DeadlineAfter(timeout_ns);  // the timeout is per progress
       continue;
     }
@@ -306,7 +348,6 @@ Status Socket::SendAll(const void* data, size_t size, uint64_t timeout_ns) {
     if (!status.ok()) return impl->shut_down.load() ? ShutDown() : status;
     if (impl->shut_down.load()) return ShutDown();
   }
-  return Status::Ok();
 }
 
 Status Socket::Receive(void* buffer, size_t size, size_t* done,

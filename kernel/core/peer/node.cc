@@ -49,21 +49,32 @@ void CopyText(char* out, size_t capacity, const char* text) {
 }
 
 // Sends `out` in order: its bytes with each ref's data spliced in after
-// bytes [0, ref.at).
+// bytes [0, ref.at), gathered up to kPiecesPerSend pieces per call.
 Status SendPieces(platform::Socket* socket, const OutputPieces& out,
                   uint64_t timeout_ns) {
+  constexpr size_t kPiecesPerSend = 16;
+  platform::SendPiece pieces[kPiecesPerSend];
+  size_t n = 0;
   size_t from = 0;
-  for (const OutputRef& ref : out.refs) {
-    Status s =
-        socket->SendAll(out.bytes.data() + from, ref.at - from, timeout_ns);
-    if (s.ok()) {
-      s = socket->SendAll(ref.data.data(), ref.data.size(), timeout_ns);
+  auto add = [&](const void* data, size_t size) -> Status {
+    if (size == 0) return Status::Ok();
+    if (n == kPiecesPerSend) {
+      const Status s = socket->SendAll(pieces, n, timeout_ns);
+      if (!s.ok()) return s;
+      n = 0;
     }
+    pieces[n++] = platform::SendPiece{data, size};
+    return Status::Ok();
+  };
+  for (const OutputRef& ref : out.refs) {
+    Status s = add(out.bytes.data() + from, ref.at - from);
+    if (s.ok()) s = add(ref.data.data(), ref.data.size());
     if (!s.ok()) return s;
     from = ref.at;
   }
-  return socket->SendAll(out.bytes.data() + from, out.bytes.size() - from,
-                         timeout_ns);
+  const Status s = add(out.bytes.data() + from, out.bytes.size() - from);
+  if (!s.ok()) return s;
+  return socket->SendAll(pieces, n, timeout_ns);
 }
 
 }  // namespace
