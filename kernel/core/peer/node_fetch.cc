@@ -93,6 +93,9 @@ void Node::PlanFetchLocked(uint64_t now_ns) {
         Delete(job);
         return;
       }
+      // The first sync of a growing copy a sync interval from now, not at
+      // its first answer (a complete copy is synced at once regardless).
+      job->sync_due_ns = now_ns + kFetchSyncIntervalNs;
     }
     job->target = t;
     job->planned = true;
@@ -339,25 +342,31 @@ void Node::DoFetchIo(FetchIo* io) {
     }
   }
   // Requests of the peer: read now, trimmed to what may be served later.
+  // Consecutive requests for one logfile (a round holds several) read it
+  // through one open.
   if (io->answers.Resize(io->asks.size()).ok()) {
+    platform::File file;
+    Slice open_name;
     for (size_t i = 0; i < io->asks.size(); ++i) {
       const LogfileAsk& ask = io->asks[i];
       FetchAnswer& a = io->answers[i];
-      Slice resource;
-      tree::LogfileName log;
-      if (!ParseLogfilePath(Slice(ask.name.data(), ask.name.size()), &resource,
-                            &log)
-               .ok() ||
-          !LocalPath(Slice(ask.name.data(), ask.name.size()), path)) {
-        continue;
+      const Slice name(ask.name.data(), ask.name.size());
+      if (!file.is_open() || name != open_name) {
+        file.Close();
+        Slice resource;
+        tree::LogfileName log;
+        if (!ParseLogfilePath(name, &resource, &log).ok() ||
+            !LocalPath(name, path)) {
+          continue;
+        }
+        a.failure = file.Open(path, platform::File::kRead);
+        if (a.failure.code() == StatusCode::kNotFound) {
+          a.failure = Status::Ok();  // not here (yet): no bytes, no error
+          continue;
+        }
+        if (!a.failure.ok()) continue;
+        open_name = name;
       }
-      platform::File file;
-      a.failure = file.Open(path, platform::File::kRead);
-      if (a.failure.code() == StatusCode::kNotFound) {
-        a.failure = Status::Ok();  // not here (yet): no bytes, no error
-        continue;
-      }
-      if (!a.failure.ok()) continue;
       uint64_t size = 0;
       a.failure = file.Size(&size);
       if (a.failure.ok()) {
@@ -381,7 +390,7 @@ void Node::DoFetchIo(FetchIo* io) {
           }
         }
       }
-      file.Close();
+      if (!a.failure.ok()) file.Close();  // the next request opens again
     }
   }
   for (size_t i = 0; i < io->stats.size(); ++i) {
