@@ -7,6 +7,8 @@
 //
 // Options: --only=fetch,link,wan,sync,replay,lag   run only these
 //          --fetch-mib=N --replay-mib=N --sync-mib=N --rounds=N
+//          --fetch-inflight-mib=N (peer_inflight_bytes during the loopback
+//          fetch; default: the tunable's default)
 //          (sync: loopback with every block differing and with identical
 //          disks of sync-mib, and every block differing over the link of
 //          link-mib)
@@ -39,6 +41,7 @@ struct Args {
   uint64_t link_mib = 64;
   double link_rtt_ms = 20;
   double link_mbits = 1000;
+  uint64_t fetch_inflight_mib = 0;
   uint64_t link_inflight_mib = 0;
   double wan_rtt_ms = 100;
   uint64_t wan_inflight_mib = 17;
@@ -63,6 +66,8 @@ bool Parse(int argc, char** argv, Args* args) {
       args->only = v;
     } else if (Value(argv[i], "--fetch-mib", &v)) {
       args->fetch_mib = strtoull(v, nullptr, 10);
+    } else if (Value(argv[i], "--fetch-inflight-mib", &v)) {
+      args->fetch_inflight_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--link-mib", &v)) {
       args->link_mib = strtoull(v, nullptr, 10);
     } else if (Value(argv[i], "--link-rtt-ms", &v)) {
@@ -123,6 +128,7 @@ int main(int argc, char** argv) {
   if (Wanted(args, "fetch")) {
     FetchOptions options;
     options.bytes = args.fetch_mib * kMiB;
+    options.inflight_bytes = args.fetch_inflight_mib * kMiB;
     options.rounds = args.rounds;
     results.push_back(RunFetchBench(options));
     if (results.back().ok) fetch_mibs = results.back().mars_mibs;
