@@ -98,6 +98,12 @@ class Socket {
   // kInvalidArgument when `size` is 0. Context: may sleep.
   Status Receive(void* buffer, size_t size, size_t* done, uint64_t timeout_ns);
 
+  // For a reader that knows that `bytes` will come: a Receive() that has
+  // to wait is not woken before that many (at most 1 MiB; 0 counts as 1)
+  // are there, the peer closed or its timeout passed; one that finds bytes
+  // there at once may still return fewer (SO_RCVLOWAT). Stays in force for
+  // later calls. Context: may sleep.
+  void SetReceiveLowWater(size_t bytes);
   // Makes every call blocked on this socket (Accept, Receive, SendAll),
   // and every later call, fail with "socket shut down" (Close() is still
   // needed); a connected socket also sends its FIN. Idempotent; nothing to

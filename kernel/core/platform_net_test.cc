@@ -441,6 +441,39 @@ TEST_P(PlatformNetTest, ShutdownWakesBlockedReceive) {
   EXPECT_SHUT_DOWN(status);
 }
 
+// A receive blocked with a low water of 100 bytes is not woken by 10 of
+// them: it returns all 100 once the other 90 came. Back at 1, a receive
+// returns as soon as a byte is there.
+TEST_P(PlatformNetTest, ReceiveWaitsForTheLowWater) {
+  Socket client;
+  Socket server;
+  ASSERT_NO_FATAL_FAILURE(ConnectPair(&client, &server));
+  server.SetReceiveLowWater(100);
+  std::atomic<pid_t> tid{0};
+  Status status;
+  char buffer[200];
+  size_t done = 0;
+  std::thread receiver([&] {
+    tid = static_cast<pid_t>(syscall(SYS_gettid));
+    status = server.Receive(buffer, sizeof(buffer), &done, kLongTimeout);
+  });
+  ASSERT_TRUE(WaitUntilBlocked(tid));
+  const std::vector<uint8_t> bytes = Pattern(100, 0x10);
+  ASSERT_TRUE(client.SendAll(bytes.data(), 10, kLongTimeout).ok());
+  // Time for a wake-up that should not come (it would return 10 bytes).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(client.SendAll(bytes.data() + 10, 90, kLongTimeout).ok());
+  receiver.join();
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_EQ(done, 100u);
+  EXPECT_EQ(memcmp(buffer, bytes.data(), 100), 0);
+
+  server.SetReceiveLowWater(0);  // counts as 1
+  ASSERT_TRUE(client.SendAll("x", 1, kLongTimeout).ok());
+  ASSERT_TRUE(server.Receive(buffer, sizeof(buffer), &done, kLongTimeout).ok());
+  EXPECT_EQ(done, 1u);
+}
+
 TEST_P(PlatformNetTest, ShutdownWakesBlockedSend) {
   Socket client;
   Socket server;

@@ -74,6 +74,11 @@ struct mars_net_piece {
 int mars_glue_net_send(void *socket, const struct mars_net_piece *pieces,
 		       __SIZE_TYPE__ count, unsigned long long timeout_ns);
 /*
+ * SO_RCVLOWAT of a connected socket (1..1 MiB), kept to skip unchanged
+ * values; best effort (see platform_net.h).
+ */
+void mars_glue_net_set_low_water(void *socket, int bytes);
+/*
  * Receives 1..size bytes (REQUIRES size > 0), waiting up to timeout_ns for
  * the first; 0 with *done == 0: the peer closed the connection.
  */

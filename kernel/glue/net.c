@@ -51,6 +51,8 @@ static_assert(MARS_NET_SHUT_DOWN == -ESHUTDOWN, "shutdown code");
 
 /* One sendmsg/recvmsg moves at most this much (they return int). */
 #define MARS_NET_MAX_CHUNK (1U << 30)
+/* The largest SO_RCVLOWAT set (platform_net.h). */
+#define MARS_NET_MAX_LOW_WATER (1 << 20)
 /* One sendmsg takes at most this many pieces (an array on the stack). */
 #define MARS_NET_MAX_PIECES 16
 
@@ -61,6 +63,8 @@ struct mars_net_socket {
 	struct socket *sock;
 	/* 1 once mars_glue_net_shutdown() began (release / acquire). */
 	int shut;
+	/* SO_RCVLOWAT as last set (1: the default). */
+	int low_water;
 };
 
 static long mars_net_timeo(unsigned long long timeout_ns)
@@ -180,6 +184,7 @@ static int mars_net_wrap(struct socket *sock, void **handle)
 		return -ENOMEM;
 	}
 	s->sock = sock;
+	s->low_water = 1;
 	*handle = s;
 	return 0;
 }
@@ -400,6 +405,21 @@ int mars_glue_net_receive(void *handle, void *buffer, size_t size,
 		return mars_net_is_shut(s) ? MARS_NET_SHUT_DOWN : 0;
 	*done = n;
 	return 0;
+}
+
+void mars_glue_net_set_low_water(void *handle, int bytes)
+{
+	struct mars_net_socket *s = handle;
+
+	if (bytes < 1)
+		bytes = 1;
+	if (bytes > MARS_NET_MAX_LOW_WATER)
+		bytes = MARS_NET_MAX_LOW_WATER;
+	if (bytes == s->low_water)
+		return;
+	if (!sock_setsockopt(s->sock, SOL_SOCKET, SO_RCVLOWAT,
+			     KERNEL_SOCKPTR(&bytes), sizeof(bytes)))
+		s->low_water = bytes;
 }
 
 void mars_glue_net_shutdown(void *handle)

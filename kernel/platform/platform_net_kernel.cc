@@ -134,6 +134,13 @@ Status Socket::SendAll(const SendPiece* pieces, size_t count,
                          count, timeout_ns));
 }
 
+void Socket::SetReceiveLowWater(size_t bytes) {
+  if (!MARS_CHECK(impl_ != nullptr)) return;
+  // (The glue clamps to 1 MiB.)
+  mars_glue_net_set_low_water(
+      impl_, bytes > (size_t{1} << 20) ? 1 << 20 : static_cast<int>(bytes));
+}
+
 Status Socket::Receive(void* buffer, size_t size, size_t* done,
                        uint64_t timeout_ns) {
   *done = 0;

@@ -31,6 +31,8 @@ constexpr uint64_t kNsPerSecond = 1000000000ull;
 constexpr uint64_t kForeverNs = (uint64_t{1} << 32) * 1000000ull;
 // One send() or recv() moves at most this much.
 constexpr size_t kMaxChunk = size_t{1} << 30;
+// The largest SetReceiveLowWater() (platform_net.h).
+constexpr size_t kMaxLowWater = size_t{1} << 20;
 // One gathered send takes at most this many pieces (platform_net.h).
 constexpr size_t kMaxSendPieces = 16;
 
@@ -46,6 +48,7 @@ Status NotOpen() { return Status(StatusCode::kInternal, "socket is not open"); }
 
 struct SocketImpl {
   int fd = -1;
+  size_t low_water = 1;  // SO_RCVLOWAT as last set
   std::atomic<bool> shut_down{false};
 };
 
@@ -347,6 +350,18 @@ Status Socket::SendAll(const SendPiece* pieces, size_t count,
     const Status status = WaitReady(impl->fd, POLLOUT, deadline);
     if (!status.ok()) return impl->shut_down.load() ? ShutDown() : status;
     if (impl->shut_down.load()) return ShutDown();
+  }
+}
+
+void Socket::SetReceiveLowWater(size_t bytes) {
+  if (!MARS_CHECK(impl_ != nullptr)) return;
+  SocketImpl* impl = Impl(impl_);
+  if (bytes < 1) bytes = 1;
+  if (bytes > kMaxLowWater) bytes = kMaxLowWater;
+  if (bytes == impl->low_water) return;
+  // Best effort: a kernel that refuses it wakes the reader early, no more.
+  if (SetInt(impl->fd, SOL_SOCKET, SO_RCVLOWAT, static_cast<int>(bytes)).ok()) {
+    impl->low_water = bytes;
   }
 }
 

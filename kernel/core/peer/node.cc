@@ -703,6 +703,10 @@ void Node::RunConnection(Connection* c) {
                                                   : deadline - now;
       }
     }
+    // The rest of a frame's payload comes whole (frames are sent whole):
+    // the thread is woken once it is there, not per segment, so it sleeps
+    // and wakes once per answer rather than dozens of times.
+    c->socket.SetReceiveLowWater(into != buffer ? room : 1);
     size_t received = 0;
     s = c->socket.Receive(into, room, &received, wait);
     const bool timed_out = !s.ok() && s.code() == StatusCode::kUnavailable &&
