@@ -54,7 +54,8 @@ uint64_t RealTimeNs();
 
 // CRC-32C of `data[0, size)` continued from `crc` (same contract as
 // crc32c::Extend), computed with the fastest implementation the platform has
-// (the kernel's crc32c(), or SSE4.2 in userspace when the CPU has it).
+// (the kernel's crc32c(); in userspace VPCLMULQDQ folding or the SSE4.2
+// instruction when the CPU has them, userspace/lib/crc32c_x86_user.cc).
 // Context: any, does not allocate.
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t size);
 
