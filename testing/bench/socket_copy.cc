@@ -2,6 +2,7 @@
 #include "socket_copy.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,7 +17,15 @@ namespace mars {
 namespace bench {
 namespace {
 
-constexpr size_t kCopyChunk = 256 << 10;
+// The sender reads and sends 256 KiB at a time (its buffer stays in the
+// CPU's cache between the read and the send). The receiver writes what it
+// receives in pieces of the size of mars's fetch requests, each received
+// whole (MSG_WAITALL) and written at its offset as mars writes an answer:
+// both sides write the page cache in the same pieces, which the kernel
+// backs with folios of the same size (docu/benchmarks.md, "Whole pieces
+// on both sides").
+constexpr size_t kSendPiece = 256 << 10;
+constexpr size_t kWritePiece = 512 << 10;
 
 int Fail(const char* what) {
   perror(what);
@@ -59,19 +68,22 @@ void Receive(int listener, const std::string& path, ReceiveTiming* timing) {
     return;
   }
   const int out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<uint8_t> buffer(kCopyChunk);
+  std::vector<uint8_t> buffer(kWritePiece);
   bool ok = out >= 0;
   while (ok) {
-    const ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    // A whole piece, fewer bytes only at the end of the stream.
+    const ssize_t n = recv(fd, buffer.data(), buffer.size(), MSG_WAITALL);
     if (n == 0) break;
     if (n < 0) {
-      ok = false;
+      ok = errno == EINTR;
+      if (ok) continue;
       break;
     }
     size_t written = 0;
     while (ok && written < static_cast<size_t>(n)) {
       const ssize_t w =
-          write(out, buffer.data() + written, static_cast<size_t>(n) - written);
+          pwrite(out, buffer.data() + written, static_cast<size_t>(n) - written,
+                 static_cast<off_t>(timing->total + written));
       ok = w > 0;
       if (ok) written += static_cast<size_t>(w);
     }
@@ -133,7 +145,7 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
       in >= 0 && fd >= 0 &&
       bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0 &&
       connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) == 0;
-  std::vector<uint8_t> buffer(kCopyChunk);
+  std::vector<uint8_t> buffer(kSendPiece);
   const uint64_t sender_start_ns = ThisThreadCpuNs();
   for (uint64_t offset = 0; ok && offset < length;) {
     const ssize_t n =

@@ -27,11 +27,12 @@ struct CpuMs {
 // The two largest of `used_ns` (sorted largest first), in ms.
 CpuMs BusiestTwo(const std::vector<uint64_t>& used_ns);
 
-// `source` (`length` bytes) read in 256 KiB pieces, sent through a TCP
-// connection from 127.0.0.1 to 127.0.0.2 and written to a file in `dir`
-// (removed after); MiB/s from the receiver's first bytes to its last, or a
-// negative number on failure. With `link`, the sender connects to a
-// SlowLink on 127.0.0.5 that relays to the receiver.
+// `source` (`length` bytes) read and sent in 256 KiB pieces through a TCP
+// connection from 127.0.0.1 to 127.0.0.2, received in whole 512 KiB pieces
+// and written at their offsets to a file in `dir` (removed after); MiB/s from
+// the receiver's first bytes to its last, or a negative number on failure. With
+// `link`, the sender connects to a SlowLink on 127.0.0.5 that relays to the
+// receiver.
 double SocketCopyOnce(const std::string& source, uint64_t length,
                       const std::string& dir, const SlowLinkOptions* link,
                       CpuMs* cpu);

@@ -193,7 +193,8 @@ Measurement RunSyncBench(const SyncOptions& options) {
     m.name += text;
   }
   m.reference =
-      "the primary's data file -> TCP -> file copy, 256 KiB reads/writes, "
+      "the primary's data file -> TCP -> file copy, 256 KiB sends, 512 KiB "
+      "writes, "
       "no fdatasync (sync flushes before syncstatus moves, at most once a "
       "second)";
   if (options.over_link) m.reference += ", through the same link";
