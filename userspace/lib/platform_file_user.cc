@@ -2,7 +2,8 @@
 // second O_DIRECT descriptor for ReadDirect and for DirectRead, which runs
 // each read in a thread of its own), pwrite,
 // fdatasync, ftruncate; hooked into the recorder (platform_recorder_user.h),
-// plus FailFileSyncsForTest (platform_user.h).
+// plus the test hooks FailFileSyncsForTest, FileSyncsForTest and
+// FileOpensForTest (platform_user.h).
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -97,6 +98,9 @@ Status WriteFully(int fd, uint64_t offset, const void* data, size_t size) {
   return Status::Ok();
 }
 
+// Counts a successful File::Open() of `path` (FileOpensForTest()).
+void CountOpen(const char* path);
+
 }  // namespace
 
 Status File::Open(const char* path, uint32_t flags) {
@@ -124,6 +128,7 @@ Status File::Open(const char* path, uint32_t flags) {
   const bool existed = !recorded || lstat(path, &st) == 0;
   const int fd = open(path, open_flags, 0600);
   if (fd < 0) return LastError();
+  CountOpen(path);
   auto* file = new UserFile{fd, path};
   if (recorded && !existed) {
     Recorder& rec = Rec();
@@ -178,12 +183,24 @@ Status File::Write(uint64_t offset, const void* data, size_t size) {
 
 namespace {
 
-// FailFileSyncsForTest(): path -> syncs left to fail.
+// Guards the maps of FailFileSyncsForTest(), FileSyncsForTest() and
+// FileOpensForTest().
 std::mutex g_sync_faults_lock;
+// FailFileSyncsForTest(): path -> syncs left to fail.
 std::map<std::string, int>* g_sync_faults = nullptr;
 
 // FileSyncsForTest(): path -> File::Sync() calls so far.
 std::map<std::string, uint64_t>* g_sync_counts = nullptr;
+// FileOpensForTest(): path -> successful File::Open() calls so far.
+std::map<std::string, uint64_t>* g_open_counts = nullptr;
+
+void CountOpen(const char* path) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_open_counts == nullptr) {
+    g_open_counts = new std::map<std::string, uint64_t>;
+  }
+  ++(*g_open_counts)[path];
+}
 
 // Counts the sync; true when a fault was asked for (it fails).
 bool TakeSyncFault(const std::string& path) {
@@ -214,6 +231,13 @@ uint64_t FileSyncsForTest(const char* path) {
   if (g_sync_counts == nullptr) return 0;
   auto it = g_sync_counts->find(path);
   return it == g_sync_counts->end() ? 0 : it->second;
+}
+
+uint64_t FileOpensForTest(const char* path) {
+  std::lock_guard<std::mutex> guard(g_sync_faults_lock);
+  if (g_open_counts == nullptr) return 0;
+  auto it = g_open_counts->find(path);
+  return it == g_open_counts->end() ? 0 : it->second;
 }
 
 }  // namespace test

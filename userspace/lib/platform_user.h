@@ -156,6 +156,9 @@ void FailFileSyncsForTest(const char* path, int count);
 // How many times File::Sync() was called on files opened as `path`, failed
 // ones included, since the process started.
 uint64_t FileSyncsForTest(const char* path);
+// How many times File::Open() opened `path` (failed opens not counted)
+// since the process started.
+uint64_t FileOpensForTest(const char* path);
 // Requests on a backing device always complete in another thread than the
 // submitter's, as bios do (platform_block_user.cc). By default one I/O
 // thread per open device runs them one at a time, in submission order. With

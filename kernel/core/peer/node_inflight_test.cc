@@ -261,6 +261,47 @@ TEST_F(InflightTest, ServingRoundsHoldAtMostOneMebibyteOfAnswers) {
   ASSERT_TRUE(WaitFor([&] { return !AlphaPeer("gamma").connected; }));
 }
 
+// A serving round reads all of its requests for one logfile through one
+// open of the file (Node::DoFetchIo), not one per request: gamma asks for
+// 8 x 64 KiB of alpha's logfile in one write, which arrives as one and
+// fits one round (512 KiB of answers, Connection::kServeRoundBytes is
+// 1 MiB). beta fetches nothing (no todo-beta/connect), so only gamma's
+// requests open the logfile meanwhile.
+TEST_F(ResourcePairTest, ServingRoundOpensALogfileOnceForAllItsRequests) {
+  alpha_.Put("ips/ip-gamma", "127.0.0.3");  // listed: alpha reports on it
+  StartPrimary();
+  constexpr uint32_t kChunk = 64u << 10;
+  constexpr size_t kRequests = 8;
+  for (uint64_t b = 0; b < 160; ++b) ASSERT_TRUE(WriteOnAlpha(b, 1).ok());
+  ASSERT_GE(alpha_.ReadFile(kLog).size(), kRequests * kChunk);
+  StartBoth();
+  GammaClient gamma_client;
+  gamma_client.Open(port_);
+  if (HasFatalFailure()) return;
+  const std::string log_path = alpha_.root_ + "/" + kLog;
+  const uint64_t opens_before = pt::FileOpensForTest(log_path.c_str());
+  for (size_t i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(
+        gamma_client.session()
+            .RequestLogfile(Slice::FromCString(kLog), i * kChunk, kChunk)
+            .ok());
+  }
+  ASSERT_TRUE(gamma_client.Flush());
+  auto served = [&] {
+    PeerReport reports[4];
+    const size_t n = alpha_.node_.Peers(reports, 4);
+    for (size_t i = 0; i < n && i < 4; ++i) {
+      if (reports[i].host.slice() == Slice::FromCString("gamma")) {
+        return reports[i].counters.logfile_requests_served;
+      }
+    }
+    return uint64_t{0};
+  };
+  ASSERT_TRUE(WaitFor([&] { return served() >= kRequests; })) << served();
+  EXPECT_EQ(pt::FileOpensForTest(log_path.c_str()) - opens_before, 1u);
+  gamma_client.Close();
+}
+
 }  // namespace
 }  // namespace peer
 }  // namespace mars
