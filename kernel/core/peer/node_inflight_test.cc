@@ -4,13 +4,17 @@
 // peer per round. alpha is the primary of r0 with a real engine resource;
 // beta fetches its logfile and syncs its data image over loopback.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "core/peer/node_test_util.h"
 #include "core/peer/session.h"
@@ -33,28 +37,70 @@ class GammaClient {
     fd_ = -1;
   }
   // Connects and completes the handshake (a fatal test failure if it
-  // could not).
+  // could not in 30 s). Connects again when alpha closes the connection
+  // before the handshake is done, as a node's client does: alpha drops
+  // connections it accepts before it has read the cluster secret.
   void Open(uint16_t port) {
+    for (size_t i = 0; i < sizeof(secret_); ++i) {
+      secret_[i] = static_cast<uint8_t>(
+          std::stoi(std::string(kSecret + 2 * i, 2), nullptr, 16));
+    }
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string why;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (TryOpen(port, static_cast<int>(left.count()) + 1, &why)) return;
+      Close();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "gamma could not open a session with alpha: " << why;
+  }
+  Session& session() { return *session_; }
+  // Sends what the session has to send; false when the socket failed.
+  bool Flush() {
+    Bytes out;
+    if (!session_->TakeOutput(&out).ok()) return false;
+    return out.empty() || send(fd_, out.data(), out.size(), 0) ==
+                              static_cast<ssize_t>(out.size());
+  }
+  // Feeds the session what the socket has (up to 4 KiB, waiting up to
+  // 100 ms); false once alpha closed the connection.
+  bool Receive() {
+    uint8_t buffer[4096];
+    const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      (void)session_->OnBytes(Slice(buffer, static_cast<size_t>(n)),
+                              platform::MonotonicNs());
+    }
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+                               errno == EINTR));
+  }
+
+ private:
+  // One connection and a handshake of up to `seconds`; false (with the
+  // reason in *why) when it failed or alpha closed the connection first.
+  bool TryOpen(uint16_t port, int seconds, std::string* why) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd_, 0);
     int small = 4096;
-    ASSERT_EQ(setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
     sockaddr_in local = {};
     local.sin_family = AF_INET;
     local.sin_addr.s_addr = htonl(0x7f000003);
-    ASSERT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
     sockaddr_in remote = {};
     remote.sin_family = AF_INET;
     remote.sin_port = htons(port);
     remote.sin_addr.s_addr = htonl(0x7f000001);
-    ASSERT_EQ(
-        connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)), 0);
     timeval timeout = {0, 100 * 1000};
-    ASSERT_EQ(
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)), 0);
-    for (size_t i = 0; i < sizeof(secret_); ++i) {
-      secret_[i] = static_cast<uint8_t>(
-          std::stoi(std::string(kSecret + 2 * i, 2), nullptr, 16));
+    if (fd_ < 0 ||
+        setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) != 0 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+        connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) !=
+            0 ||
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) !=
+            0) {
+      *why = std::string("socket: ") + strerror(errno);
+      return false;
     }
     SessionConfig config;
     config.role = wire::Role::kClient;
@@ -69,34 +115,24 @@ class GammaClient {
     config.ping_timeout_ns = 1000 * kNsPerSecond;
     config.poll_interval_ns = 1000 * kNsPerSecond;
     session_.reset(new Session(config, &tree_, &clock_));
-    ASSERT_TRUE(session_->Start(platform::MonotonicNs()).ok());
-    ASSERT_TRUE(WaitFor([&] {
-      if (!Flush()) return true;  // fails below
-      Receive();
-      return session_->open() || session_->closed();
-    }));
-    ASSERT_TRUE(session_->open()) << session_->status().message();
-  }
-  Session& session() { return *session_; }
-  // Sends what the session has to send; false when the socket failed.
-  bool Flush() {
-    Bytes out;
-    if (!session_->TakeOutput(&out).ok()) return false;
-    return out.empty() || send(fd_, out.data(), out.size(), 0) ==
-                              static_cast<ssize_t>(out.size());
-  }
-  // Feeds the session what the socket has (up to 4 KiB, waiting up to
-  // 100 ms).
-  void Receive() {
-    uint8_t buffer[4096];
-    const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      (void)session_->OnBytes(Slice(buffer, static_cast<size_t>(n)),
-                              platform::MonotonicNs());
+    if (!session_->Start(platform::MonotonicNs()).ok()) {
+      *why = "session start";
+      return false;
     }
+    bool alive = true;
+    WaitFor(
+        [&] {
+          alive = Flush() && Receive();
+          return !alive || session_->open() || session_->closed();
+        },
+        seconds);
+    if (session_->open()) return true;
+    *why = !alive               ? "alpha closed the connection"
+           : session_->closed() ? session_->status().message()
+                                : "no handshake";
+    return false;
   }
 
- private:
   int fd_ = -1;
   uint8_t secret_[32] = {};
   LamportClock clock_;
