@@ -122,6 +122,12 @@ Status Node::Start(const NodeConfig& config) {
   MirrorStats stats;
   s = mirror_->Scan(&stats);
   (void)s.ok();
+  // The secret before the listener: a connection accepted without one is
+  // dropped (ListenThread), and a peer may connect at once.
+  {
+    platform::MutexGuard guard(lock_);
+    LoadSecretLocked();
+  }
   platform::NetAddress listen = config.listen;
   if (listen.family == platform::NetAddress::kUnspecified) {
     listen.family = platform::NetAddress::kIpv4;
