@@ -61,6 +61,17 @@ class GammaClient {
     if (!TryOpen(port, 30, &why)) FAIL() << "gamma's session: " << why;
   }
   Session& session() { return *session_; }
+  // Asks for `count` consecutive pieces of `chunk` bytes of the logfile
+  // `name` from its start, all in one write; false when that failed.
+  bool AskForLogfile(const char* name, size_t count, uint32_t chunk) {
+    for (size_t i = 0; i < count; ++i) {
+      if (!session_->RequestLogfile(Slice::FromCString(name), i * chunk, chunk)
+               .ok()) {
+        return false;
+      }
+    }
+    return Flush();
+  }
   // Sends what the session has to send; false when the socket failed.
   bool Flush() {
     Bytes out;
@@ -149,6 +160,18 @@ class GammaClient {
   std::unique_ptr<Session> session_;
 };
 
+// `node`'s report on `host` (connected or not).
+PeerReport ReportOn(Host& node, const char* host) {
+  PeerReport reports[4];
+  const size_t n = node.node_.Peers(reports, 4);
+  for (size_t i = 0; i < n && i < 4; ++i) {
+    if (reports[i].host.slice() == Slice::FromCString(host)) {
+      return reports[i];
+    }
+  }
+  return PeerReport();
+}
+
 // As ResourcePairTest, and beta fetches alpha's logfiles of r0 too.
 class InflightTest : public ResourcePairTest {
  protected:
@@ -162,17 +185,7 @@ class InflightTest : public ResourcePairTest {
     const std::string log = alpha_.ReadFile(kLog);
     return !log.empty() && beta_.ReadFile(kLog) == log;
   }
-  // alpha's report on `host` (connected or not).
-  PeerReport AlphaPeer(const char* host) {
-    PeerReport reports[4];
-    const size_t n = alpha_.node_.Peers(reports, 4);
-    for (size_t i = 0; i < n && i < 4; ++i) {
-      if (reports[i].host.slice() == Slice::FromCString(host)) {
-        return reports[i];
-      }
-    }
-    return PeerReport();
-  }
+  PeerReport AlphaPeer(const char* host) { return ReportOn(alpha_, host); }
 };
 
 // With peer_inflight_bytes at 16 KiB (below the fetch chunk of 64 KiB and
@@ -286,13 +299,7 @@ TEST_F(InflightTest, ServingRoundsHoldAtMostOneMebibyteOfAnswers) {
   GammaClient gamma_client;
   gamma_client.Open(port_);
   if (HasFatalFailure()) return;
-  for (size_t i = 0; i < kMaxLogfileRequests; ++i) {
-    ASSERT_TRUE(
-        gamma_client.session()
-            .RequestLogfile(Slice::FromCString(kLog), i * kChunk, kChunk)
-            .ok());
-  }
-  ASSERT_TRUE(gamma_client.Flush());
+  ASSERT_TRUE(gamma_client.AskForLogfile(kLog, kMaxLogfileRequests, kChunk));
   ASSERT_TRUE(WaitFor([&] {
     const PeerReport r = AlphaPeer("gamma");
     return r.connected && r.counters.logfile_requests_served > 0;
@@ -338,22 +345,9 @@ TEST_F(ResourcePairTest, ServingRoundOpensALogfileOnceForAllItsRequests) {
   if (HasFatalFailure()) return;
   const std::string log_path = alpha_.root_ + "/" + kLog;
   const uint64_t opens_before = pt::FileOpensForTest(log_path.c_str());
-  for (size_t i = 0; i < kRequests; ++i) {
-    ASSERT_TRUE(
-        gamma_client.session()
-            .RequestLogfile(Slice::FromCString(kLog), i * kChunk, kChunk)
-            .ok());
-  }
-  ASSERT_TRUE(gamma_client.Flush());
+  ASSERT_TRUE(gamma_client.AskForLogfile(kLog, kRequests, kChunk));
   auto served = [&] {
-    PeerReport reports[4];
-    const size_t n = alpha_.node_.Peers(reports, 4);
-    for (size_t i = 0; i < n && i < 4; ++i) {
-      if (reports[i].host.slice() == Slice::FromCString("gamma")) {
-        return reports[i].counters.logfile_requests_served;
-      }
-    }
-    return uint64_t{0};
+    return ReportOn(alpha_, "gamma").counters.logfile_requests_served;
   };
   ASSERT_TRUE(WaitFor([&] { return served() >= kRequests; })) << served();
   EXPECT_EQ(pt::FileOpensForTest(log_path.c_str()) - opens_before, 1u);
