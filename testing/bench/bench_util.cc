@@ -99,38 +99,53 @@ uint64_t FileSize(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
-uint64_t ThisThreadCpuNs() {
-  timespec ts = {};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * kNsPerSecond +
-         static_cast<uint64_t>(ts.tv_nsec);
+namespace {
+
+bool ReadSchedStat(const std::filesystem::path& path, SchedNs* out) {
+  std::ifstream in(path);
+  return static_cast<bool>(in >> out->run >> out->wait);
 }
 
-std::map<int, uint64_t> ThreadsCpuNs(const char* comm) {
-  std::map<int, uint64_t> cpu;
+}  // namespace
+
+SchedNs ThisThreadSchedNs() {
+  SchedNs ns;
+  ReadSchedStat("/proc/thread-self/schedstat", &ns);
+  return ns;
+}
+
+std::map<int, SchedNs> ThreadsSchedNs(const char* comm) {
+  std::map<int, SchedNs> threads;
   std::error_code error;
   for (const auto& task :
        std::filesystem::directory_iterator("/proc/self/task", error)) {
     std::string name;
     std::getline(std::ifstream(task.path() / "comm"), name);
     if (name != comm) continue;
-    uint64_t ns = 0;
-    if (std::ifstream(task.path() / "schedstat") >> ns) {
-      cpu[atoi(task.path().filename().c_str())] = ns;
+    SchedNs ns;
+    if (ReadSchedStat(task.path() / "schedstat", &ns)) {
+      threads[atoi(task.path().filename().c_str())] = ns;
     }
   }
-  return cpu;
+  return threads;
 }
 
-std::vector<uint64_t> CpuUsedNs(const std::map<int, uint64_t>& before,
-                                const std::map<int, uint64_t>& after) {
-  std::vector<uint64_t> used;
+SchedNs SchedSince(const SchedNs& before, const SchedNs& after) {
+  SchedNs used;
+  used.run = after.run > before.run ? after.run - before.run : 0;
+  used.wait = after.wait > before.wait ? after.wait - before.wait : 0;
+  return used;
+}
+
+std::vector<SchedNs> SchedUsed(const std::map<int, SchedNs>& before,
+                               const std::map<int, SchedNs>& after) {
+  std::vector<SchedNs> used;
   for (const auto& [tid, ns] : after) {
     const auto it = before.find(tid);
-    const uint64_t start = it == before.end() ? 0 : it->second;
-    used.push_back(ns > start ? ns - start : 0);
+    used.push_back(SchedSince(it == before.end() ? SchedNs() : it->second, ns));
   }
-  std::sort(used.rbegin(), used.rend());
+  std::sort(used.begin(), used.end(),
+            [](const SchedNs& a, const SchedNs& b) { return a.run > b.run; });
   return used;
 }
 

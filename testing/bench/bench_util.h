@@ -36,17 +36,27 @@ bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds timeout,
              std::chrono::microseconds poll = std::chrono::milliseconds(5));
 
-// CPU time (ns) the calling thread has used so far.
-uint64_t ThisThreadCpuNs();
+// How long a thread ran and how long it waited in a run queue, runnable
+// but not running (a CPU busy with other threads), in ns
+// (/proc/.../schedstat).
+struct SchedNs {
+  uint64_t run = 0;
+  uint64_t wait = 0;
+};
 
-// CPU time (ns) used so far by each thread of this process whose name is
-// `comm`, by thread id (/proc/self/task/*/schedstat).
-std::map<int, uint64_t> ThreadsCpuNs(const char* comm);
+// The calling thread's, so far.
+SchedNs ThisThreadSchedNs();
 
-// The CPU time each thread in `after` used since `before` (a thread not in
-// `before` counts from 0), largest first.
-std::vector<uint64_t> CpuUsedNs(const std::map<int, uint64_t>& before,
-                                const std::map<int, uint64_t>& after);
+// Those of each thread of this process whose name is `comm`, by thread id.
+std::map<int, SchedNs> ThreadsSchedNs(const char* comm);
+
+// What each thread in `after` ran and waited since `before` (a thread not in
+// `before` counts from 0), the longest run first.
+std::vector<SchedNs> SchedUsed(const std::map<int, SchedNs>& before,
+                               const std::map<int, SchedNs>& after);
+
+// after - before, field by field.
+SchedNs SchedSince(const SchedNs& before, const SchedNs& after);
 
 // A scratch directory under $TMPDIR (default /tmp), removed with everything
 // in it when destroyed.

@@ -92,7 +92,7 @@ double FetchOnce(const std::string& source, uint64_t length,
     *error = "nothing fetched in 30 s: " + std::string(beta.Peer().last_error);
     return -1;
   }
-  const std::map<int, uint64_t> cpu_before = ThreadsCpuNs("mars_peer");
+  const std::map<int, SchedNs> cpu_before = ThreadsSchedNs("mars_peer");
   Clock::time_point last;
   if (!WaitFor(
           [&] {
@@ -103,7 +103,7 @@ double FetchOnce(const std::string& source, uint64_t length,
     *error = "fetch did not complete in 120 s";
     return -1;
   }
-  *cpu = BusiestTwo(CpuUsedNs(cpu_before, ThreadsCpuNs("mars_peer")));
+  *cpu = BusiestTwo(SchedUsed(cpu_before, ThreadsSchedNs("mars_peer")));
   StopPair(&alpha, &beta);
   const double seconds = std::chrono::duration<double>(last - first).count();
   return MiBPerSecond(length - first_size, seconds);

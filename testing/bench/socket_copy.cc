@@ -56,8 +56,8 @@ struct ReceiveTiming {
   Clock::time_point first, last;
   uint64_t first_bytes = 0;
   uint64_t total = 0;
-  uint64_t cpu_first_ns = 0;  // the receiver's CPU time at `first`, `last`
-  uint64_t cpu_last_ns = 0;
+  // The receiver's run and wait times at `first` and after the last write.
+  SchedNs sched_first, sched_last;
   bool ok = false;
 };
 
@@ -89,13 +89,15 @@ void Receive(int listener, const std::string& path, ReceiveTiming* timing) {
     }
     timing->total += static_cast<uint64_t>(n);
     timing->last = Clock::now();
-    timing->cpu_last_ns = ThisThreadCpuNs();
     if (timing->first_bytes == 0) {
       timing->first = timing->last;
       timing->first_bytes = timing->total;
-      timing->cpu_first_ns = timing->cpu_last_ns;
+      timing->sched_first = ThisThreadSchedNs();
     }
   }
+  // Read once at the end, not per piece: only the end of the stream was
+  // received since the last write.
+  timing->sched_last = ThisThreadSchedNs();
   timing->ok = ok;
   if (out >= 0) close(out);
   close(fd);
@@ -103,10 +105,16 @@ void Receive(int listener, const std::string& path, ReceiveTiming* timing) {
 
 }  // namespace
 
-CpuMs BusiestTwo(const std::vector<uint64_t>& used_ns) {
+CpuMs BusiestTwo(const std::vector<SchedNs>& used) {
   CpuMs ms;
-  if (used_ns.size() > 0) ms.first = used_ns[0] / 1e6;
-  if (used_ns.size() > 1) ms.second = used_ns[1] / 1e6;
+  if (used.size() > 0) {
+    ms.first = used[0].run / 1e6;
+    ms.first_wait = used[0].wait / 1e6;
+  }
+  if (used.size() > 1) {
+    ms.second = used[1].run / 1e6;
+    ms.second_wait = used[1].wait / 1e6;
+  }
   return ms;
 }
 
@@ -146,7 +154,7 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
       bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0 &&
       connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) == 0;
   std::vector<uint8_t> buffer(kSendPiece);
-  const uint64_t sender_start_ns = ThisThreadCpuNs();
+  const SchedNs sender_start = ThisThreadSchedNs();
   for (uint64_t offset = 0; ok && offset < length;) {
     const ssize_t n =
         pread(in, buffer.data(), buffer.size(), static_cast<off_t>(offset));
@@ -159,7 +167,7 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
     }
     if (ok) offset += static_cast<uint64_t>(n);
   }
-  const uint64_t sender_ns = ThisThreadCpuNs() - sender_start_ns;
+  const SchedNs sender = SchedSince(sender_start, ThisThreadSchedNs());
   if (fd >= 0) close(fd);  // the receiver sees the end
   if (in >= 0) close(in);
   if (!ok) shutdown(listener, SHUT_RDWR);  // an accept() still waiting
@@ -167,7 +175,8 @@ double SocketCopyOnce(const std::string& source, uint64_t length,
   close(listener);
   unlink((dir + "/copy").c_str());
   if (!ok || !timing.ok || timing.total != length) return -1;
-  *cpu = BusiestTwo({sender_ns, timing.cpu_last_ns - timing.cpu_first_ns});
+  *cpu =
+      BusiestTwo({sender, SchedSince(timing.sched_first, timing.sched_last)});
   const double seconds =
       std::chrono::duration<double>(timing.last - timing.first).count();
   return MiBPerSecond(length - timing.first_bytes, seconds);
@@ -177,12 +186,14 @@ bool RecordCopyRound(int round, const char* what, const CopyRound& r,
                      Measurement* m, std::vector<double>* reference,
                      std::vector<double>* mars) {
   printf(
-      "  round %d: socket copy %8.1f MiB/s (CPU %.0f + %.0f ms)   "
-      "mars %s %8.1f MiB/s (CPU %.0f + %.0f ms%s)%s%s\n",
+      "  round %d: socket copy %8.1f MiB/s (CPU %.0f + %.0f ms, waited "
+      "%.0f + %.0f)   mars %s %8.1f MiB/s (CPU %.0f + %.0f ms, waited %.0f + "
+      "%.0f%s)%s%s\n",
       round + 1, r.reference_mibs, r.reference_cpu.first,
-      r.reference_cpu.second, what, r.mars_mibs, r.mars_cpu.first,
-      r.mars_cpu.second, r.extra.c_str(), r.error.empty() ? "" : "  ",
-      r.error.c_str());
+      r.reference_cpu.second, r.reference_cpu.first_wait,
+      r.reference_cpu.second_wait, what, r.mars_mibs, r.mars_cpu.first,
+      r.mars_cpu.second, r.mars_cpu.first_wait, r.mars_cpu.second_wait,
+      r.extra.c_str(), r.error.empty() ? "" : "  ", r.error.c_str());
   fflush(stdout);
   if (r.reference_mibs < 0 || r.mars_mibs < 0) {
     m->ok = false;

@@ -18,14 +18,18 @@ namespace bench {
 
 // CPU time of the two busiest threads of one side (mars: the connection
 // threads, the serving one and the asking one; the reference: its sender
-// and receiver), from the first bytes of the copy to its last.
+// and receiver), from the first bytes of the copy to its last, and how long
+// each waited for a CPU meanwhile (runnable while the CPU it was queued on
+// ran another thread).
 struct CpuMs {
   double first = 0;
   double second = 0;
+  double first_wait = 0;
+  double second_wait = 0;
 };
 
-// The two largest of `used_ns` (sorted largest first), in ms.
-CpuMs BusiestTwo(const std::vector<uint64_t>& used_ns);
+// The two longest-running of `used` (sorted longest first), in ms.
+CpuMs BusiestTwo(const std::vector<SchedNs>& used);
 
 // `source` (`length` bytes) read and sent in 256 KiB pieces through a TCP
 // connection from 127.0.0.1 to 127.0.0.2, received in whole 512 KiB pieces

@@ -151,7 +151,7 @@ double SyncOnce(const SyncOptions& options, const std::string& alpha_data,
     const uint64_t compared_first =
         platform::GetCounter(platform::Counter::kSyncBytesCompared) -
         compared_base;
-    const std::map<int, uint64_t> cpu_before = ThreadsCpuNs("mars_peer");
+    const std::map<int, SchedNs> cpu_before = ThreadsSchedNs("mars_peer");
     Clock::time_point last;
     const std::string done = std::to_string(size);
     if (!WaitFor(
@@ -163,7 +163,7 @@ double SyncOnce(const SyncOptions& options, const std::string& alpha_data,
       *error = "sync did not complete in 300 s";
       return -1;
     }
-    *cpu = BusiestTwo(CpuUsedNs(cpu_before, ThreadsCpuNs("mars_peer")));
+    *cpu = BusiestTwo(SchedUsed(cpu_before, ThreadsSchedNs("mars_peer")));
     *copied =
         platform::GetCounter(platform::Counter::kSyncBytesCopied) - copied_base;
     const double seconds = std::chrono::duration<double>(last - first).count();
